@@ -1,0 +1,81 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "errwatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "errwatch", targets: ["errwatch"]),
+        .library(name: "ErrWatchCore", targets: ["ErrWatchCore"]),
+        .library(name: "ErrWatchStore", targets: ["ErrWatchStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Pure: the outcome model, the taxonomy, parsing, arithmetic. No I/O, no clock of its own.
+        .target(
+            name: "ErrWatchCore",
+            swiftSettings: swiftSettings
+        ),
+        // SQLite through GRDB on the system libsqlite3; migrations are embedded in the binary.
+        .target(
+            name: "ErrWatchStore",
+            dependencies: [
+                "ErrWatchCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [
+                .embedInCode("../../migrations/0001_initial.sql"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The command line: argument parsing and output formatting over Core and Store.
+        .target(
+            name: "ErrWatchCLI",
+            dependencies: [
+                "ErrWatchCore",
+                "ErrWatchStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "errwatch",
+            dependencies: ["ErrWatchCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ErrWatchCoreTests",
+            dependencies: ["ErrWatchCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ErrWatchStoreTests",
+            dependencies: [
+                "ErrWatchCore", "ErrWatchStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ErrWatchCLITests",
+            dependencies: [
+                "ErrWatchCLI", "ErrWatchCore", "ErrWatchStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,75 @@
+/// One API call attempt as errwatch records it: a success or an error, with the dimensions
+/// every rate is grouped by.
+public struct CallOutcome: Sendable, Hashable {
+    /// When the attempt started, UTC milliseconds since 1970.
+    public var timestamp: Int64
+    /// The application that made the call.
+    public var app: String
+    /// The normalised route (`chat/completions`, `files/{id}`); see ``Endpoint``.
+    public var endpoint: String
+    /// The model asked for; empty when unknown.
+    public var model: String
+    /// The HTTP status, or nil when no response came (connection failure, timeout).
+    public var status: Int?
+    /// The error, or nil for a success.
+    public var error: CallError?
+    /// 0 for the first try of a call, 1 for the first retry, and so on.
+    public var attempt: Int
+    /// Time to the end of the response, in milliseconds, when measured.
+    public var latencyMs: Int64?
+    /// The upstream's request id (`x-request-id`), when sent.
+    public var requestID: String?
+    /// Whether the response was a server-sent event stream.
+    public var streamed: Bool
+    /// How many identical calls this record stands for: more than 1 only for successes
+    /// that a client aggregated before reporting.
+    public var count: Int
+
+    /// An outcome with the given fields; `error` nil means success.
+    public init(
+        timestamp: Int64, app: String, endpoint: String, model: String = "", status: Int?,
+        error: CallError? = nil, attempt: Int = 0, latencyMs: Int64? = nil, requestID: String? = nil,
+        streamed: Bool = false, count: Int = 1
+    ) {
+        self.timestamp = timestamp
+        self.app = app
+        self.endpoint = endpoint
+        self.model = model
+        self.status = status
+        self.error = error
+        self.attempt = attempt
+        self.latencyMs = latencyMs
+        self.requestID = requestID
+        self.streamed = streamed
+        self.count = count
+    }
+
+    /// Whether this attempt failed.
+    public var isError: Bool { error != nil }
+}
+
+/// What went wrong in a failed call attempt, as classified from its response.
+public struct CallError: Sendable, Hashable {
+    /// The error type (`rate_limit_error`, …).
+    public var type: ErrorType
+    /// The provider's code (`rate_limit_exceeded`, `invalid_api_key`), empty when none was sent.
+    public var code: String
+    /// The message, redacted and cut to ``CallError/maxMessageLength`` characters.
+    public var message: String
+    /// Whether the guide says to retry (an `x-should-retry` header overrides).
+    public var retryable: Bool
+    /// How long the server asked the client to wait, in milliseconds, when it said.
+    public var retryAfterMs: Int64?
+
+    /// Longest message errwatch keeps, in characters.
+    public static let maxMessageLength = 1_000
+
+    /// An error; `message` is redacted and cut to length here, so no caller can forget to.
+    public init(type: ErrorType, code: String = "", message: String, retryable: Bool, retryAfterMs: Int64? = nil) {
+        self.type = type
+        self.code = code
+        self.message = Redactor.redact(String(message.prefix(Self.maxMessageLength)))
+        self.retryable = retryable
+        self.retryAfterMs = retryAfterMs
+    }
+}

@@ -1,0 +1,2 @@
+import ErrWatchCLI
+print("x")
