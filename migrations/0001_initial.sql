@@ -30,7 +30,8 @@ CREATE INDEX error_events_status   ON error_events (status, ts, id);
 CREATE INDEX error_events_endpoint ON error_events (endpoint, ts, id);
 
 -- Every call, successes included, counted per minute and dimensions: the denominators of
--- every rate. A success has type = '' and code = ''.
+-- every rate. A success has type = '' and code = ''. `bucket` is the minute's start;
+-- latency_ms_sum / latency_calls is the mean latency of the calls that reported one.
 CREATE TABLE call_counts (
     bucket      INTEGER NOT NULL,
     app         TEXT    NOT NULL,
@@ -40,6 +41,7 @@ CREATE TABLE call_counts (
     type        TEXT    NOT NULL,
     code        TEXT    NOT NULL,
     calls       INTEGER NOT NULL,
+    latency_calls  INTEGER NOT NULL,
     latency_ms_sum INTEGER NOT NULL,
     PRIMARY KEY (bucket, app, endpoint, model, status, type, code)
 ) WITHOUT ROWID;
@@ -55,6 +57,7 @@ CREATE TABLE call_counts_hourly (
     type        TEXT    NOT NULL,
     code        TEXT    NOT NULL,
     calls       INTEGER NOT NULL,
+    latency_calls  INTEGER NOT NULL,
     latency_ms_sum INTEGER NOT NULL,
     PRIMARY KEY (bucket, app, endpoint, model, status, type, code)
 ) WITHOUT ROWID;
@@ -68,6 +71,7 @@ CREATE TABLE call_counts_daily (
     type        TEXT    NOT NULL,
     code        TEXT    NOT NULL,
     calls       INTEGER NOT NULL,
+    latency_calls  INTEGER NOT NULL,
     latency_ms_sum INTEGER NOT NULL,
     PRIMARY KEY (bucket, app, endpoint, model, status, type, code)
 ) WITHOUT ROWID;

@@ -1,0 +1,296 @@
+import ErrWatchCore
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// The one writer in front of the database: producers hand outcomes over without waiting, and
+/// the writer commits them in batches, one transaction each.
+///
+/// - A batch is written when ``Configuration-swift.struct/batchSize`` outcomes are waiting or
+///   ``Configuration-swift.struct/flushInterval`` has passed, whichever comes first.
+/// - The queue is bounded: when it is full, ``submit(_:)`` drops the outcome, counts it, and
+///   logs at most one line per ``Configuration-swift.struct/dropLogInterval``. A producer never blocks.
+/// - A failed write (locked, disk full, read-only) is retried with backoff, then its outcomes
+///   are counted as dropped. Nothing crashes; the next batch tries again.
+/// - ``shutdown()`` writes everything accepted before it, then ``run()`` returns.
+///
+/// ``run()`` must be running for anything to be written; the agent runs it as a service.
+public final class BatchWriter: Sendable {
+    /// Sizes and intervals of the writer.
+    public struct Configuration: Sendable {
+        /// Outcomes per transaction at most, and the count that triggers a write at once.
+        public var batchSize = 1_000
+        /// The longest an accepted outcome waits before it is written.
+        public var flushInterval: Duration = .milliseconds(100)
+        /// Outcomes the queue holds before it drops.
+        public var capacity = 100_000
+        /// Waits between attempts of a failed write; its length is the number of retries.
+        public var retryDelays: [Duration] = [.milliseconds(50), .milliseconds(250), .seconds(1)]
+        /// The least time between two log lines about drops.
+        public var dropLogInterval: Duration = .seconds(10)
+        /// How often rollups are brought up to date after writes.
+        public var rollupInterval: Duration = .seconds(60)
+
+        /// The defaults: batches of 1,000, 100 ms, a queue of 100,000, three retries.
+        public init() {}
+    }
+
+    /// Counters since the writer was made.
+    public struct Statistics: Sendable, Hashable {
+        /// Outcomes taken into the queue.
+        public var accepted: Int = 0
+        /// Outcomes committed to the database (records: an aggregated success counts once).
+        public var written: Int = 0
+        /// Error rows among them.
+        public var errorsWritten: Int = 0
+        /// Outcomes refused because the queue was full (or the writer shut down).
+        public var droppedQueueFull: Int = 0
+        /// Outcomes given up after their write failed every retry.
+        public var droppedWriteFailed: Int = 0
+        /// Write attempts that failed (each retry counts).
+        public var failedWrites: Int = 0
+        /// Transactions committed.
+        public var batches: Int = 0
+        /// Outcomes waiting now.
+        public var queued: Int = 0
+
+        /// All outcomes lost, for whatever reason.
+        public var dropped: Int { droppedQueueFull + droppedWriteFailed }
+    }
+
+    private struct State {
+        var pending: [CallOutcome] = []
+        var statistics = Statistics()
+        /// Outcomes accepted so far, and outcomes finished (written or dropped after acceptance).
+        var acceptedSequence: UInt64 = 0
+        var finishedSequence: UInt64 = 0
+        var writerWaiting: CheckedContinuation<Void, Never>?
+        var flushWaiters: [(UInt64, CheckedContinuation<Void, Never>)] = []
+        var flushRequested = false
+        var shuttingDown = false
+        var finished = false
+        var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+        var lastDropLog: ContinuousClock.Instant?
+        var droppedSinceLog = 0
+        var lastRollup: ContinuousClock.Instant?
+    }
+
+    private let store: Store
+    private let configuration: Configuration
+    private let logger: Logger
+    private let now: @Sendable () -> Int64
+    private let state = Mutex(State())
+
+    /// A writer into `store`. `now` is the wall clock in UTC milliseconds, used for rollups.
+    public init(
+        store: Store, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "errwatch.writer"),
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The counters now.
+    public var statistics: Statistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.queued = state.pending.count
+            return statistics
+        }
+    }
+
+    /// Hands `outcome` to the writer; false when it was dropped (queue full or shut down).
+    /// Never waits on the database.
+    @discardableResult
+    public func submit(_ outcome: CallOutcome) -> Bool {
+        let (accepted, wake, log) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?, Int?) in
+            guard !state.shuttingDown, state.pending.count < configuration.capacity else {
+                state.statistics.droppedQueueFull += 1
+                return (false, nil, dropLogDue(&state, count: 1))
+            }
+            state.pending.append(outcome)
+            state.acceptedSequence += 1
+            state.statistics.accepted += 1
+            guard state.pending.count >= configuration.batchSize else { return (true, nil, nil) }
+            let waiter = state.writerWaiting
+            state.writerWaiting = nil
+            return (true, waiter, nil)
+        }
+        wake?.resume()
+        if let log {
+            logger.warning("Recording queue full; outcomes dropped", metadata: ["dropped": "\(log)", "capacity": "\(configuration.capacity)"])
+        }
+        return accepted
+    }
+
+    /// Waits until every outcome accepted before this call is written or dropped.
+    public func flush() async {
+        await withCheckedContinuation { continuation in
+            let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard state.finishedSequence < state.acceptedSequence, !state.finished else {
+                    continuation.resume()
+                    return nil
+                }
+                state.flushWaiters.append((state.acceptedSequence, continuation))
+                state.flushRequested = true
+                let waiter = state.writerWaiting
+                state.writerWaiting = nil
+                return waiter
+            }
+            wake?.resume()
+        }
+    }
+
+    /// Stops taking outcomes, writes all that were accepted, and returns when ``run()`` has.
+    public func shutdown() async {
+        await withCheckedContinuation { continuation in
+            let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.shuttingDown = true
+                if state.finished {
+                    continuation.resume()
+                    return nil
+                }
+                state.shutdownWaiters.append(continuation)
+                let waiter = state.writerWaiting
+                state.writerWaiting = nil
+                return waiter
+            }
+            wake?.resume()
+        }
+    }
+
+    /// The writer loop: waits for a batch or the interval, writes, and repeats until shut
+    /// down (or cancelled, which shuts down), having written everything accepted.
+    public func run() async {
+        await withTaskCancellationHandler {
+            while true {
+                await waitForWork()
+                let (batch, stop) = state.withLock { state -> ([CallOutcome], Bool) in
+                    let count = min(state.pending.count, configuration.batchSize)
+                    let batch = Array(state.pending.prefix(count))
+                    state.pending.removeFirst(count)
+                    if state.pending.isEmpty { state.flushRequested = false }
+                    return (batch, state.shuttingDown && state.pending.isEmpty)
+                }
+                if !batch.isEmpty { await write(batch) }
+                if stop { break }
+            }
+            let waiters = state.withLock { state in
+                state.finished = true
+                defer { state.shutdownWaiters = []; state.flushWaiters = [] }
+                return state.shutdownWaiters + state.flushWaiters.map(\.1)
+            }
+            waiters.forEach { $0.resume() }
+        } onCancel: {
+            let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.shuttingDown = true
+                defer { state.writerWaiting = nil }
+                return state.writerWaiting
+            }
+            wake?.resume()
+        }
+    }
+
+    /// Returns when a batch is full, a flush or shutdown was asked for, or the interval passed.
+    private func waitForWork() async {
+        let interval = configuration.flushInterval
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                try? await Task.sleep(for: interval)
+                let waiter = state.withLock { state in
+                    defer { state.writerWaiting = nil }
+                    return state.writerWaiting
+                }
+                waiter?.resume()
+            }
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    if state.pending.count >= configuration.batchSize || state.flushRequested || state.shuttingDown {
+                        return true
+                    }
+                    state.writerWaiting = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func write(_ batch: [CallOutcome]) async {
+        var attempt = 0
+        while true {
+            do {
+                let summary = try await store.writer.write { db in try OutcomeInserter.insert(batch, into: db) }
+                finish(batch.count) { statistics in
+                    statistics.written += batch.count
+                    statistics.errorsWritten += summary.errors
+                    statistics.batches += 1
+                }
+                await rollUpIfDue()
+                return
+            } catch {
+                state.withLock { $0.statistics.failedWrites += 1 }
+                guard attempt < configuration.retryDelays.count else {
+                    finish(batch.count) { $0.droppedWriteFailed += batch.count }
+                    logger.error("Recording failed after retries; outcomes dropped", metadata: [
+                        "dropped": "\(batch.count)", "error": "\(Store.describe(error))"])
+                    return
+                }
+                logger.warning("Recording failed; retrying", metadata: ["error": "\(Store.describe(error))", "attempt": "\(attempt + 1)"])
+                try? await Task.sleep(for: configuration.retryDelays[attempt])
+                attempt += 1
+            }
+        }
+    }
+
+    /// Marks `count` accepted outcomes finished, updates the counters, and wakes flushers
+    /// whose outcomes are now all finished.
+    private func finish(_ count: Int, _ update: (inout Statistics) -> Void) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            update(&state.statistics)
+            state.finishedSequence += UInt64(count)
+            let finished = state.finishedSequence
+            let ready = state.flushWaiters.filter { $0.0 <= finished }.map(\.1)
+            state.flushWaiters.removeAll { $0.0 <= finished }
+            return ready
+        }
+        ready.forEach { $0.resume() }
+    }
+
+    /// Whether a drop log line is due; if so, how many drops it reports. Called under the lock.
+    private func dropLogDue(_ state: inout State, count: Int) -> Int? {
+        state.droppedSinceLog += count
+        let now = ContinuousClock.now
+        if let last = state.lastDropLog, last.duration(to: now) < configuration.dropLogInterval { return nil }
+        state.lastDropLog = now
+        defer { state.droppedSinceLog = 0 }
+        return state.droppedSinceLog
+    }
+
+    private func rollUpIfDue() async {
+        let due = state.withLock { state -> Bool in
+            let now = ContinuousClock.now
+            if let last = state.lastRollup, last.duration(to: now) < configuration.rollupInterval { return false }
+            state.lastRollup = now
+            return true
+        }
+        guard due else { return }
+        let store = store
+        let now = now()
+        do {
+            // Rollups are synchronous GRDB writes: run them off the cooperative thread pool.
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                DispatchQueue.global().async {
+                    continuation.resume(with: Result { try store.rollUp(now: now) })
+                }
+            }
+        } catch {
+            logger.warning("Rollup failed; rates read minute counts until it succeeds", metadata: ["error": "\(Store.describe(error))"])
+        }
+    }
+}

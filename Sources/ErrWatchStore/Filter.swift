@@ -1,0 +1,47 @@
+import ErrWatchCore
+import GRDB
+
+/// What a query narrows outcomes to: a time range and, per dimension, the values to keep.
+/// Each list is "any of"; different fields must all hold. Empty lists keep everything.
+public struct Filter: Sendable, Hashable {
+    /// Start of the range, inclusive, UTC milliseconds.
+    public var since: Int64
+    /// End of the range, exclusive, UTC milliseconds.
+    public var until: Int64
+    public var apps: [String] = []
+    /// Routes; values are normalised like recorded endpoints, so `/v1/chat/completions` matches.
+    public var endpoints: [String] = []
+    public var models: [String] = []
+    /// HTTP statuses; 0 is "no response".
+    public var statuses: [Int] = []
+    public var types: [String] = []
+    public var codes: [String] = []
+    /// Error events only: keep retryable (true) or non-retryable (false) errors.
+    public var retryable: Bool?
+    /// Error events only: a case-insensitive substring of the message.
+    public var messageContains: String?
+
+    /// Everything in `[since, until)`.
+    public init(since: Int64, until: Int64) {
+        self.since = since
+        self.until = until
+    }
+
+    /// The conditions on the dimension columns, for the events and the counts tables alike.
+    func dimensionConditions() -> (sql: [String], arguments: StatementArguments) {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        func any(_ column: String, _ values: [some DatabaseValueConvertible]) {
+            guard !values.isEmpty else { return }
+            conditions.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
+            arguments += StatementArguments(values)
+        }
+        any("app", apps)
+        any("endpoint", endpoints.map(Endpoint.normalize))
+        any("model", models)
+        any("status", statuses)
+        any("type", types)
+        any("code", codes)
+        return (conditions, arguments)
+    }
+}

@@ -1,0 +1,23 @@
+import GRDB
+
+/// The schema migrations, one per file in `migrations/`, embedded in the binary so that a copied
+/// executable needs nothing beside it. Files are applied in order, once each, and recorded in
+/// the database (GRDB's `grdb_migrations` table).
+public enum Migrations {
+    /// Every migration errwatch knows: the file's name without `.sql`, and its SQL.
+    /// A test checks this list against the `migrations/` folder.
+    public static let all: [(name: String, sql: String)] = [
+        ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
+    ]
+
+    /// A migrator that applies the first `count` migrations (all by default).
+    static func migrator(upTo count: Int = all.count) -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for (name, sql) in all.prefix(count) {
+            migrator.registerMigration(name) { db in
+                try db.execute(sql: sql)
+            }
+        }
+        return migrator
+    }
+}

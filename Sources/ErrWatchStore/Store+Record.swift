@@ -1,0 +1,45 @@
+import ErrWatchCore
+import GRDB
+
+extension Store {
+    /// What a write recorded.
+    public struct RecordSummary: Sendable, Hashable {
+        /// Calls counted (an aggregated success counts as its `count`).
+        public var outcomes: Int
+        /// Error rows written.
+        public var errors: Int
+    }
+
+    /// Records `outcomes` in one transaction: all of them, or none when it fails.
+    @discardableResult
+    public func record(_ outcomes: [CallOutcome]) throws -> RecordSummary {
+        try writer.write { db in
+            let written = try OutcomeInserter.insert(outcomes, into: db)
+            return RecordSummary(outcomes: written.outcomes, errors: written.errors)
+        }
+    }
+
+    /// Records outcomes produced by `body` in one transaction. `body` gets a function to hand
+    /// outcomes to, and they are written in chunks as they come; if `body` or a write throws,
+    /// the transaction rolls back and nothing is recorded. Used to ingest files of any size
+    /// with bounded memory and all-or-nothing semantics.
+    public func recordAll(chunkSize: Int = 1_000, _ body: (_ add: (CallOutcome) throws -> Void) throws -> Void) throws -> RecordSummary {
+        try writer.write { db in
+            var summary = RecordSummary(outcomes: 0, errors: 0)
+            var chunk: [CallOutcome] = []
+            chunk.reserveCapacity(chunkSize)
+            func flush() throws {
+                let written = try OutcomeInserter.insert(chunk, into: db)
+                summary.outcomes += written.outcomes
+                summary.errors += written.errors
+                chunk.removeAll(keepingCapacity: true)
+            }
+            try body { outcome in
+                chunk.append(outcome)
+                if chunk.count >= chunkSize { try flush() }
+            }
+            try flush()
+            return summary
+        }
+    }
+}

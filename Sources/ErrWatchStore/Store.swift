@@ -1,0 +1,149 @@
+import ErrWatchCore
+import Foundation
+import GRDB
+
+/// errwatch's SQLite database: the error history (`error_events`) and the call counts that
+/// every rate divides by (`call_counts` and its hourly and daily rollups).
+///
+/// A file database is a WAL `DatabasePool` (readers never wait for the writer); tests may use
+/// ``inMemory()``. Opening migrates the schema, and refuses a file written by a newer errwatch.
+public struct Store: Sendable {
+    /// How durable a committed write is, as SQLite's `synchronous` pragma.
+    public enum Synchronous: String, Sendable, CaseIterable {
+        /// Survives a crash of errwatch and of the OS; the default with WAL.
+        case normal = "NORMAL"
+        /// Also survives power loss, at the cost of an fsync per transaction.
+        case full = "FULL"
+        /// Fastest; a power loss may lose recent transactions.
+        case off = "OFF"
+    }
+
+    /// Options for opening a database file.
+    public struct Options: Sendable {
+        /// How long a write waits for another process's lock before failing.
+        public var busyTimeout: Duration = .seconds(5)
+        /// Durability of commits.
+        public var synchronous: Synchronous = .normal
+        /// Open without writing: no migration, no file created.
+        public var readOnly = false
+        /// Create the file when it does not exist.
+        public var create = true
+
+        /// The defaults: 5 s busy timeout, `synchronous=NORMAL`, read-write, create.
+        public init() {}
+    }
+
+    /// The GRDB database behind the store.
+    public let writer: any DatabaseWriter
+
+    /// Wraps an already-migrated GRDB database.
+    init(writer: any DatabaseWriter) {
+        self.writer = writer
+    }
+
+    /// Opens (and by default creates) the database at `path` and brings its schema up to date.
+    public static func open(path: String, options: Options = Options()) throws -> Store {
+        let exists = FileManager.default.fileExists(atPath: path)
+        if !exists, !options.create || options.readOnly {
+            throw ErrWatchError(.database, "No database at '\(path)'; record outcomes first (errwatch ingest FILE) or point --db / ERRWATCH_DB at an errwatch database.")
+        }
+        var configuration = Configuration()
+        configuration.readonly = options.readOnly
+        configuration.busyMode = .timeout(TimeInterval(options.busyTimeout.components.seconds) + Double(options.busyTimeout.components.attoseconds) / 1e18)
+        configuration.foreignKeysEnabled = true
+        let synchronous = options.synchronous
+        let readOnly = options.readOnly
+        configuration.prepareDatabase { db in
+            // GRDB switches the pool to WAL, which resets `synchronous`: set it again here.
+            if !readOnly { try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
+        }
+        do {
+            if exists { try refuseIfNotOurs(path: path) }
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            let store = Store(writer: pool)
+            if !readOnly {
+                try store.migrate()
+            } else {
+                try pool.read { db in try checkVersion(db, path: path, requireCurrent: true) }
+            }
+            return store
+        } catch let error as ErrWatchError {
+            throw error
+        } catch {
+            throw ErrWatchError(.database, "Cannot open database '\(path)': \(describe(error)).")
+        }
+    }
+
+    /// A fresh, migrated in-memory database.
+    public static func inMemory() throws -> Store {
+        let store = Store(writer: try DatabaseQueue())
+        try store.migrate()
+        return store
+    }
+
+    /// Applies the migrations this database lacks; refuses one written by a newer errwatch.
+    public func migrate() throws {
+        try migrate(upTo: Migrations.all.count)
+    }
+
+    /// Applies migrations up to the first `count` (tests build older databases with it).
+    func migrate(upTo count: Int) throws {
+        try writer.read { db in try Self.checkVersion(db, path: writer.path, requireCurrent: false) }
+        try Migrations.migrator(upTo: count).migrate(writer)
+    }
+
+    /// The names of the migrations applied to this database, in order.
+    public func appliedMigrations() throws -> [String] {
+        try writer.read { db in try Migrations.migrator().appliedMigrations(db) }
+    }
+
+    /// Throws when the database records a migration this errwatch does not know, or, when
+    /// `requireCurrent`, lacks one it does know (a read-only open cannot migrate).
+    private static func checkVersion(_ db: Database, path: String, requireCurrent: Bool) throws {
+        let applied: [String]
+        do {
+            guard try db.tableExists("grdb_migrations") else {
+                if requireCurrent {
+                    throw ErrWatchError(.database, "'\(path)' has no errwatch schema; run 'errwatch migrate' on it first.")
+                }
+                if try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'") ?? 0 > 0 {
+                    throw ErrWatchError(.database, "'\(path)' is an SQLite database but not an errwatch one; choose another --db.")
+                }
+                return
+            }
+            applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        } catch let error as ErrWatchError {
+            throw error
+        } catch {
+            throw ErrWatchError(.database, "Cannot read the schema of '\(path)': \(describe(error)).")
+        }
+        let known = Set(Migrations.all.map(\.name))
+        if let newer = applied.first(where: { !known.contains($0) }) {
+            throw ErrWatchError(.database,
+                "'\(path)' was written by a newer errwatch (schema migration '\(newer)' is unknown to this version); upgrade errwatch to read it. The file was left unchanged.")
+        }
+        if requireCurrent, applied.count < known.count {
+            throw ErrWatchError(.database, "'\(path)' has an older errwatch schema; run 'errwatch migrate' on it first.")
+        }
+    }
+
+    /// Refuses a file that is not an SQLite database before GRDB writes WAL files beside it.
+    private static func refuseIfNotOurs(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ErrWatchError(.database, "Cannot read '\(path)'; check its permissions.")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        if !header.isEmpty, header != Data("SQLite format 3\0".utf8) {
+            throw ErrWatchError(.database, "'\(path)' is not an SQLite database; choose another --db.")
+        }
+    }
+
+    /// One line for an SQLite or I/O error.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return error.message ?? "SQLite error \(error.resultCode)"
+        }
+        return String(describing: error)
+    }
+}
