@@ -53,7 +53,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "errwatch",
-            dependencies: ["ErrWatchCLI"],
+            dependencies: [
+                "ErrWatchCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,1 +1,19 @@
-public enum Placeholder {}
+import ArgumentParser
+
+/// `errwatch`: the root command. The executable is `@main extension ErrWatchCommand {}`.
+public struct ErrWatchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "errwatch",
+        abstract: "Records the outcome of every LLM API call and reports error rates and trends.",
+        discussion: """
+            Outcomes live in one SQLite file: --db PATH, else $ERRWATCH_DB, else ./errwatch.db.
+            Every command that prints data takes --format table|json|csv.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            IngestCommand.self, ErrorsCommand.self, RatesCommand.self, TrendCommand.self,
+            MigrateCommand.self, PruneCommand.self,
+        ])
+
+    public init() {}
+}

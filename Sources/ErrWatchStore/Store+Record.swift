@@ -8,6 +8,12 @@ extension Store {
         public var outcomes: Int
         /// Error rows written.
         public var errors: Int
+
+        /// A summary of `outcomes` calls and `errors` error rows.
+        public init(outcomes: Int, errors: Int) {
+            self.outcomes = outcomes
+            self.errors = errors
+        }
     }
 
     /// Records `outcomes` in one transaction: all of them, or none when it fails.

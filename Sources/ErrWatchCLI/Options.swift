@@ -1,0 +1,105 @@
+import ArgumentParser
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+
+/// `--db`: where the database is. Flag, else `ERRWATCH_DB`, else `./errwatch.db`.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The database file (default: $ERRWATCH_DB, else ./errwatch.db).", valueName: "path"))
+    var db: String?
+
+    /// The default path when neither the flag nor the environment names one.
+    static let defaultPath = "./errwatch.db"
+
+    /// The path by precedence: flag > environment > default.
+    func path(environment: [String: String]) -> String {
+        if let db, !db.isEmpty { return db }
+        if let fromEnvironment = environment["ERRWATCH_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return Self.defaultPath
+    }
+
+    /// Opens the database to read: it must exist.
+    func openForReading() throws -> Store {
+        let path = path(environment: CommandContext.current.environment)
+        var options = Store.Options()
+        options.create = false
+        return try Store.open(path: path, options: options)
+    }
+
+    /// Opens the database to write, creating it when missing.
+    func openForWriting() throws -> Store {
+        try Store.open(path: path(environment: CommandContext.current.environment))
+    }
+}
+
+/// How a data command prints.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv
+}
+
+/// `--format table|json|csv`.
+struct FormatOptions: ParsableArguments {
+    @Option(help: "Output format: table, json or csv.")
+    var format: OutputFormat = .table
+}
+
+/// The dimension filters shared by `errors`, `rates` and `trend`.
+struct DimensionFilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only these apps (comma list).", valueName: "names"))
+    var app: String?
+    @Option(help: ArgumentHelp("Only these endpoints, e.g. chat/completions (comma list).", valueName: "routes"))
+    var endpoint: String?
+    @Option(help: ArgumentHelp("Only these models (comma list).", valueName: "ids"))
+    var model: String?
+    @Option(help: ArgumentHelp("Only these HTTP statuses: 429, 5xx, 0 for no response (comma list).", valueName: "codes"))
+    var status: String?
+    @Option(help: ArgumentHelp("Only these error types, e.g. rate_limit_error (comma list).", valueName: "types"))
+    var type: String?
+    @Option(help: ArgumentHelp("Only these error codes, e.g. rate_limit_exceeded (comma list).", valueName: "codes"))
+    var code: String?
+
+    /// Adds the dimension filters to `filter`.
+    func apply(to filter: inout Filter) throws {
+        filter.apps = Self.list(app)
+        filter.endpoints = Self.list(endpoint)
+        filter.models = Self.list(model)
+        filter.types = Self.list(type)
+        filter.codes = Self.list(code)
+        filter.statuses = try Self.list(status).flatMap { token -> [Int] in
+            if token.count == 3, token.hasSuffix("xx"), let hundreds = Int(token.prefix(1)), (1...5).contains(hundreds) {
+                return Array((hundreds * 100)...(hundreds * 100 + 99))
+            }
+            guard let value = Int(token), value == 0 || (100...999).contains(value) else {
+                throw ValidationError("Invalid --status '\(token)'; give HTTP statuses such as 429 or 5xx, or 0 for no response.")
+            }
+            return [value]
+        }
+    }
+
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty }
+    }
+}
+
+extension ValidationError {
+    /// A validation error carrying an ``ErrWatchError``'s message.
+    init(_ error: ErrWatchError) { self.init(error.message) }
+}
+
+/// Parses a time option, turning a bad value into a usage error.
+func parseTime(_ text: String, option: String, now: Int64) throws -> Int64 {
+    do {
+        return try TimeArgument.parse(text, now: now, what: option)
+    } catch {
+        throw ValidationError(error)
+    }
+}
+
+/// Parses a duration option, turning a bad value into a usage error.
+func parseDuration(_ text: String, option: String) throws -> Int64 {
+    do {
+        return try DurationText.parse(text, what: option)
+    } catch {
+        throw ValidationError(error)
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import ErrWatchCore
+import ErrWatchStore
+
+/// `errwatch prune`: retention by hand.
+struct PruneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Deletes errors and call counts older than a given age.",
+        discussion: """
+            Deletes in small transactions, so a running agent keeps recording meanwhile.
+
+            Example:
+              errwatch prune --older-than 30d
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+
+    @Option(name: .customLong("older-than"), help: ArgumentHelp("Delete what is older than this: 7d, 30d, 90d.", valueName: "duration"))
+    var olderThan: String
+
+    func run() async throws {
+        let context = CommandContext.current
+        let age = try parseDuration(olderThan, option: "--older-than")
+        guard age > 0 else { throw ValidationError("Invalid --older-than '\(olderThan)'; it must be longer than 0s.") }
+        let cutoff = context.now() - age
+        let deleted = try database.openForWriting().deleteOlderThan(cutoff)
+        Report(columns: ["cutoff", "deleted_rows"], rows: [[.time(cutoff), .integer(Int64(deleted))]])
+            .render(output.format, to: context.standardOutput)
+    }
+}

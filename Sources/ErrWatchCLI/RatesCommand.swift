@@ -1,0 +1,55 @@
+import ArgumentParser
+import ErrWatchCore
+import ErrWatchStore
+
+/// `errwatch rates`: error rates over a window, grouped.
+struct RatesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rates",
+        abstract: "Prints calls, errors and the error rate over a window, per group.",
+        discussion: """
+            The window ends now, or at --until. Counts have minute resolution: a minute is in
+            the window when it starts inside it. Groups with the most errors come first.
+
+            Examples:
+              errwatch rates --window 1h --by model
+              errwatch rates --window 30d --by app,type --format csv
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @OptionGroup var dimensions: DimensionFilterOptions
+
+    @Option(help: ArgumentHelp("The window's length: 5m, 1h, 7d, 30d.", valueName: "duration"))
+    var window = "1h"
+    @Option(help: ArgumentHelp("The window's end: 'now', a span back from now, or an ISO-8601 time.", valueName: "time"))
+    var until = "now"
+    @Option(help: ArgumentHelp("Group by these dimensions: app, endpoint, model, status, type, code (comma list).", valueName: "dimensions"))
+    var by = ""
+
+    func run() async throws {
+        let context = CommandContext.current
+        let length = try parseDuration(window, option: "--window")
+        guard length > 0 else { throw ValidationError("Invalid --window '\(window)'; it must be longer than 0s.") }
+        let end = try parseTime(until, option: "--until", now: context.now())
+        let groups: [Dimension]
+        do { groups = try Dimension.parseList(by) } catch { throw ValidationError(error) }
+        var filter = Filter(since: end - length, until: end)
+        try dimensions.apply(to: &filter)
+        let rows = try database.openForReading().rates(filter, by: groups)
+        Report(
+            columns: groups.map(\.rawValue) + ["calls", "errors", "error_rate"],
+            rows: rows.map { row in
+                zip(groups, row.group).map { dimension, value in Self.cell(dimension, value) }
+                    + [.integer(row.calls), .integer(row.errors), .rate(row.errorRate)]
+            }
+        ).render(output.format, to: context.standardOutput)
+    }
+
+    /// A group value as a cell: statuses are numbers (0, no response, is null).
+    static func cell(_ dimension: Dimension, _ value: String) -> Cell {
+        guard dimension == .status else { return .text(value) }
+        guard let status = Int64(value), status != 0 else { return .null }
+        return .integer(status)
+    }
+}

@@ -1,0 +1,167 @@
+import ErrWatchCore
+import ErrWatchStore
+
+/// A value in a printed report, typed so each format can write it its own way.
+enum Cell {
+    case text(String)
+    case integer(Int64)
+    case bool(Bool)
+    /// A UTC time in milliseconds: ISO-8601 everywhere.
+    case time(Int64)
+    /// A fraction: a percentage in tables, a number in JSON and CSV.
+    case rate(Double?)
+    /// A plain number with `digits` decimals in tables.
+    case number(Double?, digits: Int)
+    case null
+
+    var json: String {
+        switch self {
+        case .text(let value): JSONText.quote(value)
+        case .integer(let value): String(value)
+        case .bool(let value): value ? "true" : "false"
+        case .time(let value): JSONText.quote(Timestamp.iso8601(value))
+        case .rate(let value?), .number(let value?, _): value.isFinite ? JSONText.number(value) : "null"
+        case .rate(nil), .number(nil, _), .null: "null"
+        }
+    }
+
+    var csv: CSVWriter.Field {
+        switch self {
+        case .text(let value): .text(value)
+        case .integer(let value): .number(String(value))
+        case .bool(let value): .number(value ? "true" : "false")
+        case .time(let value): .number(Timestamp.iso8601(value))
+        case .rate(let value?), .number(let value?, _): .number(value.isFinite ? JSONText.number(value) : "")
+        case .rate(nil), .number(nil, _), .null: .number("")
+        }
+    }
+
+    var table: String {
+        switch self {
+        case .text(let value): value.isEmpty ? "-" : value
+        case .integer(let value): String(value)
+        case .bool(let value): value ? "yes" : "no"
+        case .time(let value): Timestamp.iso8601(value)
+        case .rate(let value?): Format.percent(value)
+        case .number(let value?, let digits): Format.fixed(value, digits: digits)
+        case .rate(nil), .number(nil, _), .null: "-"
+        }
+    }
+
+    var isNumeric: Bool {
+        switch self {
+        case .integer, .rate, .number: true
+        default: false
+        }
+    }
+}
+
+/// Rows with named columns, printed as an aligned table, a JSON array of objects, or CSV.
+struct Report {
+    var columns: [String]
+    var rows: [[Cell]]
+
+    func render(_ format: OutputFormat, to output: @escaping (String) -> Void) {
+        switch format {
+        case .table: output(Format.table(columns: columns.map { $0.uppercased() }, rows: rows))
+        case .json:
+            if rows.isEmpty { output("[]\n"); return }
+            output("[\n")
+            for (index, row) in rows.enumerated() {
+                let fields = zip(columns, row).map { "\(JSONText.quote($0)): \($1.json)" }.joined(separator: ", ")
+                output("  {\(fields)}\(index == rows.count - 1 ? "" : ",")\n")
+            }
+            output("]\n")
+        case .csv:
+            let writer = CSVWriter(write: output)
+            writer.header(columns)
+            for row in rows { writer.row(row.map(\.csv)) }
+        }
+    }
+}
+
+/// JSON text for strings and numbers, written by hand so field order is the report's.
+enum JSONText {
+    static func quote(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    static func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}
+
+/// Human formatting for tables.
+enum Format {
+    static func percent(_ fraction: Double) -> String {
+        fixed(fraction * 100, digits: 2) + "%"
+    }
+
+    static func fixed(_ value: Double, digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        var text = String(abs(rounded) < 0.5 / scale ? 0 : rounded)
+        if let dot = text.firstIndex(of: ".") {
+            let decimals = text.distance(from: dot, to: text.endIndex) - 1
+            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+            if digits == 0 { text = String(text[..<dot]) }
+        } else if digits > 0 {
+            text += "." + String(repeating: "0", count: digits)
+        }
+        return text
+    }
+
+    /// Columns padded to their widest cell; numbers right-aligned.
+    static func table(columns: [String], rows: [[Cell]]) -> String {
+        let texts = rows.map { $0.map(\.table) }
+        var widths = columns.map(\.count)
+        for row in texts {
+            for (index, text) in row.enumerated() { widths[index] = max(widths[index], text.count) }
+        }
+        func line(_ cells: [String], numeric: [Bool]) -> String {
+            cells.enumerated().map { index, text in
+                let padding = String(repeating: " ", count: widths[index] - text.count)
+                return numeric[index] ? padding + text : text + padding
+            }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+        }
+        let numericColumns = columns.indices.map { index in rows.first.map { $0[index].isNumeric } ?? false }
+        var output = line(columns, numeric: numericColumns)
+        for (row, cells) in zip(texts, rows) { output += line(row, numeric: cells.map(\.isNumeric)) }
+        return output
+    }
+
+    /// A one-character bar per value, scaled to the largest: `▁▂▃▄▅▆▇█`; a space for nil.
+    static func sparkline(_ values: [Double?]) -> [String] {
+        let bars = Array("▁▂▃▄▅▆▇█")
+        let top = values.compactMap { $0 }.max() ?? 0
+        return values.map { value in
+            guard let value else { return " " }
+            guard top > 0 else { return String(bars[0]) }
+            return String(bars[min(bars.count - 1, Int((value / top * Double(bars.count - 1)).rounded()))])
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
+}

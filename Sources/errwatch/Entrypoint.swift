@@ -1,0 +1,4 @@
+import ArgumentParser
+import ErrWatchCLI
+
+@main extension ErrWatchCommand {}

@@ -1,2 +1,0 @@
-import ErrWatchCLI
-print("x")
