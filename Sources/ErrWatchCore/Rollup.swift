@@ -23,6 +23,13 @@ public enum Rollup {
         public var level: Level
         public var from: Int64
         public var to: Int64
+
+        /// Buckets of `level` starting in `[from, to)`.
+        public init(level: Level, from: Int64, to: Int64) {
+            self.level = level
+            self.from = from
+            self.to = to
+        }
     }
 
     /// The segments that together cover the minute buckets starting in `[since, until)`,
