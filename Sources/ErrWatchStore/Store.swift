@@ -58,14 +58,19 @@ public struct Store: Sendable {
             if !readOnly { try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         }
         do {
-            if exists { try refuseIfNotOurs(path: path) }
+            if exists {
+                // Inspect before opening the pool: GRDB writes to a WAL database when it opens
+                // one, and a file from a newer errwatch must be left exactly as it is.
+                try refuseIfNotOurs(path: path)
+                var inspection = Configuration()
+                inspection.readonly = true
+                let queue = try DatabaseQueue(path: path, configuration: inspection)
+                defer { try? queue.close() }
+                try queue.read { db in try checkVersion(db, path: path, requireCurrent: readOnly) }
+            }
             let pool = try DatabasePool(path: path, configuration: configuration)
             let store = Store(writer: pool)
-            if !readOnly {
-                try store.migrate()
-            } else {
-                try pool.read { db in try checkVersion(db, path: path, requireCurrent: true) }
-            }
+            if !readOnly { try store.migrate() }
             return store
         } catch let error as ErrWatchError {
             throw error

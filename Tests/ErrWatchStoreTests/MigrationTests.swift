@@ -1,0 +1,100 @@
+import ErrWatchCore
+@testable import ErrWatchStore
+import Foundation
+import GRDB
+import Testing
+
+@Suite struct MigrationTests {
+    static let migrationsFolder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("migrations")
+
+    @Test func everyMigrationFileIsRegisteredInOrder() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.migrationsFolder.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files.map { String($0.dropLast(4)) } == Migrations.all.map(\.name))
+        for (file, migration) in zip(files, Migrations.all) {
+            let text = try String(contentsOf: Self.migrationsFolder.appendingPathComponent(file), encoding: .utf8)
+            #expect(text == migration.sql, "the embedded \(migration.name) differs from \(file): rebuild")
+        }
+        for (index, file) in files.enumerated() {
+            #expect(file.hasPrefix(String(format: "%04d_", index + 1)), "\(file) is out of sequence")
+        }
+    }
+
+    @Test func migratesFromEmpty() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let store = try Store.open(path: directory.path("new.db"))
+        #expect(try store.appliedMigrations() == Migrations.all.map(\.name))
+        let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+        let foreignKeys = try store.writer.read { db in try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") }
+        #expect(foreignKeys == true)
+        let synchronous = try store.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 1, "NORMAL")
+    }
+
+    @Test(arguments: 0..<Migrations.all.count)
+    func migratesFromEachEarlierVersionKeepingData(applied: Int) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.path("old.db")
+        let old = Store(writer: try DatabasePool(path: path))
+        try old.migrate(upTo: applied)
+        let canRecord = applied >= 1
+        if canRecord { try old.record([failure(midnight - 60_000), success(midnight - 30_000)]) }
+        try (old.writer as! DatabasePool).close()
+
+        let store = try Store.open(path: path)
+        #expect(try store.appliedMigrations() == Migrations.all.map(\.name))
+        let rows = try store.rates(Filter(since: midnight - 3_600_000, until: midnight), by: [])
+        #expect(rows.first?.calls == (canRecord ? 2 : 0))
+        #expect(rows.first?.errors == (canRecord ? 1 : 0))
+    }
+
+    @Test func refusesADatabaseFromANewerErrwatchAndLeavesItUnchanged() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.path("newer.db")
+        do {
+            let store = try Store.open(path: path)
+            try store.writer.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')")
+            }
+            try (store.writer as! DatabasePool).close()
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(throws: ErrWatchError(.database, "'\(path)' was written by a newer errwatch (schema migration '9999_from_the_future' is unknown to this version); upgrade errwatch to read it. The file was left unchanged.")) {
+            try Store.open(path: path)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    @Test func refusesFilesThatAreNotErrwatchDatabases() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let text = directory.path("notes.txt")
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
+        #expect(throws: ErrWatchError(.database, "'\(text)' is not an SQLite database; choose another --db.")) {
+            try Store.open(path: text)
+        }
+        let other = directory.path("other.db")
+        let queue = try DatabaseQueue(path: other)
+        try queue.write { db in try db.execute(sql: "CREATE TABLE customers (id INTEGER)") }
+        try queue.close()
+        #expect(throws: ErrWatchError(.database, "'\(other)' is an SQLite database but not an errwatch one; choose another --db.")) {
+            try Store.open(path: other)
+        }
+    }
+
+    @Test func readersDoNotCreateDatabases() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        var options = Store.Options()
+        options.create = false
+        let path = directory.path("missing.db")
+        #expect(throws: ErrWatchError.self) { try Store.open(path: path, options: options) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+}
