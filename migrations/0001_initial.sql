@@ -29,51 +29,49 @@ CREATE INDEX error_events_model    ON error_events (model, ts, id);
 CREATE INDEX error_events_status   ON error_events (status, ts, id);
 CREATE INDEX error_events_endpoint ON error_events (endpoint, ts, id);
 
--- Every call, successes included, counted per minute and dimensions: the denominators of
--- every rate. A success has type = '' and code = ''. `bucket` is the minute's start;
--- latency_ms_sum / latency_calls is the mean latency of the calls that reported one.
-CREATE TABLE call_counts (
-    bucket      INTEGER NOT NULL,
+-- Each distinct combination of dimensions that calls were counted under. Ids are never
+-- reused or deleted, so a writer may cache them. A success has type = '' and code = ''.
+CREATE TABLE series (
+    id          INTEGER PRIMARY KEY,
     app         TEXT    NOT NULL,
     endpoint    TEXT    NOT NULL,
     model       TEXT    NOT NULL,
     status      INTEGER NOT NULL,
     type        TEXT    NOT NULL,
     code        TEXT    NOT NULL,
-    calls       INTEGER NOT NULL,
+    UNIQUE (app, endpoint, model, status, type, code)
+);
+
+-- Every call, successes included, counted per minute and series: the denominators of every
+-- rate. `bucket` is the minute's start; latency_ms_sum / latency_calls is the mean latency of
+-- the calls that reported one.
+CREATE TABLE call_counts (
+    bucket         INTEGER NOT NULL,
+    series         INTEGER NOT NULL REFERENCES series (id),
+    calls          INTEGER NOT NULL,
     latency_calls  INTEGER NOT NULL,
     latency_ms_sum INTEGER NOT NULL,
-    PRIMARY KEY (bucket, app, endpoint, model, status, type, code)
+    PRIMARY KEY (bucket, series)
 ) WITHOUT ROWID;
 
 -- The same counts rolled up per hour and per day (UTC), so that a 30-day rate reads
--- hundreds of rows, not millions. Rows below a level's watermark are complete.
+-- thousands of rows, not millions. Rows below a level's watermark are complete.
 CREATE TABLE call_counts_hourly (
-    bucket      INTEGER NOT NULL,
-    app         TEXT    NOT NULL,
-    endpoint    TEXT    NOT NULL,
-    model       TEXT    NOT NULL,
-    status      INTEGER NOT NULL,
-    type        TEXT    NOT NULL,
-    code        TEXT    NOT NULL,
-    calls       INTEGER NOT NULL,
+    bucket         INTEGER NOT NULL,
+    series         INTEGER NOT NULL REFERENCES series (id),
+    calls          INTEGER NOT NULL,
     latency_calls  INTEGER NOT NULL,
     latency_ms_sum INTEGER NOT NULL,
-    PRIMARY KEY (bucket, app, endpoint, model, status, type, code)
+    PRIMARY KEY (bucket, series)
 ) WITHOUT ROWID;
 
 CREATE TABLE call_counts_daily (
-    bucket      INTEGER NOT NULL,
-    app         TEXT    NOT NULL,
-    endpoint    TEXT    NOT NULL,
-    model       TEXT    NOT NULL,
-    status      INTEGER NOT NULL,
-    type        TEXT    NOT NULL,
-    code        TEXT    NOT NULL,
-    calls       INTEGER NOT NULL,
+    bucket         INTEGER NOT NULL,
+    series         INTEGER NOT NULL REFERENCES series (id),
+    calls          INTEGER NOT NULL,
     latency_calls  INTEGER NOT NULL,
     latency_ms_sum INTEGER NOT NULL,
-    PRIMARY KEY (bucket, app, endpoint, model, status, type, code)
+    PRIMARY KEY (bucket, series)
 ) WITHOUT ROWID;
 
 -- How far each rollup level is complete: every minute row below `until_ms` is already

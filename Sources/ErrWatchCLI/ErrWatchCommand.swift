@@ -12,7 +12,7 @@ public struct ErrWatchCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             IngestCommand.self, ErrorsCommand.self, RatesCommand.self, TrendCommand.self,
-            MigrateCommand.self, PruneCommand.self,
+            MigrateCommand.self, PruneCommand.self, BenchCommand.self,
         ])
 
     public init() {}

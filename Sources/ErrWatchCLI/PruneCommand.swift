@@ -6,9 +6,11 @@ import ErrWatchStore
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Deletes errors and call counts older than a given age.",
+        abstract: "Deletes errors and call counts older than a given age, by whole UTC days.",
         discussion: """
-            Deletes in small transactions, so a running agent keeps recording meanwhile.
+            Everything before the start of the UTC day that holds (now - age) is deleted, from
+            the history and from every level of counts alike, so rates stay consistent. Deletes
+            in small transactions, so a running agent keeps recording meanwhile.
 
             Example:
               errwatch prune --older-than 30d
@@ -24,7 +26,7 @@ struct PruneCommand: AsyncParsableCommand {
         let context = CommandContext.current
         let age = try parseDuration(olderThan, option: "--older-than")
         guard age > 0 else { throw ValidationError("Invalid --older-than '\(olderThan)'; it must be longer than 0s.") }
-        let cutoff = context.now() - age
+        let cutoff = Store.retentionCut(context.now() - age)
         let deleted = try database.openForWriting().deleteOlderThan(cutoff)
         Report(columns: ["cutoff", "deleted_rows"], rows: [[.time(cutoff), .integer(Int64(deleted))]])
             .render(output.format, to: context.standardOutput)

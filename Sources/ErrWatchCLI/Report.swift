@@ -140,9 +140,10 @@ enum Format {
                 return numeric[index] ? padding + text : text + padding
             }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
         }
-        let numericColumns = columns.indices.map { index in rows.first.map { $0[index].isNumeric } ?? false }
+        // A column is right-aligned when it holds numbers, its empty cells included.
+        let numericColumns = columns.indices.map { index in rows.contains { $0[index].isNumeric } }
         var output = line(columns, numeric: numericColumns)
-        for (row, cells) in zip(texts, rows) { output += line(row, numeric: cells.map(\.isNumeric)) }
+        for row in texts { output += line(row, numeric: numericColumns) }
         return output
     }
 

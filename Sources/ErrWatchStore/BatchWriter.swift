@@ -60,7 +60,11 @@ public final class BatchWriter: Sendable {
     }
 
     private struct State {
+        /// The queue: `pending[head...]` waits to be written. Taking a batch moves `head`
+        /// instead of shifting the array, so a long queue costs O(1) per outcome.
         var pending: [CallOutcome] = []
+        var head = 0
+        var queued: Int { pending.count - head }
         var statistics = Statistics()
         /// Outcomes accepted so far, and outcomes finished (written or dropped after acceptance).
         var acceptedSequence: UInt64 = 0
@@ -98,7 +102,7 @@ public final class BatchWriter: Sendable {
     public var statistics: Statistics {
         state.withLock { state in
             var statistics = state.statistics
-            statistics.queued = state.pending.count
+            statistics.queued = state.queued
             return statistics
         }
     }
@@ -108,14 +112,14 @@ public final class BatchWriter: Sendable {
     @discardableResult
     public func submit(_ outcome: CallOutcome) -> Bool {
         let (accepted, wake, log) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?, Int?) in
-            guard !state.shuttingDown, state.pending.count < configuration.capacity else {
+            guard !state.shuttingDown, state.queued < configuration.capacity else {
                 state.statistics.droppedQueueFull += 1
                 return (false, nil, dropLogDue(&state, count: 1))
             }
             state.pending.append(outcome)
             state.acceptedSequence += 1
             state.statistics.accepted += 1
-            guard state.pending.count >= configuration.batchSize else { return (true, nil, nil) }
+            guard state.queued >= configuration.batchSize else { return (true, nil, nil) }
             let waiter = state.writerWaiting
             state.writerWaiting = nil
             return (true, waiter, nil)
@@ -170,11 +174,18 @@ public final class BatchWriter: Sendable {
             while true {
                 await waitForWork()
                 let (batch, stop) = state.withLock { state -> ([CallOutcome], Bool) in
-                    let count = min(state.pending.count, configuration.batchSize)
-                    let batch = Array(state.pending.prefix(count))
-                    state.pending.removeFirst(count)
-                    if state.pending.isEmpty { state.flushRequested = false }
-                    return (batch, state.shuttingDown && state.pending.isEmpty)
+                    let count = min(state.queued, configuration.batchSize)
+                    let batch = Array(state.pending[state.head..<(state.head + count)])
+                    state.head += count
+                    if state.head == state.pending.count {
+                        state.pending.removeAll(keepingCapacity: true)
+                        state.head = 0
+                        state.flushRequested = false
+                    } else if state.head >= 4_096, state.head * 2 >= state.pending.count {
+                        state.pending.removeFirst(state.head)
+                        state.head = 0
+                    }
+                    return (batch, state.shuttingDown && state.queued == 0)
                 }
                 if !batch.isEmpty { await write(batch) }
                 if stop { break }
@@ -209,7 +220,7 @@ public final class BatchWriter: Sendable {
             }
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
-                    if state.pending.count >= configuration.batchSize || state.flushRequested || state.shuttingDown {
+                    if state.queued >= configuration.batchSize || state.flushRequested || state.shuttingDown {
                         return true
                     }
                     state.writerWaiting = continuation
@@ -225,7 +236,7 @@ public final class BatchWriter: Sendable {
         var attempt = 0
         while true {
             do {
-                let summary = try await store.writer.write { db in try OutcomeInserter.insert(batch, into: db) }
+                let summary = try await store.recordAsync(batch)
                 finish(batch.count) { statistics in
                     statistics.written += batch.count
                     statistics.errorsWritten += summary.errors

@@ -63,16 +63,17 @@ struct CountsQuery {
         var parts: [String] = []
         arguments = []
         for segment in segments {
-            let conditions = ["bucket >= ?", "bucket < ?"] + dimensions.sql
+            let conditions = ["c.bucket >= ?", "c.bucket < ?"] + dimensions.sql
             parts.append("""
-                SELECT bucket, app, endpoint, model, status, type, code, calls, latency_calls, latency_ms_sum
-                FROM \(Watermarks.table(segment.level)) WHERE \(conditions.joined(separator: " AND "))
+                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls, c.latency_calls, c.latency_ms_sum
+                FROM \(Watermarks.table(segment.level)) c JOIN series s ON s.id = c.series
+                WHERE \(conditions.joined(separator: " AND "))
                 """)
             arguments += [segment.from, segment.to]
             arguments += dimensions.arguments
         }
         if parts.isEmpty {
-            parts.append("SELECT bucket, app, endpoint, model, status, type, code, calls, latency_calls, latency_ms_sum FROM call_counts WHERE 0")
+            parts.append("SELECT 0 AS bucket, '' AS app, '' AS endpoint, '' AS model, 0 AS status, '' AS type, '' AS code, 0 AS calls, 0 AS latency_calls, 0 AS latency_ms_sum WHERE 0")
         }
         sql = parts.joined(separator: " UNION ALL ")
     }

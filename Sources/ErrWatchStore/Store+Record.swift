@@ -19,10 +19,17 @@ extension Store {
     /// Records `outcomes` in one transaction: all of them, or none when it fails.
     @discardableResult
     public func record(_ outcomes: [CallOutcome]) throws -> RecordSummary {
-        try writer.write { db in
-            let written = try OutcomeInserter.insert(outcomes, into: db)
-            return RecordSummary(outcomes: written.outcomes, errors: written.errors)
-        }
+        let written = try writer.write { db in try OutcomeInserter.insert(outcomes, into: db, cache: series) }
+        series.remember(written.newSeries)
+        return RecordSummary(outcomes: written.outcomes, errors: written.errors)
+    }
+
+    /// Records `outcomes` in one transaction without blocking the calling thread (the batch
+    /// writer's path).
+    func recordAsync(_ outcomes: [CallOutcome]) async throws -> RecordSummary {
+        let written = try await writer.write { db in try OutcomeInserter.insert(outcomes, into: db, cache: series) }
+        series.remember(written.newSeries)
+        return RecordSummary(outcomes: written.outcomes, errors: written.errors)
     }
 
     /// Records outcomes produced by `body` in one transaction. `body` gets a function to hand
@@ -30,14 +37,16 @@ extension Store {
     /// the transaction rolls back and nothing is recorded. Used to ingest files of any size
     /// with bounded memory and all-or-nothing semantics.
     public func recordAll(chunkSize: Int = 1_000, _ body: (_ add: (CallOutcome) throws -> Void) throws -> Void) throws -> RecordSummary {
-        try writer.write { db in
+        var created: [SeriesKey: Int64] = [:]
+        let summary = try writer.write { db in
             var summary = RecordSummary(outcomes: 0, errors: 0)
             var chunk: [CallOutcome] = []
             chunk.reserveCapacity(chunkSize)
             func flush() throws {
-                let written = try OutcomeInserter.insert(chunk, into: db)
+                let written = try OutcomeInserter.insert(chunk, into: db, cache: series)
                 summary.outcomes += written.outcomes
                 summary.errors += written.errors
+                created.merge(written.newSeries) { old, _ in old }
                 chunk.removeAll(keepingCapacity: true)
             }
             try body { outcome in
@@ -47,5 +56,7 @@ extension Store {
             try flush()
             return summary
         }
+        series.remember(created)
+        return summary
     }
 }

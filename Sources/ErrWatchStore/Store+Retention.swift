@@ -2,26 +2,33 @@ import ErrWatchCore
 import GRDB
 
 extension Store {
-    /// Deletes error events and call counts older than `cutoff` (UTC milliseconds), at most
-    /// `chunkSize` rows per transaction so that writers are never locked out for long.
-    /// Returns how many rows went.
+    /// Where retention cuts for `cutoff`: the start of its UTC day. Hourly and daily rollups
+    /// hold whole days, so cutting every table at a day's start keeps the history and all its
+    /// rates consistent: nothing before it is left anywhere, nothing after it is touched.
+    public static func retentionCut(_ cutoff: Int64) -> Int64 {
+        Timestamp.floor(cutoff, to: Timestamp.day)
+    }
+
+    /// Deletes error events and call counts from before ``retentionCut(_:)`` of `cutoff`,
+    /// at most `chunkSize` rows per transaction so that writers are never locked out for
+    /// long. Returns how many rows went.
     @discardableResult
     public func deleteOlderThan(_ cutoff: Int64, chunkSize: Int = 5_000) throws -> Int {
+        let cut = Self.retentionCut(cutoff)
         var deleted = 0
-        let tables: [(String, String, Int64)] = [
-            ("error_events", "ts", cutoff),
-            ("call_counts", "bucket", Timestamp.floor(cutoff, to: Timestamp.minute)),
-            ("call_counts_hourly", "bucket", Timestamp.floor(cutoff, to: Timestamp.hour)),
-            ("call_counts_daily", "bucket", Timestamp.floor(cutoff, to: Timestamp.day)),
+        let tables: [(table: String, column: String, key: String)] = [
+            ("error_events", "ts", "rowid"),
+            ("call_counts", "bucket", "bucket, series"),
+            ("call_counts_hourly", "bucket", "bucket, series"),
+            ("call_counts_daily", "bucket", "bucket, series"),
         ]
-        for (table, column, limit) in tables {
-            let key = table == "error_events" ? "rowid" : "bucket, app, endpoint, model, status, type, code"
+        for (table, column, key) in tables {
             while true {
                 let count = try writer.write { db -> Int in
                     try db.execute(sql: """
                         DELETE FROM \(table) WHERE (\(key)) IN (
                             SELECT \(key) FROM \(table) WHERE \(column) < ? ORDER BY \(column) LIMIT ?)
-                        """, arguments: [limit, chunkSize])
+                        """, arguments: [cut, chunkSize])
                     return db.changesCount
                 }
                 deleted += count

@@ -35,8 +35,10 @@ public struct Store: Sendable {
 
     /// The GRDB database behind the store.
     public let writer: any DatabaseWriter
+    /// Series ids known to exist, shared by every copy of this store.
+    let series = SeriesCache()
 
-    /// Wraps an already-migrated GRDB database.
+    /// Wraps a GRDB database; ``migrate()`` brings its schema up to date.
     init(writer: any DatabaseWriter) {
         self.writer = writer
     }

@@ -183,12 +183,24 @@ struct History {
 }
 
 @Suite struct RetentionTests {
-    @Test func deletesOldRowsInChunks() throws {
+    @Test func deletesWholeDaysFromEveryTableInChunks() throws {
         let history = try History()
+        let day = Timestamp.day
+        // A day earlier, a copy of part of the history.
+        try history.store.record([
+            success(midnight - day - 100 * History.minute, count: 7), failure(midnight - day - 90 * History.minute),
+            failure(midnight - day - 30 * History.minute, model: "claude"),
+        ])
+        try history.store.rollUp(now: midnight + day)
+        let everything = Filter(since: midnight - 3 * day, until: midnight + day)
+        #expect(try history.store.rates(everything, by: [])[0].calls == 109)
+
+        // A cutoff inside the history's day keeps that whole day and drops the day before.
         let deleted = try history.store.deleteOlderThan(midnight - 60 * History.minute, chunkSize: 1)
-        // e1 and e2, and the minute rows of 100 and 90 minutes ago: 2 success rows + 2 error rows.
-        #expect(deleted == 6)
-        #expect(try history.store.errors(history.window, limit: 100).events.map(\.outcome) == [history.e6, history.e5, history.e4, history.e3])
-        #expect(try history.store.rates(history.window, by: []).first?.calls == 38)
+        // The day before: 2 error rows, and 3 rows (one per series) in each level of counts.
+        #expect(deleted == 11)
+        #expect(try history.store.rates(everything, by: [])[0].calls == 100)
+        #expect(try history.store.errors(everything, limit: 100).events.count == 6)
+        #expect(try history.store.rates(history.window, by: [])[0].calls == 100)
     }
 }

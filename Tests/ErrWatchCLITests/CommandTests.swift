@@ -1,0 +1,244 @@
+import ArgumentParser
+@testable import ErrWatchCLI
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import GRDB
+import Testing
+
+/// 2026-11-26T00:00:00Z.
+let now: Int64 = 1_795_651_200_000
+
+struct Workspace {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = path(name)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+    func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Lines of a small NDJSON file: 3 calls of gpt-4o (one 429), 2 of claude (one HTML 502), one timeout.
+let sample = """
+    {"ts":"2026-11-25T23:10:00.000Z","status":200,"app":"chat","endpoint":"/v1/chat/completions","model":"gpt-4o","latency_ms":300,"count":2}
+    {"ts":"2026-11-25T23:20:00.000Z","status":429,"app":"chat","endpoint":"/v1/chat/completions","model":"gpt-4o","type":"rate_limit_error","code":"rate_limit_exceeded","message":"Rate limit, key sk-abcdefgh12345678","request_id":"req_1"}
+
+    {"ts":"2026-11-25T23:30:00.000Z","status":200,"app":"chat","endpoint":"/v1/chat/completions","model":"claude"}
+    {"ts":"2026-11-25T23:40:00.000Z","status":502,"app":"chat","endpoint":"/v1/chat/completions","model":"claude","body":"<html><title>502 Bad Gateway</title></html>","attempt":1}
+    {"ts":"2026-11-25T23:50:00.000Z","status":0,"app":"batch","endpoint":"/v1/embeddings","model":"text-embedding-3-small","type":"timeout_error","message":"=HYPERLINK(\\"http://x\\"), no response"}
+
+    """
+
+@Suite struct IngestCommandTests {
+    @Test func recordsAFileAndSaysWhat() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let file = try workspace.write("sample.ndjson", sample)
+        let db = workspace.path("e.db")
+        let result = await errwatch(["ingest", "--db", db, file], now: now)
+        #expect(result.exitCode == 0)
+        #expect(result.stdout == "Recorded 6 outcomes (3 errors).\n")
+        #expect(result.stderr == "")
+        let store = try Store.open(path: db)
+        let rows = try store.rates(Filter(since: now - 3_600_000, until: now), by: [])
+        #expect(rows[0].calls == 6 && rows[0].errors == 3)
+    }
+
+    @Test func oneBadLineRejectsTheWholeFileAndWritesNothing() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let file = try workspace.write("bad.ndjson", sample + #"{"ts":"2026-11-25T23:55:00Z","status":"oops"}"# + "\n" + "not json\n")
+        let db = workspace.path("e.db")
+        let result = await errwatch(["ingest", "--db", db, file], now: now)
+        #expect(result.exitCode == 1)
+        #expect(result.stderr == """
+            \(file):7: 'status' must be a whole number, got a string
+            \(file):8: not valid JSON
+
+            """)
+        #expect(result.stdout == "Rejected \(file): 2 invalid lines; nothing was recorded. Fix them, or pass --skip-invalid to record the valid lines.\n")
+        let store = try Store.open(path: db)
+        #expect(try store.rates(Filter(since: 0, until: now), by: [])[0].calls == 0)
+        #expect(try store.errors(Filter(since: 0, until: now), limit: 10).events.isEmpty)
+    }
+
+    @Test func skipInvalidRecordsTheGoodLines() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let file = try workspace.write("bad.ndjson", #"{"status":200}"# + "\n" + sample)
+        let result = await errwatch(["ingest", "--db", workspace.path("e.db"), "--skip-invalid", file], now: now)
+        #expect(result.exitCode == 1)
+        #expect(result.stderr == "\(file):1: missing required field 'ts'\n")
+        #expect(result.stdout == "Recorded 6 outcomes (3 errors); skipped 1 invalid line.\n")
+    }
+
+    @Test func readsStandardInputAndPrintsJSON() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let result = await errwatch(["ingest", "--db", workspace.path("e.db"), "--format", "json", "-"], now: now, stdin: sample)
+        #expect(result.exitCode == 0)
+        #expect(result.stdout == "[\n  {\"outcomes\": 6, \"errors\": 3, \"rejected\": 0}\n]\n")
+    }
+
+    @Test func aMissingFileIsOneClearLine() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let result = await errwatch(["ingest", "--db", workspace.path("e.db"), workspace.path("nope.ndjson")], now: now)
+        #expect(result.exitCode == 64)
+        #expect(result.stderr.hasPrefix("Error: Cannot read '\(workspace.path("nope.ndjson"))'; check that it exists and is readable.\n"))
+    }
+}
+
+@Suite struct QueryCommandTests {
+    let workspace: Workspace
+    let db: String
+
+    init() async throws {
+        workspace = try Workspace()
+        db = workspace.path("e.db")
+        let file = try workspace.write("sample.ndjson", sample)
+        let result = await errwatch(["ingest", "--db", db, file], now: now)
+        precondition(result.exitCode == 0, result.stderr)
+    }
+
+    @Test func errorsAsATable() async throws {
+        defer { workspace.cleanup() }
+        let result = await errwatch(["errors", "--db", db, "--since", "1h"], now: now)
+        #expect(result.exitCode == 0)
+        #expect(result.stdout == """
+            TS                        APP    ENDPOINT          MODEL                   STATUS  TYPE              CODE                 MESSAGE                              RETRYABLE  ATTEMPT  LATENCY_MS  REQUEST_ID
+            2026-11-25T23:50:00.000Z  batch  embeddings        text-embedding-3-small       -  timeout_error     -                    =HYPERLINK("http://x"), no response  yes              0  -           -
+            2026-11-25T23:40:00.000Z  chat   chat/completions  claude                     502  upstream_error    html_body            502 Bad Gateway                      yes              1  -           -
+            2026-11-25T23:20:00.000Z  chat   chat/completions  gpt-4o                     429  rate_limit_error  rate_limit_exceeded  Rate limit, key sk-***5678           yes              0  -           req_1
+
+            """)
+    }
+
+    @Test func errorsAsJSONWithTheDocumentedFieldNames() async throws {
+        defer { workspace.cleanup() }
+        let result = await errwatch(["errors", "--db", db, "--type", "rate_limit_error", "--format", "json"], now: now)
+        #expect(result.stdout == """
+            [
+              {"ts": "2026-11-25T23:20:00.000Z", "app": "chat", "endpoint": "chat/completions", "model": "gpt-4o", "status": 429, "type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit, key sk-***5678", "retryable": true, "attempt": 0, "latency_ms": null, "request_id": "req_1"}
+            ]
+
+            """)
+        let parsed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+        #expect(parsed?.count == 1)
+    }
+
+    @Test func errorsAsCSVWithFormulasNeutralised() async throws {
+        defer { workspace.cleanup() }
+        let result = await errwatch(["errors", "--db", db, "--status", "0", "--format", "csv"], now: now)
+        #expect(result.stdout == "ts,app,endpoint,model,status,type,code,message,retryable,attempt,latency_ms,request_id\r\n"
+            + "2026-11-25T23:50:00.000Z,batch,embeddings,text-embedding-3-small,,timeout_error,,\"'=HYPERLINK(\"\"http://x\"\"), no response\",true,0,,\r\n")
+    }
+
+    @Test func errorsPagesWithACursor() async throws {
+        defer { workspace.cleanup() }
+        let first = await errwatch(["errors", "--db", db, "--limit", "2", "--format", "csv"], now: now)
+        #expect(first.stdout.components(separatedBy: "\r\n").count == 4)
+        let cursor = try #require(first.stderr.split(separator: " ").last?.trimmingCharacters(in: .newlines))
+        #expect(first.stderr == "next page: --cursor \(cursor)\n")
+        let second = await errwatch(["errors", "--db", db, "--limit", "2", "--format", "csv", "--cursor", cursor], now: now)
+        #expect(second.stdout.contains("2026-11-25T23:20:00.000Z"))
+        #expect(second.stdout.components(separatedBy: "\r\n").count == 3)
+        #expect(second.stderr == "")
+    }
+
+    @Test func ratesGroupedAsJSONAndTable() async throws {
+        defer { workspace.cleanup() }
+        let json = await errwatch(["rates", "--db", db, "--window", "1h", "--by", "model", "--format", "json"], now: now)
+        #expect(json.stdout == """
+            [
+              {"model": "gpt-4o", "calls": 3, "errors": 1, "error_rate": 0.3333333333333333},
+              {"model": "claude", "calls": 2, "errors": 1, "error_rate": 0.5},
+              {"model": "text-embedding-3-small", "calls": 1, "errors": 1, "error_rate": 1}
+            ]
+
+            """)
+        let table = await errwatch(["rates", "--db", db, "--window", "1h", "--by", "app,status"], now: now)
+        #expect(table.stdout == """
+            APP    STATUS  CALLS  ERRORS  ERROR_RATE
+            batch       -      1       1     100.00%
+            chat      429      1       1     100.00%
+            chat      502      1       1     100.00%
+            chat      200      3       0       0.00%
+
+            """)
+    }
+
+    @Test func ratesWindowEndsAtUntil() async throws {
+        defer { workspace.cleanup() }
+        let result = await errwatch(["rates", "--db", db, "--window", "15m", "--until", "2026-11-25T23:30:00Z", "--format", "csv"], now: now)
+        #expect(result.stdout == "calls,errors,error_rate\r\n1,1,1\r\n")
+    }
+
+    @Test func trendStatesTheDirectionWithItsNumbers() async throws {
+        defer { workspace.cleanup() }
+        let result = await errwatch(["trend", "--db", db, "--since", "1h", "--bucket", "30m"], now: now)
+        #expect(result.exitCode == 0)
+        #expect(result.stdout == """
+            BUCKET                    CALLS  ERRORS  ERROR_RATE  RATE
+            2026-11-25T23:00:00.000Z      3       1      33.33%  ▅
+            2026-11-25T23:30:00.000Z      3       2      66.67%  █
+            Error rate 50.00%; no calls in the previous 1h to compare with; slope +66.667 points/h: RISING.  ▅█
+
+            """)
+        let json = await errwatch(["trend", "--db", db, "--since", "1h", "--bucket", "30m", "--format", "json"], now: now)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(parsed.first?["direction"] as? String == "rising")
+        #expect((parsed.first?["points"] as? [Any])?.count == 2)
+    }
+
+    @Test func badArgumentsAreOnePreciseLineAndUsage() async throws {
+        defer { workspace.cleanup() }
+        let badBy = await errwatch(["rates", "--db", db, "--by", "region"], now: now)
+        #expect(badBy.exitCode == 64)
+        #expect(badBy.stderr.hasPrefix("Error: Unknown dimension 'region'; group by any of: app, endpoint, model, status, type, code.\n"))
+        let badSince = await errwatch(["errors", "--db", db, "--since", "yesterday"], now: now)
+        #expect(badSince.exitCode == 64)
+        #expect(badSince.stderr.hasPrefix("Error: Invalid --since 'yesterday'; give a span back from now (30s, 5m, 1h, 7d), 'now', or an ISO-8601 time such as 2026-11-25T10:00:00Z.\n"))
+        let badStatus = await errwatch(["errors", "--db", db, "--status", "6xx"], now: now)
+        #expect(badStatus.stderr.hasPrefix("Error: Invalid --status '6xx'; give HTTP statuses such as 429 or 5xx, or 0 for no response.\n"))
+        let badBucket = await errwatch(["trend", "--db", db, "--bucket", "30s"], now: now)
+        #expect(badBucket.stderr.hasPrefix("Error: Invalid --bucket '30s'; counts are per minute, so give whole minutes such as 1m, 5m or 1h.\n"))
+    }
+
+    @Test func theDatabaseComesFromTheFlagThenTheEnvironment() async throws {
+        defer { workspace.cleanup() }
+        let viaEnvironment = await errwatch(["rates", "--format", "csv"], environment: ["ERRWATCH_DB": db], now: now)
+        #expect(viaEnvironment.stdout == "calls,errors,error_rate\r\n6,3,0.5\r\n")
+        let other = workspace.path("missing.db")
+        let flagWins = await errwatch(["rates", "--db", other], environment: ["ERRWATCH_DB": db], now: now)
+        #expect(flagWins.exitCode == 1)
+        #expect(flagWins.stderr == "Error: No database at '\(other)'; record outcomes first (errwatch ingest FILE) or point --db / ERRWATCH_DB at an errwatch database.\n")
+        #expect(!FileManager.default.fileExists(atPath: other))
+        #expect(try DatabaseOptions.parse([]).path(environment: [:]) == "./errwatch.db")
+        #expect(try DatabaseOptions.parse([]).path(environment: ["ERRWATCH_DB": db]) == db)
+    }
+
+    @Test func migrateReportsTheSchema() async throws {
+        defer { workspace.cleanup() }
+        let result = await errwatch(["migrate", "--db", db, "--format", "csv"], now: now)
+        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n")
+    }
+
+    @Test func pruneDeletesWholeDays() async throws {
+        defer { workspace.cleanup() }
+        let keep = await errwatch(["prune", "--db", db, "--older-than", "25m", "--format", "csv"], now: now)
+        #expect(keep.stdout == "cutoff,deleted_rows\r\n2026-11-25T00:00:00.000Z,0\r\n")
+        // A day later, the sample's day is past the cut.
+        let drop = await errwatch(["prune", "--db", db, "--older-than", "1s", "--format", "csv"], now: now + Timestamp.day)
+        // 3 error rows, 5 minute rows, 5 hourly rows (one per series), 5 daily rows.
+        #expect(drop.stdout == "cutoff,deleted_rows\r\n2026-11-26T00:00:00.000Z,18\r\n")
+        let left = await errwatch(["rates", "--db", db, "--window", "1h", "--format", "csv"], now: now)
+        #expect(left.stdout == "calls,errors,error_rate\r\n0,0,\r\n")
+    }
+}
