@@ -60,11 +60,12 @@ public final class BatchWriter: Sendable {
     }
 
     private struct State {
-        /// The queue: `pending[head...]` waits to be written. Taking a batch moves `head`
-        /// instead of shifting the array, so a long queue costs O(1) per outcome.
-        var pending: [CallOutcome] = []
-        var head = 0
-        var queued: Int { pending.count - head }
+        /// Batches full to ``Configuration-swift.struct/batchSize`` outcomes, oldest first.
+        var sealed: [OutcomeBatch] = []
+        /// The batch producers are adding to now.
+        var open = OutcomeBatch()
+        /// Outcomes in `sealed` and `open`.
+        var queued = 0
         var statistics = Statistics()
         /// Outcomes accepted so far, and outcomes finished (written or dropped after acceptance).
         var acceptedSequence: UInt64 = 0
@@ -78,6 +79,25 @@ public final class BatchWriter: Sendable {
         var lastDropLog: ContinuousClock.Instant?
         var droppedSinceLog = 0
         var lastRollup: ContinuousClock.Instant?
+
+        /// Whether the writer should write now rather than wait for the interval.
+        var hasUrgentWork: Bool {
+            !sealed.isEmpty || ((flushRequested || shuttingDown) && !open.isEmpty) || shuttingDown
+        }
+
+        /// The next batch to write: the oldest sealed one, else the open one.
+        mutating func takeBatch() -> OutcomeBatch {
+            let batch: OutcomeBatch
+            if sealed.isEmpty {
+                batch = open
+                open = OutcomeBatch()
+            } else {
+                batch = sealed.removeFirst()
+            }
+            queued -= batch.records
+            if queued == 0 { flushRequested = false }
+            return batch
+        }
     }
 
     private let store: Store
@@ -116,10 +136,14 @@ public final class BatchWriter: Sendable {
                 state.statistics.droppedQueueFull += 1
                 return (false, nil, dropLogDue(&state, count: 1))
             }
-            state.pending.append(outcome)
+            // Aggregating here, on the producer's thread, leaves the one writer only writing.
+            state.open.add(outcome)
+            state.queued += 1
             state.acceptedSequence += 1
             state.statistics.accepted += 1
-            guard state.queued >= configuration.batchSize else { return (true, nil, nil) }
+            guard state.open.records >= configuration.batchSize else { return (true, nil, nil) }
+            state.sealed.append(state.open)
+            state.open = OutcomeBatch()
             let waiter = state.writerWaiting
             state.writerWaiting = nil
             return (true, waiter, nil)
@@ -173,18 +197,8 @@ public final class BatchWriter: Sendable {
         await withTaskCancellationHandler {
             while true {
                 await waitForWork()
-                let (batch, stop) = state.withLock { state -> ([CallOutcome], Bool) in
-                    let count = min(state.queued, configuration.batchSize)
-                    let batch = Array(state.pending[state.head..<(state.head + count)])
-                    state.head += count
-                    if state.head == state.pending.count {
-                        state.pending.removeAll(keepingCapacity: true)
-                        state.head = 0
-                        state.flushRequested = false
-                    } else if state.head >= 4_096, state.head * 2 >= state.pending.count {
-                        state.pending.removeFirst(state.head)
-                        state.head = 0
-                    }
+                let (batch, stop) = state.withLock { state -> (OutcomeBatch, Bool) in
+                    let batch = state.takeBatch()
                     return (batch, state.shuttingDown && state.queued == 0)
                 }
                 if !batch.isEmpty { await write(batch) }
@@ -208,6 +222,9 @@ public final class BatchWriter: Sendable {
 
     /// Returns when a batch is full, a flush or shutdown was asked for, or the interval passed.
     private func waitForWork() async {
+        // Under load a full batch is already waiting: go on without arming a timer.
+        let ready = state.withLock { $0.hasUrgentWork }
+        if ready { return }
         let interval = configuration.flushInterval
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
@@ -220,9 +237,7 @@ public final class BatchWriter: Sendable {
             }
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
-                    if state.queued >= configuration.batchSize || state.flushRequested || state.shuttingDown {
-                        return true
-                    }
+                    if state.hasUrgentWork { return true }
                     state.writerWaiting = continuation
                     return false
                 }
@@ -232,13 +247,13 @@ public final class BatchWriter: Sendable {
         }
     }
 
-    private func write(_ batch: [CallOutcome]) async {
+    private func write(_ batch: OutcomeBatch) async {
         var attempt = 0
         while true {
             do {
-                let summary = try await store.recordAsync(batch)
-                finish(batch.count) { statistics in
-                    statistics.written += batch.count
+                let summary = try await store.record(batch)
+                finish(batch.records) { statistics in
+                    statistics.written += batch.records
                     statistics.errorsWritten += summary.errors
                     statistics.batches += 1
                 }
@@ -247,9 +262,9 @@ public final class BatchWriter: Sendable {
             } catch {
                 state.withLock { $0.statistics.failedWrites += 1 }
                 guard attempt < configuration.retryDelays.count else {
-                    finish(batch.count) { $0.droppedWriteFailed += batch.count }
+                    finish(batch.records) { $0.droppedWriteFailed += batch.records }
                     logger.error("Recording failed after retries; outcomes dropped", metadata: [
-                        "dropped": "\(batch.count)", "error": "\(Store.describe(error))"])
+                        "dropped": "\(batch.records)", "error": "\(Store.describe(error))"])
                     return
                 }
                 logger.warning("Recording failed; retrying", metadata: ["error": "\(Store.describe(error))", "attempt": "\(attempt + 1)"])

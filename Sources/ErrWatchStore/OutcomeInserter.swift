@@ -1,10 +1,9 @@
 import ErrWatchCore
 import GRDB
 import GRDBSQLite
-
-/// Writes outcomes into an open write transaction: one `error_events` row per error, and the
-/// call counts pre-aggregated so that each distinct (minute, series) costs one upsert however
-/// many outcomes share it.
+/// Writes an ``OutcomeBatch`` into an open write transaction: one `error_events` row per
+/// error, and one upsert per distinct (minute, series) of the counts, however many outcomes
+/// share it.
 ///
 /// This is the hot path of recording. Its statements are GRDB's cached statements, bound and
 /// stepped through SQLite's C API directly: GRDB's argument boxing cost about 40% of the rate.
@@ -24,80 +23,24 @@ struct OutcomeInserter {
         """
     }
 
-    /// The minute and dimensions of one call-count row, before its series id is known.
-    struct CountKey: Hashable {
-        var bucket: Int64
-        var series: SeriesKey
-
-        /// Hashes the numbers and the length and edge bytes of each string, not every byte:
-        /// this runs once per outcome, and full string hashing was a third of the recording
-        /// cost. Keys that collide are still told apart by `==`, and a batch holds at most a
-        /// few hundred keys, so collisions cost little.
-        func hash(into hasher: inout Hasher) {
-            var mixed = UInt64(bitPattern: bucket) &* 31 &+ UInt64(bitPattern: Int64(series.status))
-            mixed = Self.mix(mixed, series.app)
-            mixed = Self.mix(mixed, series.endpoint)
-            mixed = Self.mix(mixed, series.model)
-            mixed = Self.mix(mixed, series.type)
-            mixed = Self.mix(mixed, series.code)
-            hasher.combine(mixed)
-        }
-
-        @inline(__always)
-        private static func mix(_ seed: UInt64, _ text: String) -> UInt64 {
-            let bytes = text.utf8
-            var value = (seed &* 0x100_0000_01B3) ^ UInt64(bytes.count)
-            if let first = bytes.first, let last = bytes.last {
-                value = (value &* 0x100_0000_01B3) ^ (UInt64(first) << 8 | UInt64(last))
-            }
-            return value
-        }
-    }
-
-    /// The sums of one call-count row.
-    struct CountSums {
-        var calls: Int64 = 0
-        var latencyCalls: Int64 = 0
-        var latencySum: Int64 = 0
-
-        mutating func add(_ other: CountSums) {
-            calls += other.calls
-            latencyCalls += other.latencyCalls
-            latencySum += other.latencySum
-        }
-    }
+    typealias CountKey = OutcomeBatch.CountKey
+    typealias CountSums = OutcomeBatch.CountSums
 
     /// What one write added, and the series it created (to cache once it commits).
     struct Written {
-        var outcomes = 0
+        var calls = 0
         var errors = 0
         var newSeries: [SeriesKey: Int64] = [:]
     }
 
-    /// Writes `outcomes` within the caller's transaction on `db`.
-    static func insert(_ outcomes: [CallOutcome], into db: Database, cache: SeriesCache) throws -> Written {
-        var written = Written()
-        var counts: [CountKey: CountSums] = Dictionary(minimumCapacity: 512)
+    /// Writes `batch` within the caller's transaction on `db`.
+    static func insert(_ batch: OutcomeBatch, into db: Database, cache: SeriesCache) throws -> Written {
         let events = try Statement(cached: db, sql: insertEventSQL)
-        // By index, not by value: copying an outcome would retain each of its strings.
-        for index in outcomes.indices {
-            let series = SeriesKey(
-                app: outcomes[index].app, endpoint: outcomes[index].endpoint, model: outcomes[index].model,
-                status: outcomes[index].status ?? 0, type: outcomes[index].error?.type.rawValue ?? "",
-                code: outcomes[index].error?.code ?? "")
-            let key = CountKey(bucket: Timestamp.floor(outcomes[index].timestamp, to: Timestamp.minute), series: series)
-            let calls = Int64(outcomes[index].count)
-            let latency = outcomes[index].latencyMs
-            counts[key, default: CountSums()].add(CountSums(
-                calls: calls, latencyCalls: latency == nil ? 0 : calls, latencySum: (latency ?? 0) * calls))
-            written.outcomes += outcomes[index].count
-            if outcomes[index].error != nil {
-                try events.insert(outcomes[index])
-                written.errors += 1
-            }
+        for index in batch.errors.indices {
+            try events.insert(batch.errors[index])
         }
-        written.newSeries = try upsert(counts, into: db, cache: cache)
-        return written
+        let created = try upsert(batch.counts, into: db, cache: cache)
+        return Written(calls: batch.calls, errors: batch.errors.count, newSeries: created)
     }
 
     /// Adds `counts` to the minute table, and to each rollup level whose watermark is past
@@ -107,28 +50,21 @@ struct OutcomeInserter {
         guard !counts.isEmpty else { return [:] }
         let (ids, created) = try seriesIDs(for: Set(counts.keys.map(\.series)), in: db, cache: cache)
         let marks = try Watermarks.read(db)
-        var rows: [Rollup.Level: [Int64: [Int64: CountSums]]] = [:]
+        let minutes = try Statement(cached: db, sql: upsertCountSQL(table: Watermarks.table(.minute)))
+        var late: [Rollup.Level: [CountKey: CountSums]] = [:]
         for (key, sums) in counts {
             let series = ids[key.series]!
-            rows[.minute, default: [:]][key.bucket, default: [:]][series, default: CountSums()].add(sums)
-            if key.bucket < marks.hourly {
-                rows[.hourly, default: [:]][Timestamp.floor(key.bucket, to: Timestamp.hour), default: [:]][series, default: CountSums()].add(sums)
-            }
-            if key.bucket < marks.daily {
-                rows[.daily, default: [:]][Timestamp.floor(key.bucket, to: Timestamp.day), default: [:]][series, default: CountSums()].add(sums)
+            try minutes.upsert(bucket: key.bucket, series: series, sums, db)
+            // Rare: an outcome for a minute a rollup level has already covered.
+            for level in [Rollup.Level.hourly, .daily] where key.bucket < (level == .hourly ? marks.hourly : marks.daily) {
+                let coarse = CountKey(bucket: Timestamp.floor(key.bucket, to: level.bucketMs), series: key.series)
+                late[level, default: [:]][coarse, default: CountSums()].add(sums)
             }
         }
-        for (level, buckets) in rows {
+        for (level, rows) in late {
             let statement = try Statement(cached: db, sql: upsertCountSQL(table: Watermarks.table(level)))
-            for (bucket, seriesSums) in buckets {
-                for (series, sums) in seriesSums {
-                    statement.bind(1, bucket)
-                    statement.bind(2, series)
-                    statement.bind(3, sums.calls)
-                    statement.bind(4, sums.latencyCalls)
-                    statement.bind(5, sums.latencySum)
-                    try statement.step(db)
-                }
+            for (key, sums) in rows {
+                try statement.upsert(bucket: key.bucket, series: ids[key.series]!, sums, db)
             }
         }
         return created
@@ -199,6 +135,16 @@ struct Statement {
         guard code == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
+    }
+
+    /// Binds and runs one count upsert (see ``OutcomeInserter/upsertCountSQL(table:)``).
+    func upsert(bucket: Int64, series: Int64, _ sums: OutcomeInserter.CountSums, _ db: Database) throws {
+        bind(1, bucket)
+        bind(2, series)
+        bind(3, sums.calls)
+        bind(4, sums.latencyCalls)
+        bind(5, sums.latencySum)
+        try step(db)
     }
 
     /// Binds and inserts one error row (see ``OutcomeInserter/insertEventSQL``).

@@ -19,17 +19,18 @@ extension Store {
     /// Records `outcomes` in one transaction: all of them, or none when it fails.
     @discardableResult
     public func record(_ outcomes: [CallOutcome]) throws -> RecordSummary {
-        let written = try writer.write { db in try OutcomeInserter.insert(outcomes, into: db, cache: series) }
+        let batch = OutcomeBatch(outcomes)
+        let written = try writer.write { db in try OutcomeInserter.insert(batch, into: db, cache: series) }
         series.remember(written.newSeries)
-        return RecordSummary(outcomes: written.outcomes, errors: written.errors)
+        return RecordSummary(outcomes: written.calls, errors: written.errors)
     }
 
-    /// Records `outcomes` in one transaction without blocking the calling thread (the batch
+    /// Records `batch` in one transaction without blocking the calling thread (the batch
     /// writer's path).
-    func recordAsync(_ outcomes: [CallOutcome]) async throws -> RecordSummary {
-        let written = try await writer.write { db in try OutcomeInserter.insert(outcomes, into: db, cache: series) }
+    func record(_ batch: OutcomeBatch) async throws -> RecordSummary {
+        let written = try await writer.write { db in try OutcomeInserter.insert(batch, into: db, cache: series) }
         series.remember(written.newSeries)
-        return RecordSummary(outcomes: written.outcomes, errors: written.errors)
+        return RecordSummary(outcomes: written.calls, errors: written.errors)
     }
 
     /// Records outcomes produced by `body` in one transaction. `body` gets a function to hand
@@ -40,18 +41,17 @@ extension Store {
         var created: [SeriesKey: Int64] = [:]
         let summary = try writer.write { db in
             var summary = RecordSummary(outcomes: 0, errors: 0)
-            var chunk: [CallOutcome] = []
-            chunk.reserveCapacity(chunkSize)
+            var chunk = OutcomeBatch()
             func flush() throws {
                 let written = try OutcomeInserter.insert(chunk, into: db, cache: series)
-                summary.outcomes += written.outcomes
+                summary.outcomes += written.calls
                 summary.errors += written.errors
                 created.merge(written.newSeries) { old, _ in old }
-                chunk.removeAll(keepingCapacity: true)
+                chunk = OutcomeBatch()
             }
             try body { outcome in
-                chunk.append(outcome)
-                if chunk.count >= chunkSize { try flush() }
+                chunk.add(outcome)
+                if chunk.records >= chunkSize { try flush() }
             }
             try flush()
             return summary

@@ -1,0 +1,61 @@
+import ErrWatchCore
+
+/// Outcomes gathered for one transaction: the errors, kept whole for their rows in
+/// `error_events`, and every outcome's calls summed per (minute, series) for `call_counts`.
+///
+/// Outcomes are folded in as they arrive, so the batch writer's producers do the aggregating
+/// on their own threads and the one writer only writes.
+struct OutcomeBatch {
+    /// The minute and dimensions of one call-count row, before its series id is known.
+    struct CountKey: Hashable {
+        var bucket: Int64
+        var series: SeriesKey
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(UInt64(bitPattern: bucket) &* 31 &+ series.cheapHash)
+        }
+    }
+
+    /// The sums of one call-count row.
+    struct CountSums {
+        var calls: Int64 = 0
+        var latencyCalls: Int64 = 0
+        var latencySum: Int64 = 0
+
+        mutating func add(_ other: CountSums) {
+            calls += other.calls
+            latencyCalls += other.latencyCalls
+            latencySum += other.latencySum
+        }
+    }
+
+    /// The failed outcomes, in arrival order.
+    private(set) var errors: [CallOutcome] = []
+    /// Calls per minute and series.
+    private(set) var counts: [CountKey: CountSums] = [:]
+    /// Outcome records added (an aggregated success is one record).
+    private(set) var records = 0
+    /// Calls added (an aggregated success counts as its `count`).
+    private(set) var calls = 0
+
+    /// A batch of `outcomes`.
+    init(_ outcomes: some Sequence<CallOutcome> = []) {
+        for outcome in outcomes { add(outcome) }
+    }
+
+    var isEmpty: Bool { records == 0 }
+
+    mutating func add(_ outcome: CallOutcome) {
+        let series = SeriesKey(
+            app: outcome.app, endpoint: outcome.endpoint, model: outcome.model, status: outcome.status ?? 0,
+            type: outcome.error?.type.rawValue ?? "", code: outcome.error?.code ?? "")
+        let key = CountKey(bucket: Timestamp.floor(outcome.timestamp, to: Timestamp.minute), series: series)
+        let calls = Int64(outcome.count)
+        counts[key, default: CountSums()].add(CountSums(
+            calls: calls, latencyCalls: outcome.latencyMs == nil ? 0 : calls,
+            latencySum: (outcome.latencyMs ?? 0) * calls))
+        records += 1
+        self.calls += outcome.count
+        if outcome.error != nil { errors.append(outcome) }
+    }
+}
