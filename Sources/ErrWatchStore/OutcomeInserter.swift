@@ -48,7 +48,7 @@ struct OutcomeInserter {
     /// Returns the series it had to create.
     static func upsert(_ counts: [CountKey: CountSums], into db: Database, cache: SeriesCache) throws -> [SeriesKey: Int64] {
         guard !counts.isEmpty else { return [:] }
-        let (ids, created) = try seriesIDs(for: Set(counts.keys.map(\.series)), in: db, cache: cache)
+        let (ids, created) = try seriesIDs(for: counts.keys.lazy.map(\.series), in: db, cache: cache)
         let marks = try Watermarks.read(db)
         let minutes = try Statement(cached: db, sql: upsertCountSQL(table: Watermarks.table(.minute)))
         var late: [Rollup.Level: [CountKey: CountSums]] = [:]
@@ -71,15 +71,15 @@ struct OutcomeInserter {
     }
 
     /// The ids of `keys`, from the cache or the database, creating the series that are new.
-    private static func seriesIDs(for keys: Set<SeriesKey>, in db: Database, cache: SeriesCache) throws -> (all: [SeriesKey: Int64], created: [SeriesKey: Int64]) {
-        var ids = cache.lookup(keys)
-        guard ids.count < keys.count else { return (ids, [:]) }
+    private static func seriesIDs(for keys: some Sequence<SeriesKey>, in db: Database, cache: SeriesCache) throws -> (all: [SeriesKey: Int64], created: [SeriesKey: Int64]) {
+        var (ids, missing) = cache.lookup(keys)
+        guard !missing.isEmpty else { return (ids, [:]) }
         var created: [SeriesKey: Int64] = [:]
         let insert = try Statement(cached: db, sql: """
             INSERT INTO series (app, endpoint, model, status, type, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             ON CONFLICT (app, endpoint, model, status, type, code) DO NOTHING
             """)
-        for key in keys where ids[key] == nil {
+        for key in missing where ids[key] == nil {
             insert.bind(1, key.app)
             insert.bind(2, key.endpoint)
             insert.bind(3, key.model)

@@ -46,11 +46,15 @@ final class SeriesCache: Sendable {
     /// Beyond this many entries the cache stops growing; lookups then go to the database.
     static let capacity = 100_000
 
-    func lookup(_ keys: some Sequence<SeriesKey>) -> [SeriesKey: Int64] {
+    /// The cached ids among `keys`, and the keys not cached.
+    func lookup(_ keys: some Sequence<SeriesKey>) -> (found: [SeriesKey: Int64], missing: [SeriesKey]) {
         ids.withLock { ids in
-            var found: [SeriesKey: Int64] = [:]
-            for key in keys { if let id = ids[key] { found[key] = id } }
-            return found
+            var found: [SeriesKey: Int64] = Dictionary(minimumCapacity: 256)
+            var missing: [SeriesKey] = []
+            for key in keys {
+                if let id = ids[key] { found[key] = id } else { missing.append(key) }
+            }
+            return (found, missing)
         }
     }
 

@@ -25,10 +25,10 @@ extension Store {
         return RecordSummary(outcomes: written.calls, errors: written.errors)
     }
 
-    /// Records `batch` in one transaction without blocking the calling thread (the batch
-    /// writer's path).
-    func record(_ batch: OutcomeBatch) async throws -> RecordSummary {
-        let written = try await writer.write { db in try OutcomeInserter.insert(batch, into: db, cache: series) }
+    /// Records `batch` in one transaction, blocking the calling thread (the batch writer's
+    /// own thread).
+    func recordSync(_ batch: OutcomeBatch) throws -> RecordSummary {
+        let written = try writer.write { db in try OutcomeInserter.insert(batch, into: db, cache: series) }
         series.remember(written.newSeries)
         return RecordSummary(outcomes: written.calls, errors: written.errors)
     }

@@ -7,9 +7,10 @@ struct Watermarks {
     var daily: Int64
 
     static func read(_ db: Database) throws -> Watermarks {
-        let rows = try Row.fetchAll(db, sql: "SELECT level, until_ms FROM rollup_watermarks")
+        // Read on every batch: a cached statement, not a freshly prepared one.
+        let statement = try db.cachedStatement(sql: "SELECT level, until_ms FROM rollup_watermarks")
         var marks = Watermarks(hourly: 0, daily: 0)
-        for row in rows {
+        for row in try Row.fetchAll(statement) {
             switch row["level"] as String {
             case "hourly": marks.hourly = row["until_ms"]
             case "daily": marks.daily = row["until_ms"]
