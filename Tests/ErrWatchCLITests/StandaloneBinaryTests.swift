@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+/// The executable must work copied alone to another directory: migrations are embedded in it,
+/// and no resource bundle is looked up beside it.
+@Suite struct StandaloneBinaryTests {
+    /// The `errwatch` executable that `swift build` put beside this test bundle.
+    static var builtBinary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("errwatch")
+    }
+
+    @Test func runsWhenCopiedAloneToAnotherDirectory() throws {
+        let source = Self.builtBinary
+        try #require(FileManager.default.isExecutableFile(atPath: source.path), "no errwatch executable at \(source.path); build the package first")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-alone-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("errwatch")
+        try FileManager.default.copyItem(at: source, to: copy)
+
+        let process = Process()
+        process.executableURL = copy
+        process.arguments = ["migrate", "--db", "fresh.db", "--format", "csv"]
+        process.currentDirectoryURL = directory
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text == "database,migration\r\nfresh.db,0001_initial\r\n")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("fresh.db").path))
+    }
+}
