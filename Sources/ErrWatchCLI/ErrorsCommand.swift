@@ -18,12 +18,7 @@ struct ErrorsCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @OptionGroup var dimensions: DimensionFilterOptions
-
-    @Option(help: ArgumentHelp("Start: a span back from now (30m, 24h, 7d) or an ISO-8601 time.", valueName: "time"))
-    var since = "24h"
-    @Option(help: ArgumentHelp("End (exclusive): 'now', a span back from now, or an ISO-8601 time.", valueName: "time"))
-    var until = "now"
+    @OptionGroup var range: RangeFilterOptions
     @Option(help: ArgumentHelp("Only retryable (true) or non-retryable (false) errors.", valueName: "true|false"))
     var retryable: Bool?
     @Option(help: ArgumentHelp("Only errors whose message contains this text (case-insensitive).", valueName: "text"))
@@ -44,11 +39,7 @@ struct ErrorsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = CommandContext.current
-        let now = context.now()
-        var filter = Filter(
-            since: try parseTime(since, option: "--since", now: now),
-            until: try parseTime(until, option: "--until", now: now))
-        try dimensions.apply(to: &filter)
+        var filter = try range.filter(now: context.now())
         filter.retryable = retryable
         filter.messageContains = grep
         let store = try database.openForReading()

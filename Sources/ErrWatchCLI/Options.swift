@@ -43,6 +43,28 @@ struct FormatOptions: ParsableArguments {
     var format: OutputFormat = .table
 }
 
+/// `--since` and `--until` with the dimension filters: what `errors` and `trend` narrow by.
+struct RangeFilterOptions: ParsableArguments {
+    @OptionGroup var dimensions: DimensionFilterOptions
+
+    @Option(help: ArgumentHelp("Start: a span back from now (30m, 24h, 7d) or an ISO-8601 time.", valueName: "time"))
+    var since = "24h"
+    @Option(help: ArgumentHelp("End (exclusive): 'now', a span back from now, or an ISO-8601 time.", valueName: "time"))
+    var until = "now"
+
+    /// The filter these options describe, times read against `now`.
+    func filter(now: Int64) throws -> Filter {
+        var filter = Filter(
+            since: try parseTime(since, option: "--since", now: now),
+            until: try parseTime(until, option: "--until", now: now))
+        guard filter.since < filter.until else {
+            throw ValidationError("--since (\(since)) must be before --until (\(until)).")
+        }
+        try dimensions.apply(to: &filter)
+        return filter
+    }
+}
+
 /// The dimension filters shared by `errors`, `rates` and `trend`.
 struct DimensionFilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only these apps (comma list).", valueName: "names"))

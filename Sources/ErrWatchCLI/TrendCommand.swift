@@ -20,12 +20,7 @@ struct TrendCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @OptionGroup var dimensions: DimensionFilterOptions
-
-    @Option(help: ArgumentHelp("Start: a span back from now (6h, 7d) or an ISO-8601 time.", valueName: "time"))
-    var since = "24h"
-    @Option(help: ArgumentHelp("End (exclusive): 'now', a span back from now, or an ISO-8601 time.", valueName: "time"))
-    var until = "now"
+    @OptionGroup var range: RangeFilterOptions
     @Option(help: ArgumentHelp("Bucket length, whole minutes (default: chosen for at most 60 buckets).", valueName: "duration"))
     var bucket: String?
     @Option(help: ArgumentHelp("One series per group of these dimensions (comma list).", valueName: "dimensions"))
@@ -41,14 +36,7 @@ struct TrendCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = CommandContext.current
-        let now = context.now()
-        var filter = Filter(
-            since: try parseTime(since, option: "--since", now: now),
-            until: try parseTime(until, option: "--until", now: now))
-        guard filter.since < filter.until else {
-            throw ValidationError("--since (\(since)) must be before --until (\(until)).")
-        }
-        try dimensions.apply(to: &filter)
+        let filter = try range.filter(now: context.now())
         let groups: [Dimension]
         do { groups = try Dimension.parseList(by) } catch { throw ValidationError(error) }
         let bucketMs = try bucket.map { try parseDuration($0, option: "--bucket") } ?? Self.defaultBucket(for: filter.until - filter.since)
