@@ -5,11 +5,12 @@ public enum JSONValue: Sendable, Hashable, Decodable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Most common first: every failed attempt is a thrown error, which costs.
         if container.decodeNil() { self = .null; return }
-        if let value = try? container.decode(Bool.self) { self = .bool(value); return }
-        if let value = try? container.decode(Int64.self) { self = .integer(value); return }
-        if let value = try? container.decode(Double.self) { self = .number(value); return }
         if let value = try? container.decode(String.self) { self = .string(value); return }
+        if let value = try? container.decode(Int64.self) { self = .integer(value); return }
+        if let value = try? container.decode(Bool.self) { self = .bool(value); return }
+        if let value = try? container.decode(Double.self) { self = .number(value); return }
         if let value = try? container.decode([JSONValue].self) { self = .array(value); return }
         self = .object(try container.decode([String: JSONValue].self))
     }
