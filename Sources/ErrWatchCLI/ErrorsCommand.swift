@@ -39,36 +39,16 @@ struct ErrorsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = CommandContext.current
-        var filter = try range.filter(now: context.now())
-        filter.retryable = retryable
-        filter.messageContains = grep
+        var parameters = range.parameters
+        parameters.retryable = retryable.map { $0 ? "true" : "false" }
+        parameters.grep = grep
+        let filter = try makeFilter(parameters, now: context.now())
         let store = try database.openForReading()
         let page = try store.errors(filter, limit: limit, after: cursor.flatMap(HistoryCursor.init))
 
-        let table = output.format == .table
-        Report(
-            columns: ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id"],
-            rows: page.events.map { event in
-                let outcome = event.outcome
-                let message = table && event.error.message.count > 80 ? String(event.error.message.prefix(79)) + "…" : event.error.message
-                return [
-                    .time(outcome.timestamp), .text(outcome.app), .text(outcome.endpoint), .text(outcome.model),
-                    outcome.status.map { .integer(Int64($0)) } ?? .null,
-                    .text(event.error.type.rawValue), .text(event.error.code), .text(table ? message.singleLine : message),
-                    .bool(event.error.retryable), .integer(Int64(outcome.attempt)),
-                    outcome.latencyMs.map { .integer($0) } ?? .null, outcome.requestID.map { .text($0) } ?? .null,
-                ]
-            }
-        ).render(output.format, to: context.standardOutput)
+        Report.errors(page.events, forTable: output.format == .table).render(output.format, to: context.standardOutput)
         if let next = page.next {
             context.warn("next page: --cursor \(next)")
         }
-    }
-}
-
-extension String {
-    /// The text with line breaks and tabs shown as spaces, for one table row.
-    var singleLine: String {
-        String(map { $0.isNewline || $0 == "\t" ? " " : $0 })
     }
 }

@@ -32,10 +32,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// How a data command prints.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, csv
-}
+extension OutputFormat: ExpressibleByArgument {}
 
 /// `--format table|json|csv`.
 struct FormatOptions: ParsableArguments {
@@ -52,16 +49,12 @@ struct RangeFilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("End (exclusive): 'now', a span back from now, or an ISO-8601 time.", valueName: "time"))
     var until = "now"
 
-    /// The filter these options describe, times read against `now`.
-    func filter(now: Int64) throws -> Filter {
-        var filter = Filter(
-            since: try parseTime(since, option: "--since", now: now),
-            until: try parseTime(until, option: "--until", now: now))
-        guard filter.since < filter.until else {
-            throw ValidationError("--since (\(since)) must be before --until (\(until)).")
-        }
-        try dimensions.apply(to: &filter)
-        return filter
+    /// The parameters these options carry.
+    var parameters: FilterParameters {
+        var parameters = dimensions.parameters
+        parameters.since = since
+        parameters.until = until
+        return parameters
     }
 }
 
@@ -80,26 +73,25 @@ struct DimensionFilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only these error codes, e.g. rate_limit_exceeded (comma list).", valueName: "codes"))
     var code: String?
 
-    /// Adds the dimension filters to `filter`.
-    func apply(to filter: inout Filter) throws {
-        filter.apps = Self.list(app)
-        filter.endpoints = Self.list(endpoint)
-        filter.models = Self.list(model)
-        filter.types = Self.list(type)
-        filter.codes = Self.list(code)
-        filter.statuses = try Self.list(status).flatMap { token -> [Int] in
-            if token.count == 3, token.hasSuffix("xx"), let hundreds = Int(token.prefix(1)), (1...5).contains(hundreds) {
-                return Array((hundreds * 100)...(hundreds * 100 + 99))
-            }
-            guard let value = Int(token), value == 0 || (100...999).contains(value) else {
-                throw ValidationError("Invalid --status '\(token)'; give HTTP statuses such as 429 or 5xx, or 0 for no response.")
-            }
-            return [value]
-        }
+    /// The parameters these options carry.
+    var parameters: FilterParameters {
+        var parameters = FilterParameters()
+        parameters.app = app
+        parameters.endpoint = endpoint
+        parameters.model = model
+        parameters.status = status
+        parameters.type = type
+        parameters.code = code
+        return parameters
     }
+}
 
-    static func list(_ text: String?) -> [String] {
-        (text ?? "").split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty }
+/// Builds a filter, turning a bad value into a usage error.
+func makeFilter(_ parameters: FilterParameters, now: Int64) throws -> Filter {
+    do {
+        return try parameters.filter(now: now)
+    } catch {
+        throw ValidationError(error)
     }
 }
 

@@ -34,22 +34,10 @@ struct RatesCommand: AsyncParsableCommand {
         let end = try parseTime(until, option: "--until", now: context.now())
         let groups: [Dimension]
         do { groups = try Dimension.parseList(by) } catch { throw ValidationError(error) }
-        var filter = Filter(since: end - length, until: end)
-        try dimensions.apply(to: &filter)
+        var filter = try makeFilter(dimensions.parameters, now: context.now())
+        filter.since = end - length
+        filter.until = end
         let rows = try database.openForReading().rates(filter, by: groups)
-        Report(
-            columns: groups.map(\.rawValue) + ["calls", "errors", "error_rate"],
-            rows: rows.map { row in
-                zip(groups, row.group).map { dimension, value in Self.cell(dimension, value) }
-                    + [.integer(row.calls), .integer(row.errors), .rate(row.errorRate)]
-            }
-        ).render(output.format, to: context.standardOutput)
-    }
-
-    /// A group value as a cell: statuses are numbers (0, no response, is null).
-    static func cell(_ dimension: Dimension, _ value: String) -> Cell {
-        guard dimension == .status else { return .text(value) }
-        guard let status = Int64(value), status != 0 else { return .null }
-        return .integer(status)
+        Report.rates(rows, by: groups).render(output.format, to: context.standardOutput)
     }
 }

@@ -58,7 +58,7 @@ public enum DurationText {
 
 extension StringProtocol {
     /// The text without leading and trailing spaces, tabs and line ends.
-    func trimmingSpaces() -> Substring {
+    public func trimmingSpaces() -> Substring {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
         guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
         let last = lastIndex(where: { !isSpace($0) })!

@@ -1,10 +1,12 @@
 import ErrWatchCore
-import ErrWatchStore
 
 /// A value in a printed report, typed so each format can write it its own way.
-enum Cell {
+public enum Cell: Sendable {
+    /// Text from anywhere.
     case text(String)
+    /// A whole number.
     case integer(Int64)
+    /// Yes or no.
     case bool(Bool)
     /// A UTC time in milliseconds: ISO-8601 everywhere.
     case time(Int64)
@@ -12,9 +14,11 @@ enum Cell {
     case rate(Double?)
     /// A plain number with `digits` decimals in tables.
     case number(Double?, digits: Int)
+    /// No value.
     case null
 
-    var json: String {
+    /// The cell as JSON.
+    public var json: String {
         switch self {
         case .text(let value): JSONText.quote(value)
         case .integer(let value): String(value)
@@ -25,7 +29,8 @@ enum Cell {
         }
     }
 
-    var csv: CSVWriter.Field {
+    /// The cell as a CSV field.
+    public var csv: CSVWriter.Field {
         switch self {
         case .text(let value): .text(value)
         case .integer(let value): .number(String(value))
@@ -36,7 +41,8 @@ enum Cell {
         }
     }
 
-    var table: String {
+    /// The cell as table text.
+    public var table: String {
         switch self {
         case .text(let value): value.isEmpty ? "-" : value
         case .integer(let value): String(value)
@@ -48,7 +54,8 @@ enum Cell {
         }
     }
 
-    var isNumeric: Bool {
+    /// Whether the cell is a number (right-aligned in tables).
+    public var isNumeric: Bool {
         switch self {
         case .integer, .rate, .number: true
         default: false
@@ -56,12 +63,33 @@ enum Cell {
     }
 }
 
-/// Rows with named columns, printed as an aligned table, a JSON array of objects, or CSV.
-struct Report {
-    var columns: [String]
-    var rows: [[Cell]]
+/// How a report is written.
+public enum OutputFormat: String, Sendable, CaseIterable {
+    case table, json, csv
+}
 
-    func render(_ format: OutputFormat, to output: @escaping (String) -> Void) {
+/// Rows with named columns, printed as an aligned table, a JSON array of objects, or CSV.
+public struct Report: Sendable {
+    /// The column names, as JSON keys and CSV headers.
+    public var columns: [String]
+    /// The rows, one cell per column.
+    public var rows: [[Cell]]
+
+    /// A report of `rows` under `columns`.
+    public init(columns: [String], rows: [[Cell]]) {
+        self.columns = columns
+        self.rows = rows
+    }
+
+    /// The report as one text.
+    public func rendered(_ format: OutputFormat) -> String {
+        var text = ""
+        render(format) { text += $0 }
+        return text
+    }
+
+    /// Writes the report in `format`, piece by piece.
+    public func render(_ format: OutputFormat, to output: (String) -> Void) {
         switch format {
         case .table: output(Format.table(columns: columns.map { $0.uppercased() }, rows: rows))
         case .json:
@@ -73,16 +101,19 @@ struct Report {
             }
             output("]\n")
         case .csv:
-            let writer = CSVWriter(write: output)
-            writer.header(columns)
-            for row in rows { writer.row(row.map(\.csv)) }
+            withoutActuallyEscaping(output) { output in
+                let writer = CSVWriter(write: output)
+                writer.header(columns)
+                for row in rows { writer.row(row.map(\.csv)) }
+            }
         }
     }
 }
 
 /// JSON text for strings and numbers, written by hand so field order is the report's.
-enum JSONText {
-    static func quote(_ text: String) -> String {
+public enum JSONText {
+    /// `text` as a JSON string.
+    public static func quote(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -100,19 +131,22 @@ enum JSONText {
         return result + "\""
     }
 
-    static func number(_ value: Double) -> String {
+    /// `value` as a JSON number.
+    public static func number(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return String(value)
     }
 }
 
 /// Human formatting for tables.
-enum Format {
-    static func percent(_ fraction: Double) -> String {
+public enum Format {
+    /// A fraction as a percentage with two decimals.
+    public static func percent(_ fraction: Double) -> String {
         fixed(fraction * 100, digits: 2) + "%"
     }
 
-    static func fixed(_ value: Double, digits: Int) -> String {
+    /// `value` with `digits` decimals.
+    public static func fixed(_ value: Double, digits: Int) -> String {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let rounded = (value * scale).rounded() / scale
@@ -128,7 +162,7 @@ enum Format {
     }
 
     /// Columns padded to their widest cell; numbers right-aligned.
-    static func table(columns: [String], rows: [[Cell]]) -> String {
+    public static func table(columns: [String], rows: [[Cell]]) -> String {
         let texts = rows.map { $0.map(\.table) }
         var widths = columns.map(\.count)
         for row in texts {
@@ -148,7 +182,7 @@ enum Format {
     }
 
     /// A one-character bar per value, scaled to the largest: `▁▂▃▄▅▆▇█`; a space for nil.
-    static func sparkline(_ values: [Double?]) -> [String] {
+    public static func sparkline(_ values: [Double?]) -> [String] {
         let bars = Array("▁▂▃▄▅▆▇█")
         let top = values.compactMap { $0 }.max() ?? 0
         return values.map { value in
@@ -160,7 +194,7 @@ enum Format {
 }
 
 extension String {
-    func trimmingTrailingSpaces() -> String {
+    fileprivate func trimmingTrailingSpaces() -> String {
         var text = self
         while text.last == " " { text.removeLast() }
         return text

@@ -1,0 +1,69 @@
+import ErrWatchCore
+
+/// A query's filters as a person writes them — on the command line (`--since 1h --status 5xx`)
+/// or in an HTTP query string (`since=1h&status=5xx`) — before they are checked and turned
+/// into a ``Filter``. One parser for both, so both accept and refuse the same things.
+public struct FilterParameters: Sendable, Hashable {
+    public var since: String?
+    public var until: String?
+    /// Comma lists: any of the values.
+    public var app: String?
+    public var endpoint: String?
+    public var model: String?
+    /// HTTP statuses, `4xx`/`5xx` classes, or `0` for no response.
+    public var status: String?
+    public var type: String?
+    public var code: String?
+    /// `true` or `false` (errors only).
+    public var retryable: String?
+    /// A case-insensitive substring of the message (errors only).
+    public var grep: String?
+
+    /// No filters.
+    public init() {}
+
+    /// The filter, times read against `now`; `defaultSince` applies when `since` is absent.
+    /// Error messages name each parameter as `prefix` + its name (`--since` or `since`).
+    public func filter(now: Int64, defaultSince: String = "24h", prefix: String = "--") throws(ErrWatchError) -> Filter {
+        var filter = Filter(
+            since: try TimeArgument.parse(since ?? defaultSince, now: now, what: prefix + "since"),
+            until: try TimeArgument.parse(until ?? "now", now: now, what: prefix + "until"))
+        guard filter.since < filter.until else {
+            throw ErrWatchError(.invalidArgument, "\(prefix)since (\(since ?? defaultSince)) must be before \(prefix)until (\(until ?? "now")).")
+        }
+        filter.apps = Self.list(app)
+        filter.endpoints = Self.list(endpoint)
+        filter.models = Self.list(model)
+        filter.types = Self.list(type)
+        filter.codes = Self.list(code)
+        filter.statuses = try Self.statuses(status, name: prefix + "status")
+        switch retryable {
+        case nil: break
+        case "true"?: filter.retryable = true
+        case "false"?: filter.retryable = false
+        case let other?:
+            throw ErrWatchError(.invalidArgument, "Invalid \(prefix)retryable '\(other)'; give true or false.")
+        }
+        filter.messageContains = grep.flatMap { $0.isEmpty ? nil : $0 }
+        return filter
+    }
+
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { String($0.trimmingSpaces()) }.filter { !$0.isEmpty }
+    }
+
+    static func statuses(_ text: String?, name: String) throws(ErrWatchError) -> [Int] {
+        var result: [Int] = []
+        for token in list(text) {
+            if token.count == 3, token.hasSuffix("xx"), let hundreds = Int(token.prefix(1)), (1...5).contains(hundreds) {
+                result += Array((hundreds * 100)...(hundreds * 100 + 99))
+                continue
+            }
+            guard let value = Int(token), value == 0 || (100...999).contains(value) else {
+                throw ErrWatchError(.invalidArgument, "Invalid \(name) '\(token)'; give HTTP statuses such as 429 or 5xx, or 0 for no response.")
+            }
+            result.append(value)
+        }
+        return result
+    }
+}

@@ -1,0 +1,93 @@
+import ErrWatchCore
+
+extension Cell {
+    /// A group's value as a cell: statuses are numbers (0, no response, is null).
+    public static func group(_ dimension: Dimension, _ value: String) -> Cell {
+        guard dimension == .status else { return .text(value) }
+        guard let status = Int64(value), status != 0 else { return .null }
+        return .integer(status)
+    }
+}
+
+extension Report {
+    /// The field names of an error, in the order printed.
+    public static let errorColumns = ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id"]
+
+    /// A page of errors. `forTable` shortens long messages to one line of 80 characters.
+    public static func errors(_ events: [ErrorEvent], forTable: Bool = false) -> Report {
+        Report(columns: errorColumns, rows: events.map { event in
+            let outcome = event.outcome
+            var message = event.error.message
+            if forTable {
+                message = String(message.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+                if message.count > 80 { message = String(message.prefix(79)) + "…" }
+            }
+            return [
+                .time(outcome.timestamp), .text(outcome.app), .text(outcome.endpoint), .text(outcome.model),
+                outcome.status.map { .integer(Int64($0)) } ?? .null,
+                .text(event.error.type.rawValue), .text(event.error.code), .text(message),
+                .bool(event.error.retryable), .integer(Int64(outcome.attempt)),
+                outcome.latencyMs.map { .integer($0) } ?? .null, outcome.requestID.map { .text($0) } ?? .null,
+            ]
+        })
+    }
+
+    /// Rates per group of `dimensions`.
+    public static func rates(_ rows: [RateRow], by dimensions: [Dimension]) -> Report {
+        Report(columns: dimensions.map(\.rawValue) + ["calls", "errors", "error_rate"], rows: rows.map { row in
+            zip(dimensions, row.group).map { Cell.group($0, $1) }
+                + [.integer(row.calls), .integer(row.errors), .rate(row.errorRate)]
+        })
+    }
+
+    /// Every bucket of every series, one row each (the CSV form of a trend).
+    public static func trendBuckets(_ series: [TrendSeries], by dimensions: [Dimension]) -> Report {
+        Report(columns: dimensions.map(\.rawValue) + ["bucket", "calls", "errors", "error_rate"], rows: series.flatMap { one in
+            one.points.map { point in
+                zip(dimensions, one.group).map { Cell.group($0, $1) }
+                    + [.time(point.start), .integer(point.calls), .integer(point.errors), .rate(point.errorRate)]
+            }
+        })
+    }
+
+    /// A trend as JSON: one object per series with its verdict and its points.
+    public static func trendJSON(_ series: [TrendSeries], by dimensions: [Dimension], bucketMs: Int64) -> String {
+        var text = "[\n"
+        for (index, one) in series.enumerated() {
+            let group = zip(dimensions, one.group).map { "\(JSONText.quote($0.rawValue)): \(Cell.group($0, $1).json)" }
+            let trend = one.trend
+            let summary = [
+                "\"bucket_ms\": \(bucketMs)",
+                "\"error_rate\": \(Cell.rate(trend.rate).json)",
+                "\"previous_error_rate\": \(Cell.rate(trend.previousRate).json)",
+                "\"change\": \(Cell.rate(trend.change).json)",
+                "\"slope_per_hour\": \(Cell.rate(trend.slopePerHour).json)",
+                "\"direction\": \(JSONText.quote(trend.direction.rawValue))",
+            ]
+            let points = one.points.map { point in
+                "{\"bucket\": \(Cell.time(point.start).json), \"calls\": \(point.calls), \"errors\": \(point.errors), \"error_rate\": \(Cell.rate(point.errorRate).json)}"
+            }
+            text += "  {" + (group + summary).joined(separator: ", ") + ",\n   \"points\": [\n    "
+                + points.joined(separator: ",\n    ") + "]}" + (index == series.count - 1 ? "" : ",") + "\n"
+        }
+        return text + "]\n"
+    }
+
+    /// Bucket lengths a trend's default is chosen from.
+    public static let trendBucketChoices: [Int64] = [1, 5, 15, 30, 60, 180, 360, 720, 1_440, 10_080].map { $0 * Timestamp.minute }
+
+    /// The smallest choice that splits `length` into at most 60 buckets.
+    public static func defaultTrendBucket(for length: Int64) -> Int64 {
+        trendBucketChoices.first { length / $0 <= 60 } ?? trendBucketChoices.last!
+    }
+
+    /// Checks a trend's bucket against its range; the message names the parameter `name`.
+    public static func checkTrendBucket(_ bucketMs: Int64, length: Int64, text: String, name: String) throws(ErrWatchError) {
+        guard bucketMs >= Timestamp.minute, bucketMs % Timestamp.minute == 0 else {
+            throw ErrWatchError(.invalidArgument, "Invalid \(name) '\(text)'; counts are per minute, so give whole minutes such as 1m, 5m or 1h.")
+        }
+        guard length / bucketMs <= 10_000 else {
+            throw ErrWatchError(.invalidArgument, "\(name) \(text) makes more than 10000 buckets over this range; choose a longer one.")
+        }
+    }
+}
