@@ -1,5 +1,6 @@
 import ErrWatchCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import ErrWatchStore
 import NIOCore

@@ -178,6 +178,16 @@ public final class BatchWriter: Sendable {
         }
     }
 
+    /// Stops taking outcomes and tells ``run()`` to write what it has accepted and return;
+    /// does not wait (``shutdown()`` does).
+    public func beginShutdown() {
+        let wake = state.withLock { state -> Bool in
+            state.shuttingDown = true
+            return state.takeWriterWaiting()
+        }
+        if wake { wakeup.signal() }
+    }
+
     /// Stops taking outcomes, writes all that were accepted, and returns when ``run()`` has.
     public func shutdown() async {
         await withCheckedContinuation { continuation in
@@ -211,11 +221,7 @@ public final class BatchWriter: Sendable {
                 thread.start()
             }
         } onCancel: {
-            let wake = state.withLock { state -> Bool in
-                state.shuttingDown = true
-                return state.takeWriterWaiting()
-            }
-            if wake { wakeup.signal() }
+            beginShutdown()
         }
     }
 

@@ -147,10 +147,20 @@ public struct Store: Sendable {
     }
 
     /// One line for an SQLite or I/O error.
-    static func describe(_ error: any Error) -> String {
+    static func describeError(_ error: any Error) -> String {
         if let error = error as? DatabaseError {
             return error.message ?? "SQLite error \(error.resultCode)"
         }
         return String(describing: error)
     }
+}
+
+extension Store {
+    /// Throws unless the database takes a write now: takes the write lock and changes nothing.
+    public func checkWritable() throws {
+        try writer.write { db in try db.execute(sql: "UPDATE rollup_watermarks SET until_ms = until_ms WHERE 0") }
+    }
+
+    /// `describe` for other modules: one line for an SQLite or I/O error.
+    public static func describe(_ error: any Error) -> String { describeError(error) }
 }

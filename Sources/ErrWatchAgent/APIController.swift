@@ -1,0 +1,211 @@
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// errwatch's own API under `/api/v1`: outcomes reported by apps, and the same queries as the
+/// command line with the same JSON (query parameters are named like the flags).
+struct APIController<Context: RequestContext>: Sendable {
+    let store: Store
+    let writer: BatchWriter
+    let rateLimits: RateLimitTracker
+    let maxIngestBody: Int64
+    let now: @Sendable () -> Int64
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("events") { request, _ in try await events(request) }
+        group.get("errors") { request, _ in try await errors(request) }
+        group.get("rates") { request, _ in try await rates(request) }
+        group.get("trend") { request, _ in try await trend(request) }
+        group.get("ratelimits") { _, _ in ratelimits() }
+    }
+
+    // MARK: POST /api/v1/events
+
+    /// Takes one JSON object, a JSON array of them, or newline-delimited JSON. Every item is
+    /// checked before any is kept: one bad item rejects the request and nothing is written.
+    func events(_ request: Request) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Int(maxIngestBody))
+        } catch {
+            throw APIError(status: .contentTooLarge, type: .requestTooLarge, code: "request_body_too_large",
+                           message: "The events body is larger than \(ByteSize.format(maxIngestBody)); send smaller batches or raise max_ingest_body.")
+        }
+        let decoder = OutcomeDecoder(now: now())
+        let outcomes = try Self.decodeEvents(Array(body.readableBytesView), decoder: decoder)
+        var accepted = 0
+        for outcome in outcomes where writer.submit(outcome) { accepted += 1 }
+        let dropped = outcomes.count - accepted
+        return Self.json(status: .accepted, "{\"accepted\": \(accepted), \"dropped\": \(dropped)}\n")
+    }
+
+    /// The outcomes in an events body, or the error that names the first bad item.
+    static func decodeEvents(_ bytes: [UInt8], decoder: OutcomeDecoder) throws -> [CallOutcome] {
+        func reject(_ item: String, _ error: ErrWatchError) -> APIError {
+            .invalidRequest("invalid_event", "\(item): \(error.message); nothing from this request was recorded.")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let trimmed = text.trimmingSpaces()
+        guard !trimmed.isEmpty else { throw APIError.invalidRequest("empty_body", "The body holds no events; send a JSON object, an array, or newline-delimited JSON.") }
+        if let whole = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) {
+            switch whole {
+            case .array(let items):
+                var outcomes: [CallOutcome] = []
+                for (index, item) in items.enumerated() {
+                    do { outcomes.append(try decoder.decode(item)) } catch { throw reject("Item \(index)", error) }
+                }
+                return outcomes
+            default:
+                do { return [try decoder.decode(whole)] } catch { throw reject("The event", error) }
+            }
+        }
+        var outcomes: [CallOutcome] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+            do { outcomes.append(try decoder.decode(line: line)) } catch { throw reject("Line \(index + 1)", error) }
+        }
+        return outcomes
+    }
+
+    // MARK: Queries
+
+    func errors(_ request: Request) async throws -> Response {
+        let query = try QueryParameters(request, allowed: QueryParameters.filterNames + ["retryable", "grep", "limit", "cursor"])
+        let filter = try query.filter(now: now())
+        let limit = try query.integer("limit", default: 50, range: 1...100_000)
+        let cursor = try query.string("cursor").map { text -> HistoryCursor in
+            guard let cursor = HistoryCursor(text) else {
+                throw APIError.invalidRequest("invalid_parameter", "Invalid cursor '\(text)'; pass the x-errwatch-next-cursor of the previous page.")
+            }
+            return cursor
+        }
+        let page = try await offload { try store.errors(filter, limit: limit, after: cursor) }
+        var response = Self.json(status: .ok, Report.errors(page.events).rendered(.json))
+        if let next = page.next {
+            response.headers[HTTPField.Name("x-errwatch-next-cursor")!] = next.description
+        }
+        return response
+    }
+
+    func rates(_ request: Request) async throws -> Response {
+        let query = try QueryParameters(request, allowed: QueryParameters.filterNames.filter { $0 != "since" } + ["window", "by"])
+        let now = now()
+        var filter = try query.filter(now: now)
+        filter.since = filter.until - (try query.duration("window", default: "1h"))
+        let groups = try query.dimensions()
+        let window = filter
+        let rows = try await offload { try store.rates(window, by: groups) }
+        return Self.json(status: .ok, Report.rates(rows, by: groups).rendered(.json))
+    }
+
+    func trend(_ request: Request) async throws -> Response {
+        let query = try QueryParameters(request, allowed: QueryParameters.filterNames + ["bucket", "by"])
+        let filter = try query.filter(now: now())
+        let groups = try query.dimensions()
+        let length = filter.until - filter.since
+        let bucketText = try query.string("bucket")
+        let bucket = try bucketText.map { _ in try query.duration("bucket", default: "1m") } ?? Report.defaultTrendBucket(for: length)
+        do throws(ErrWatchError) {
+            try Report.checkTrendBucket(bucket, length: length, text: bucketText ?? "", name: "bucket")
+        } catch {
+            throw APIError.invalidRequest("invalid_parameter", error.message)
+        }
+        let series = try await offload { try store.trend(filter, bucketMs: bucket, by: groups) }
+        return Self.json(status: .ok, Report.trendJSON(series, by: groups, bucketMs: bucket))
+    }
+
+    func ratelimits() -> Response {
+        let rows: [[Cell]] = rateLimits.all.map { snapshot in
+            [.text(snapshot.model), .time(snapshot.observedAt),
+             snapshot.remainingRequests.map { .integer($0) } ?? .null, snapshot.remainingTokens.map { .integer($0) } ?? .null,
+             snapshot.resetRequestsMs.map { .integer($0) } ?? .null, snapshot.resetTokensMs.map { .integer($0) } ?? .null]
+        }
+        return Self.json(status: .ok, Report(
+            columns: ["model", "observed_at", "remaining_requests", "remaining_tokens", "reset_requests_ms", "reset_tokens_ms"],
+            rows: rows).rendered(.json))
+    }
+
+    static func json(status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Runs blocking database work off the cooperative thread pool.
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
+
+/// A query string checked against the parameters a route takes, so a misspelt parameter is
+/// an error that names it rather than a filter silently not applied.
+struct QueryParameters {
+    static let filterNames = ["since", "until", "app", "endpoint", "model", "status", "type", "code"]
+    private let values: [String: String]
+
+    init(_ request: Request, allowed: [String]) throws {
+        var values: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters {
+            let name = String(key)
+            guard allowed.contains(name) else {
+                throw APIError.invalidRequest("unknown_parameter",
+                    "Unknown query parameter '\(name)'; this route takes: \(allowed.joined(separator: ", ")).")
+            }
+            guard values[name] == nil else {
+                throw APIError.invalidRequest("invalid_parameter", "Query parameter '\(name)' is given twice; give it once, with a comma list for several values.")
+            }
+            values[name] = String(value)
+        }
+        self.values = values
+    }
+
+    func string(_ name: String) throws -> String? { values[name] }
+
+    func filter(now: Int64) throws -> Filter {
+        var parameters = FilterParameters()
+        parameters.since = values["since"]
+        parameters.until = values["until"]
+        parameters.app = values["app"]
+        parameters.endpoint = values["endpoint"]
+        parameters.model = values["model"]
+        parameters.status = values["status"]
+        parameters.type = values["type"]
+        parameters.code = values["code"]
+        parameters.retryable = values["retryable"]
+        parameters.grep = values["grep"]
+        do throws(ErrWatchError) {
+            return try parameters.filter(now: now, prefix: "")
+        } catch {
+            throw APIError.invalidRequest("invalid_parameter", error.message)
+        }
+    }
+
+    func integer(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = values[name] else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError.invalidRequest("invalid_parameter", "Invalid \(name) '\(text)'; give a number from \(range.lowerBound) to \(range.upperBound).")
+        }
+        return number
+    }
+
+    func duration(_ name: String, default text: String) throws -> Int64 {
+        let given = values[name] ?? text
+        guard let milliseconds = DurationText.milliseconds(given), milliseconds > 0 else {
+            throw APIError.invalidRequest("invalid_parameter", "Invalid \(name) '\(given)'; write it like 30s, 5m, 1h, 7d or 1h30m.")
+        }
+        return milliseconds
+    }
+
+    func dimensions() throws -> [ErrWatchCore.Dimension] {
+        do throws(ErrWatchError) {
+            return try ErrWatchCore.Dimension.parseList(values["by"] ?? "")
+        } catch {
+            throw APIError.invalidRequest("invalid_parameter", error.message)
+        }
+    }
+}

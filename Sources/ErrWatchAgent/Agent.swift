@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The errwatch agent: the recording proxy at `/v1/*`, errwatch's API at `/api/v1/*`,
+/// `/healthz` and `/readyz`, and the batch writer behind them.
+public struct Agent: Sendable {
+    public let configuration: AgentConfiguration
+    public let store: Store
+    public let writer: BatchWriter
+    public let rateLimits = RateLimitTracker()
+    let client: HTTPClient
+    let logger: Logger
+    let now: @Sendable () -> Int64
+
+    /// An agent recording into `store` and forwarding with `client` (which the caller owns and
+    /// shuts down). `now` is the wall clock in UTC milliseconds.
+    public init(
+        configuration: AgentConfiguration, store: Store, client: HTTPClient,
+        writerConfiguration: BatchWriter.Configuration = .init(),
+        logger: Logger = Logger(label: "errwatch.agent"),
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.client = client
+        self.logger = logger
+        self.now = now
+        writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
+    }
+
+    /// The HTTP client settings the proxy needs: no redirects followed, no decompression, and a
+    /// read timeout as long as the longest silence a stream may have.
+    public static func clientConfiguration(for configuration: AgentConfiguration) -> HTTPClient.Configuration {
+        var client = HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled)
+        client.timeout = HTTPClient.Configuration.Timeout(
+            connect: .seconds(10), read: .milliseconds(configuration.streamTimeoutMs))
+        client.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        return client
+    }
+
+    /// Every route of the agent.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware())
+        ProxyController<BasicRequestContext>(
+            client: client, configuration: configuration, writer: writer, rateLimits: rateLimits, now: now, logger: logger
+        ).addRoutes(to: router)
+        HealthController<BasicRequestContext>(store: store, writer: writer).addRoutes(to: router)
+        let api = router.group("/api/v1")
+        if let token = configuration.authToken { api.add(middleware: AuthMiddleware(token: token)) }
+        APIController<BasicRequestContext>(
+            store: store, writer: writer, rateLimits: rateLimits, maxIngestBody: configuration.maxIngestBody, now: now
+        ).addRoutes(to: api)
+        return router
+    }
+
+    /// The HTTP application; `onServerRunning` learns the bound port (useful with port 0).
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "errwatch"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// The services to run together, in start order; they stop in reverse: the server first
+    /// (no new requests, in-flight ones finish), then the writer (everything accepted is written).
+    public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        [WriterService(writer: writer), application(onServerRunning: onServerRunning)]
+    }
+}
+
+/// The batch writer as a service: on graceful shutdown it stops taking outcomes, writes what
+/// it accepted, and returns.
+struct WriterService: Service {
+    let writer: BatchWriter
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await writer.run()
+        } onGracefulShutdown: {
+            writer.beginShutdown()
+        }
+    }
+}

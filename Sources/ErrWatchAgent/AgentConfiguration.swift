@@ -1,0 +1,116 @@
+import ErrWatchCore
+import Foundation
+import Yams
+
+/// Everything the agent is told: where it listens, what it forwards to, where it records.
+/// Every setting has a default, so `errwatch agent --upstream URL` works alone. Values come,
+/// by precedence, from a flag, an `ERRWATCH_*` environment variable, the YAML file, the default.
+public struct AgentConfiguration: Sendable, Hashable {
+    /// The address to listen on; loopback unless told otherwise.
+    public var host = "127.0.0.1"
+    /// The port to listen on; 0 picks a free one.
+    public var port = 8787
+    /// The base URL requests under `/v1/` are forwarded to.
+    public var upstream = "https://api.ofox.ai/v1"
+    /// The database file; nil means `./errwatch.db`.
+    public var database: String?
+    /// The app name recorded for proxied calls that do not name one (`x-errwatch-app`).
+    public var app = "default"
+    /// When set, `/api/*` requires `Authorization: Bearer <token>`.
+    public var authToken: String?
+    /// The largest request body the proxy forwards.
+    public var maxRequestBody: Int64 = 32 << 20
+    /// The largest body `POST /api/v1/events` accepts.
+    public var maxIngestBody: Int64 = 8 << 20
+    /// How long the proxy waits for an upstream's response headers.
+    public var timeoutMs: Int64 = 60_000
+    /// The same for streaming requests (`"stream": true`), and the longest silence in any stream.
+    public var streamTimeoutMs: Int64 = 300_000
+
+    /// The defaults.
+    public init() {}
+
+    /// The keys a configuration file may hold, with what each takes.
+    public static let keys: [(key: String, environment: String, help: String)] = [
+        ("listen", "ERRWATCH_LISTEN", "HOST:PORT to listen on (default 127.0.0.1:8787)"),
+        ("upstream", "ERRWATCH_UPSTREAM", "base URL to forward /v1/* to (default https://api.ofox.ai/v1)"),
+        ("db", "ERRWATCH_DB", "database file (default ./errwatch.db)"),
+        ("app", "ERRWATCH_APP", "app name for proxied calls (default 'default')"),
+        ("auth_token", "ERRWATCH_AUTH_TOKEN", "bearer token that /api/* requires (default none)"),
+        ("max_request_body", "ERRWATCH_MAX_REQUEST_BODY", "largest proxied request body (default 32MiB)"),
+        ("max_ingest_body", "ERRWATCH_MAX_INGEST_BODY", "largest POST /api/v1/events body (default 8MiB)"),
+        ("timeout", "ERRWATCH_TIMEOUT", "wait for upstream response headers (default 60s)"),
+        ("stream_timeout", "ERRWATCH_STREAM_TIMEOUT", "the same for streams, and the longest silence in one (default 300s)"),
+    ]
+
+    /// Sets `key` from its text; `origin` names where it came from in error messages.
+    public mutating func set(_ key: String, to text: String, origin: String) throws(ErrWatchError) {
+        func invalid(_ what: String) -> ErrWatchError {
+            ErrWatchError(.configuration, "Invalid \(key) '\(text)' (\(origin)); \(what).")
+        }
+        switch key {
+        case "listen":
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+                throw invalid("give HOST:PORT such as 127.0.0.1:8787")
+            }
+            let host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            guard !host.isEmpty else { throw invalid("give HOST:PORT such as 127.0.0.1:8787") }
+            self.host = host
+            self.port = port
+        case "upstream":
+            guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                throw invalid("give an http or https base URL such as https://api.ofox.ai/v1")
+            }
+            upstream = text.hasSuffix("/") ? String(text.dropLast()) : text
+        case "db":
+            guard !text.isEmpty else { throw invalid("give a file path") }
+            database = text
+        case "app":
+            guard !text.isEmpty, text.count <= OutcomeDecoder.maxNameLength else { throw invalid("give a name of 1 to 200 characters") }
+            app = text
+        case "auth_token":
+            guard text.count >= 16 else { throw invalid("use at least 16 characters") }
+            authToken = text
+        case "max_request_body", "max_ingest_body":
+            guard let bytes = ByteSize.bytes(text), bytes > 0 else { throw invalid("give a size such as 32MiB") }
+            if key == "max_request_body" { maxRequestBody = bytes } else { maxIngestBody = bytes }
+        case "timeout", "stream_timeout":
+            guard let milliseconds = DurationText.milliseconds(text), milliseconds > 0 else { throw invalid("give a duration such as 60s or 5m") }
+            if key == "timeout" { timeoutMs = milliseconds } else { streamTimeoutMs = milliseconds }
+        default:
+            throw ErrWatchError(.configuration,
+                "Unknown setting '\(key)' (\(origin)); known settings: \(Self.keys.map(\.key).joined(separator: ", ")).")
+        }
+    }
+
+    /// Applies a YAML configuration file's text; `path` names it in error messages, with lines.
+    public mutating func apply(yaml: String, path: String) throws(ErrWatchError) {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ErrWatchError(.configuration, "Cannot read \(path) as YAML: \(String(describing: error).split(separator: "\n").first ?? "").")
+        }
+        guard let node else { return }
+        guard let mapping = node.mapping else {
+            throw ErrWatchError(.configuration, "\(path) must be a mapping of settings (key: value), line \(node.mark?.line ?? 1).")
+        }
+        for (keyNode, valueNode) in mapping {
+            let key = keyNode.string ?? ""
+            let line = keyNode.mark?.line ?? 0
+            guard let value = valueNode.scalar?.string else {
+                throw ErrWatchError(.configuration, "Setting '\(key)' (\(path) line \(line)) must be a single value.")
+            }
+            try set(key, to: value, origin: "\(path) line \(line)")
+        }
+    }
+
+    /// Applies the `ERRWATCH_*` variables that are set.
+    public mutating func apply(environment: [String: String]) throws(ErrWatchError) {
+        for (key, variable, _) in Self.keys {
+            if let value = environment[variable], !value.isEmpty {
+                try set(key, to: value, origin: "environment \(variable)")
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+import AsyncHTTPClient
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The recording proxy: every request under `/v1/` goes to the upstream with the same path
+/// remainder, query, method, headers and body, and comes back as the upstream sent it; each
+/// one becomes one ``CallOutcome`` handed to the batch writer, which never delays it.
+///
+/// Bodies stream both ways. Only what classification needs is kept: the first 64 KiB of a
+/// request (for `model` and `stream`) and of an error response, and one line at a time of an
+/// event stream. Exactly one upstream request is made per client request; nothing is retried.
+struct ProxyController<Context: RequestContext>: Sendable {
+    let client: HTTPClient
+    let configuration: AgentConfiguration
+    let writer: BatchWriter
+    let rateLimits: RateLimitTracker
+    let now: @Sendable () -> Int64
+    let logger: Logger
+
+    /// How much of a body is kept for inspection.
+    static var inspectBytes: Int { 64 * 1024 }
+
+    static var hopByHop: Set<String> { ProxyHeaders.hopByHop }
+
+    func addRoutes(to router: Router<Context>) {
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
+            router.on("/v1/**", method: method) { request, context in try await proxy(request, context: context) }
+        }
+    }
+
+    func proxy(_ request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        let startedAt = now()
+        let path = request.uri.path
+        let remainder = path.dropFirst(3)  // "/v1"
+        let url = configuration.upstream + remainder + (request.uri.query.map { "?" + $0 } ?? "")
+        var call = CallInfo(
+            startedAt: startedAt, started: started,
+            app: request.headers[HTTPField.Name("x-errwatch-app")!].map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? configuration.app,
+            endpoint: Endpoint.normalize(path),
+            attempt: request.headers[HTTPField.Name("x-stainless-retry-count")!].flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
+
+        var upstream = HTTPClientRequest(url: url)
+        upstream.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers {
+            let name = field.name.canonicalName
+            // Compressed responses could not be classified; the app gets identity bodies instead.
+            if Self.hopByHop.contains(name) || name == "accept-encoding" || name == "x-errwatch-app" { continue }
+            upstream.headers.add(name: field.name.rawName, value: field.value)
+        }
+
+        let declaredLength = request.headers[.contentLength].flatMap { Int64($0) }
+        if let declaredLength, declaredLength > configuration.maxRequestBody {
+            throw record(call, rejecting: tooLarge())
+        }
+        let capture = BodyPrefix(limit: Self.inspectBytes, maxTotal: configuration.maxRequestBody)
+        var timeout = configuration.timeoutMs
+        if let declaredLength, declaredLength <= Int64(Self.inspectBytes) {
+            // Small bodies (nearly every API call) are read first, so the model and the stream
+            // flag are known before the request leaves.
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: Int(declaredLength) + 1)
+            } catch {
+                throw record(call, rejecting: tooLarge())
+            }
+            call.fields = RequestFields(prefix: buffer.readableBytesView)
+            if call.fields.stream { timeout = configuration.streamTimeoutMs }
+            upstream.body = .bytes(buffer)
+        } else if request.method == .get || request.method == .head || request.method == .delete, declaredLength == nil {
+            upstream.body = nil
+        } else {
+            // Larger bodies stream through; their first bytes are kept to read the model afterwards.
+            timeout = configuration.streamTimeoutMs
+            let body = request.body.map { chunk throws -> ByteBuffer in
+                try capture.add(chunk)
+                return chunk
+            }
+            upstream.body = .stream(body, length: declaredLength.map { .known($0) } ?? .unknown)
+        }
+
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(upstream, deadline: .now() + .milliseconds(timeout), logger: logger)
+        } catch {
+            call.fields = call.fields.model.isEmpty ? capture.fields : call.fields
+            if capture.exceeded { throw record(call, rejecting: tooLarge()) }
+            throw record(call, failure: error, timeout: timeout)
+        }
+        if call.fields.model.isEmpty { call.fields = capture.fields }
+        return forward(response, call: call)
+    }
+
+    /// The client's response: the upstream's status, headers and body, recorded as it ends.
+    private func forward(_ response: HTTPClientResponse, call: CallInfo) -> Response {
+        let status = Int(response.status.code)
+        let timeToHeaders = call.started.duration(to: .now)
+        var fields = HTTPFields()
+        var inspected: [(String, String)] = []
+        for header in response.headers {
+            inspected.append((header.name, header.value))
+            let lowered = header.name.lowercased()
+            guard !Self.hopByHop.contains(lowered), let name = HTTPField.Name(header.name) else { continue }
+            fields.append(HTTPField(name: name, value: header.value))
+        }
+        let headers = ErrWatchCore.HTTPHeaders(inspected)
+        rateLimits.observe(headers, model: call.fields.model, at: call.startedAt)
+        let length = response.headers.first(name: "content-length").flatMap { Int($0) }
+        let isStream = (headers["content-type"] ?? "").lowercased().hasPrefix("text/event-stream")
+        let requestID = headers["x-request-id"] ?? headers["request-id"]
+
+        return Response(status: .init(code: status), headers: fields, body: ResponseBody(contentLength: length) { writer in
+            var inspector = ResponseInspector(status: status, isStream: isStream, now: call.startedAt)
+            var clientGone = false
+            do {
+                for try await chunk in response.body {
+                    inspector.feed(chunk)
+                    do {
+                        try await writer.write(chunk)
+                    } catch {
+                        clientGone = true
+                        throw error
+                    }
+                }
+                try await writer.finish(nil)
+            } catch {
+                let cut: CallError = clientGone
+                    ? CallError(type: .connection, code: "client_closed_request", message: "The client closed the connection before the response ended.", retryable: false)
+                    : CallError(type: .upstream, code: "stream_interrupted", message: "The upstream connection broke before the response ended: \(Self.describe(error)).", retryable: true)
+                submit(call, status: clientGone ? 499 : status, error: inspector.error(headers: headers) ?? cut,
+                       requestID: requestID, streamed: isStream, timeToHeaders: timeToHeaders)
+                throw error
+            }
+            submit(call, status: status, error: inspector.error(headers: headers), requestID: requestID, streamed: isStream, timeToHeaders: timeToHeaders)
+        })
+    }
+
+    private func tooLarge() -> APIError {
+        APIError(status: .contentTooLarge, type: .requestTooLarge, code: "request_body_too_large",
+                 message: "The request body is larger than the proxy's limit of \(ByteSize.format(configuration.maxRequestBody)); raise max_request_body to forward it.")
+    }
+
+    /// Records a request the proxy answered itself, and returns the error to answer with.
+    private func record(_ call: CallInfo, rejecting error: APIError) -> APIError {
+        submit(call, status: Int(error.status.code), error: CallError(type: error.type, code: error.code, message: error.message, retryable: false),
+               requestID: nil, streamed: false, timeToHeaders: nil)
+        return error
+    }
+
+    /// Records an upstream that could not be reached or did not answer in time, and returns the
+    /// error the client gets: 504 for a timeout, 502 otherwise.
+    private func record(_ call: CallInfo, failure: any Error, timeout: Int64) -> APIError {
+        let isTimeout: Bool
+        switch failure as? HTTPClientError {
+        case .deadlineExceeded?, .readTimeout?, .connectTimeout?: isTimeout = true
+        default: isTimeout = false
+        }
+        let description = Self.describe(failure)
+        let answer: APIError
+        let recorded: CallError
+        if isTimeout {
+            answer = APIError(status: .gatewayTimeout, type: .timeout, code: "upstream_timeout",
+                              message: "The upstream sent no response within \(DurationText.format(timeout)).")
+            recorded = Classifier.timeout(code: "upstream_timeout", message: answer.message)
+        } else {
+            answer = APIError(status: .badGateway, type: .upstream, code: "upstream_connect_failed",
+                              message: "Could not reach the upstream at \(configuration.upstream): \(description).")
+            recorded = Classifier.connectionFailure(code: "upstream_connect_failed", message: answer.message)
+        }
+        submit(call, status: nil, error: recorded, requestID: nil, streamed: false, timeToHeaders: nil)
+        return answer
+    }
+
+    private func submit(_ call: CallInfo, status: Int?, error: CallError?, requestID: String?, streamed: Bool, timeToHeaders: Duration?) {
+        let elapsed = call.started.duration(to: .now)
+        let outcome = CallOutcome(
+            timestamp: call.startedAt, app: call.app, endpoint: call.endpoint, model: call.fields.model, status: status,
+            error: error, attempt: call.attempt, latencyMs: elapsed.milliseconds,
+            requestID: requestID.map { String($0.prefix(OutcomeDecoder.maxNameLength)) }, streamed: streamed)
+        writer.submit(outcome)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return String(describing: error) }
+        return String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown error"
+    }
+}
+
+enum ProxyHeaders {
+    /// Headers that belong to one connection, not to the request (RFC 9110 §7.6.1), plus those
+    /// the proxy sets itself.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length",
+    ]
+}
+
+/// What the proxy knows about a call before the response.
+struct CallInfo: Sendable {
+    var startedAt: Int64
+    var started: ContinuousClock.Instant
+    var app: String
+    var endpoint: String
+    var attempt: Int
+    var fields = RequestFields(prefix: [UInt8]())
+}
+
+/// Keeps the first bytes of a streamed request body and enforces the body limit.
+final class BodyPrefix: Sendable {
+    private struct State { var bytes: [UInt8] = []; var total: Int64 = 0; var exceeded = false }
+    private let state = Mutex(State())
+    private let limit: Int
+    private let maxTotal: Int64
+
+    struct TooLarge: Error {}
+
+    init(limit: Int, maxTotal: Int64) {
+        self.limit = limit
+        self.maxTotal = maxTotal
+    }
+
+    func add(_ chunk: ByteBuffer) throws {
+        try state.withLock { state in
+            state.total += Int64(chunk.readableBytes)
+            if state.total > maxTotal {
+                state.exceeded = true
+                throw TooLarge()
+            }
+            if state.bytes.count < limit {
+                state.bytes += chunk.readableBytesView.prefix(limit - state.bytes.count)
+            }
+        }
+    }
+
+    var exceeded: Bool { state.withLock { $0.exceeded } }
+    var fields: RequestFields { RequestFields(prefix: state.withLock { $0.bytes }) }
+}
+
+/// Watches a response body pass: keeps the start of an error body, scans an event stream.
+struct ResponseInspector {
+    let status: Int
+    let isStream: Bool
+    let now: Int64
+    private var prefix: [UInt8] = []
+    private var scanner: StreamScanner
+
+    init(status: Int, isStream: Bool, now: Int64) {
+        self.status = status
+        self.isStream = isStream
+        self.now = now
+        scanner = StreamScanner(now: now)
+    }
+
+    mutating func feed(_ chunk: ByteBuffer) {
+        if status >= 400, prefix.count < Classifier.maxBodyBytes {
+            prefix += chunk.readableBytesView.prefix(Classifier.maxBodyBytes - prefix.count)
+        } else if isStream {
+            scanner.feed(chunk.readableBytesView)
+        }
+    }
+
+    /// The error the response carried: by its status and body, or inside its stream.
+    func error(headers: ErrWatchCore.HTTPHeaders) -> CallError? {
+        if status >= 400 { return Classifier.classify(status: status, headers: headers, body: prefix, now: now) }
+        return scanner.error
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 {
+        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
