@@ -11,7 +11,8 @@ public struct ErrWatchCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            IngestCommand.self, ErrorsCommand.self, RatesCommand.self, TrendCommand.self,
+            AgentCommand.self, IngestCommand.self, ErrorsCommand.self, RatesCommand.self, TrendCommand.self,
+            MockUpstreamCommand.self,
             MigrateCommand.self, PruneCommand.self, BenchCommand.self,
         ])
 

@@ -1,0 +1,159 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ErrWatchAgent
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `errwatch agent`: the daemon.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Runs the recording proxy and errwatch's API.",
+        discussion: """
+            Point an app's base URL at http://HOST:PORT/v1 instead of its provider's: every
+            request under /v1/ is forwarded to --upstream unchanged and its outcome recorded.
+            errwatch's own API is under /api/v1/ (events, errors, rates, trend), with /healthz
+            and /readyz. SIGTERM or Ctrl-C stops it after in-flight requests finish, with every
+            outcome written.
+
+            Settings come from a flag, else an ERRWATCH_* variable, else the --config YAML file,
+            else the default. Keys: \(AgentConfiguration.keys.map(\.key).joined(separator: ", ")).
+
+            Examples:
+              errwatch agent --upstream https://api.ofox.ai/v1
+              OPENAI_BASE_URL=http://127.0.0.1:8787/v1 my-app
+              errwatch agent --config /etc/errwatch.yaml --listen 127.0.0.1:9000
+            """)
+
+    @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1:8787).", valueName: "host:port"))
+    var listen: String?
+    @Option(help: ArgumentHelp("Base URL to forward /v1/* to (default https://api.ofox.ai/v1).", valueName: "url"))
+    var upstream: String?
+    @Option(help: ArgumentHelp("The database file (default: $ERRWATCH_DB, else the config's db, else ./errwatch.db).", valueName: "path"))
+    var db: String?
+    @Option(help: ArgumentHelp("A YAML configuration file (default: $ERRWATCH_CONFIG).", valueName: "file"))
+    var config: String?
+    @Option(help: ArgumentHelp("App name recorded for proxied calls without an x-errwatch-app header.", valueName: "name"))
+    var app: String?
+
+    /// The configuration by precedence: flag > environment > file > default.
+    func resolve(environment: [String: String]) throws -> AgentConfiguration {
+        var configuration = AgentConfiguration()
+        do throws(ErrWatchError) {
+            if let path = config ?? environment["ERRWATCH_CONFIG"] {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ErrWatchError(.configuration, "Cannot read the configuration file '\(path)'; check that it exists and is readable.")
+                }
+                try configuration.apply(yaml: text, path: path)
+            }
+            try configuration.apply(environment: environment)
+            for (key, value) in [("listen", listen), ("upstream", upstream), ("db", db), ("app", app)] {
+                if let value { try configuration.set(key, to: value, origin: "--\(key)") }
+            }
+        } catch {
+            throw ValidationError(error)
+        }
+        return configuration
+    }
+
+    func run() async throws {
+        let context = CommandContext.current
+        let configuration = try resolve(environment: context.environment)
+        let logger = Logger(label: "errwatch.agent")
+        let path = configuration.database ?? DatabaseOptions.defaultPath
+        let store = try Store.open(path: path)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: configuration))
+        let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: agent.services { port in
+                    logger.info("errwatch agent listening on http://\(configuration.host):\(port); /v1/* goes to \(configuration.upstream); recording into \(path)")
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        let statistics = agent.writer.statistics
+        logger.info("errwatch agent stopped", metadata: [
+            "written": "\(statistics.written)", "dropped": "\(statistics.dropped)"])
+    }
+}
+
+/// `errwatch mock-upstream`: the fake API.
+struct MockUpstreamCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mock-upstream",
+        abstract: "Runs a fake OpenAI-compatible API that fails like a real one.",
+        discussion: """
+            Serves POST /v1/chat/completions (JSON, and server-sent events with "stream": true),
+            POST /v1/embeddings and GET /v1/models. The share of each error status is set with
+            --mix; errors carry the guide's unified body, and 429s carry retry-after and
+            x-ratelimit-* headers. Requests without an Authorization header get 401.
+
+            Examples:
+              errwatch mock-upstream --mix 429=5%,500=1%,502=2%,503=1% --latency 20ms..200ms
+              errwatch agent --upstream http://127.0.0.1:8788/v1
+            """)
+
+    @Option(help: ArgumentHelp("Address to listen on.", valueName: "host:port"))
+    var listen = "127.0.0.1:8788"
+    @Option(help: ArgumentHelp("Error statuses and their shares.", valueName: "status=share,…"))
+    var mix = "429=5%,500=1%,502=2%,503=1%"
+    @Option(help: ArgumentHelp("Latency before the response: a duration or a range such as 20ms..200ms.", valueName: "duration"))
+    var latency = "0s"
+    @Option(name: .customLong("stream-errors"), help: ArgumentHelp("Share of streams that end in an error event.", valueName: "share"))
+    var streamErrors = "0%"
+    @Option(help: "Seed for the random choices.")
+    var seed: UInt64 = 1
+
+    /// The fake's configuration from the flags.
+    func makeConfiguration() throws -> MockUpstream.Configuration {
+        var configuration = MockUpstream.Configuration()
+        do throws(ErrWatchError) {
+            configuration.mix = try MockUpstream.Configuration.parseMix(mix)
+            let bounds = latency.components(separatedBy: "..")
+            guard bounds.count <= 2, let low = DurationText.milliseconds(bounds[0]),
+                  let high = bounds.count == 2 ? DurationText.milliseconds(bounds[1]) : low, low <= high
+            else {
+                throw ErrWatchError(.invalidArgument, "Invalid --latency '\(latency)'; give a duration such as 50ms or a range such as 20ms..200ms.")
+            }
+            configuration.latencyMs = low...high
+            let share = streamErrors.hasSuffix("%") ? Double(streamErrors.dropLast()).map { $0 / 100 } : Double(streamErrors)
+            guard let share, (0...1).contains(share) else {
+                throw ErrWatchError(.invalidArgument, "Invalid --stream-errors '\(streamErrors)'; give a share such as 2%.")
+            }
+            configuration.streamErrorShare = share
+            var address = AgentConfiguration()
+            try address.set("listen", to: listen, origin: "--listen")
+            configuration.host = address.host
+            configuration.port = address.port
+        } catch {
+            throw ValidationError(error)
+        }
+        configuration.seed = seed
+        return configuration
+    }
+
+    func run() async throws {
+        let configuration = try makeConfiguration()
+        let logger = Logger(label: "errwatch.mock-upstream")
+        let mock = MockUpstream(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [mock.application { port in
+                    logger.info("mock upstream listening on http://\(configuration.host):\(port)/v1")
+                }],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
