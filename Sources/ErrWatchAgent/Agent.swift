@@ -34,13 +34,16 @@ public struct Agent: Sendable {
         writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
     }
 
-    /// The HTTP client settings the proxy needs: no redirects followed, no decompression, and a
-    /// read timeout as long as the longest silence a stream may have.
+    /// The HTTP client settings the proxy needs: no redirects followed, no decompression, a
+    /// read timeout as long as the longest silence a stream may have, and no retried connects.
     public static func clientConfiguration(for configuration: AgentConfiguration) -> HTTPClient.Configuration {
         var client = HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled)
         client.timeout = HTTPClient.Configuration.Timeout(
             connect: .seconds(10), read: .milliseconds(configuration.streamTimeoutMs))
         client.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // An upstream that refuses connections is reported at once (502), not after the
+        // connect timeout: the app decides whether to retry, not the proxy.
+        client.connectionPool.retryConnectionEstablishment = false
         return client
     }
 

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+@testable import ErrWatchAgent
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// The agent in front of the fake upstream, both on real sockets on 127.0.0.1 port 0, with a
+/// fresh database file; everything is stopped and removed when the body returns.
+struct Harness {
+    let agent: Agent
+    let agentURL: String
+    let upstreamURL: String
+    let client: HTTPClient
+    let databasePath: String
+
+    /// Runs `body` with a harness. `configure` adjusts the agent's configuration (the upstream
+    /// is already set); `upstream` overrides where the agent forwards to.
+    static func with(
+        mock: MockUpstream.Configuration = quietMock(),
+        upstream: String? = nil,
+        configure: (inout AgentConfiguration) -> Void = { _ in },
+        _ body: (Harness) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-agent-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let databasePath = directory.appendingPathComponent("agent.db").path
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+
+        var mockConfiguration = mock
+        mockConfiguration.port = 0
+        let fake = MockUpstream(configuration: mockConfiguration, logger: logger)
+        let (mockPorts, mockPort) = AsyncStream.makeStream(of: Int.self)
+        let mockGroup = ServiceGroup(services: [fake.application { mockPort.yield($0) }], logger: logger)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await mockGroup.run() }
+            var ports = mockPorts.makeAsyncIterator()
+            let upstreamPort = await ports.next()!
+
+            var configuration = AgentConfiguration()
+            configuration.port = 0
+            configuration.upstream = upstream ?? "http://127.0.0.1:\(upstreamPort)/v1"
+            configure(&configuration)
+            let store = try Store.open(path: databasePath)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: configuration))
+            let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
+            let (agentPorts, agentPort) = AsyncStream.makeStream(of: Int.self)
+            let agentGroup = ServiceGroup(services: agent.services { agentPort.yield($0) }, logger: logger)
+            group.addTask { try await agentGroup.run() }
+            var agentIterator = agentPorts.makeAsyncIterator()
+            let port = await agentIterator.next()!
+
+            let harness = Harness(
+                agent: agent, agentURL: "http://127.0.0.1:\(port)", upstreamURL: "http://127.0.0.1:\(upstreamPort)/v1",
+                client: client, databasePath: databasePath)
+            do {
+                try await body(harness)
+            } catch {
+                await agentGroup.triggerGracefulShutdown()
+                await mockGroup.triggerGracefulShutdown()
+                try? await group.waitForAll()
+                try? await client.shutdown()
+                throw error
+            }
+            await agentGroup.triggerGracefulShutdown()
+            await mockGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            try await client.shutdown()
+        }
+    }
+
+    /// A fake upstream that never fails unless told to by a request's headers.
+    static func quietMock() -> MockUpstream.Configuration {
+        var configuration = MockUpstream.Configuration()
+        configuration.mix = []
+        return configuration
+    }
+
+    /// The response to one request, body collected.
+    struct Reply {
+        var status: Int
+        var headers: NIOHTTP1.HTTPHeaders
+        var body: String
+    }
+
+    /// Sends a request to the agent (`path` starts with `/`).
+    func send(_ path: String, method: NIOHTTP1.HTTPMethod = .POST, headers: [(String, String)] = [("authorization", "Bearer sk-test-abcdefghijklmnop1234")],
+              body: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> Reply {
+        var request = HTTPClientRequest(url: agentURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+    }
+
+    /// Everything recorded so far, once the writer has written it.
+    func recorded() async throws -> (errors: [CallOutcome], calls: Int64) {
+        await agent.writer.flush()
+        let filter = Filter(since: 0, until: Int64.max / 2)
+        let errors = try agent.store.errors(filter, limit: 10_000).events.map(\.outcome)
+        let calls = try agent.store.rates(filter, by: [])[0].calls
+        return (errors, calls)
+    }
+}

@@ -1,0 +1,202 @@
+import AsyncHTTPClient
+@testable import ErrWatchAgent
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import GRDB
+import NIOCore
+import NIOPosix
+import NIOHTTP1
+import Testing
+
+@Suite struct ProxyTests {
+    static let guide: [(status: Int, type: String, code: String)] = [
+        (400, "invalid_request_error", "invalid_parameter"), (401, "authentication_error", "invalid_api_key"),
+        (403, "permission_error", "insufficient_permissions"), (404, "not_found_error", "model_not_found"),
+        (429, "rate_limit_error", "rate_limit_exceeded"), (500, "internal_error", "internal_error"),
+        (502, "upstream_error", "upstream_error"), (503, "service_unavailable", "service_unavailable"),
+    ]
+
+    @Test func everyGuideStatusReachesTheClientUnchangedAndIsRecorded() async throws {
+        try await Harness.with { harness in
+            for row in Self.guide {
+                let headers = [("authorization", "Bearer sk-test-abcdefghijklmnop1234"), ("x-mock-status", String(row.status)), ("x-stainless-retry-count", "2")]
+                let viaAgent = try await harness.send("/v1/chat/completions?api-version=1", headers: headers, body: #"{"model":"gpt-4o","messages":[]}"#)
+                // The same request straight to the upstream, for comparison.
+                var direct = HTTPClientRequest(url: harness.upstreamURL + "/chat/completions")
+                direct.method = .POST
+                for (name, value) in headers { direct.headers.add(name: name, value: value) }
+                direct.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o","messages":[]}"#))
+                let response = try await harness.client.execute(direct, timeout: .seconds(30))
+                let directBody = String(buffer: try await response.body.collect(upTo: 1 << 20))
+
+                #expect(viaAgent.status == row.status)
+                #expect(viaAgent.body == directBody)
+                #expect(viaAgent.body.contains("\"type\":\"\(row.type)\""))
+                #expect(viaAgent.headers.first(name: "content-type") == "application/json")
+                #expect(viaAgent.headers.first(name: "x-request-id")?.hasPrefix("req_") == true)
+                if row.status == 429 {
+                    #expect(viaAgent.headers.first(name: "retry-after") == "1")
+                    #expect(viaAgent.headers.first(name: "x-ratelimit-remaining-requests") == "0")
+                }
+            }
+            let recorded = try await harness.recorded()
+            #expect(recorded.calls == 8)
+            let byStatus = Dictionary(uniqueKeysWithValues: recorded.errors.map { ($0.status ?? 0, $0) })
+            for row in Self.guide {
+                let outcome = try #require(byStatus[row.status])
+                #expect(outcome.error?.type.rawValue == row.type)
+                #expect(outcome.error?.code == row.code)
+                #expect(outcome.error?.retryable == [429, 500, 502, 503].contains(row.status))
+                #expect(outcome.model == "gpt-4o")
+                #expect(outcome.endpoint == "chat/completions")
+                #expect(outcome.attempt == 2)
+                #expect(outcome.requestID?.hasPrefix("req_") == true)
+            }
+        }
+    }
+
+    @Test func successesAreCountedWithTheirModelAndApp() async throws {
+        try await Harness.with { harness in
+            let chat = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-x"), ("x-errwatch-app", "billing")],
+                                              body: #"{"model":"claude-sonnet-4","messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(chat.status == 200)
+            #expect(chat.body.contains("chat.completion"))
+            let embeddings = try await harness.send("/v1/embeddings", body: #"{"model":"text-embedding-3-small","input":"x"}"#)
+            #expect(embeddings.status == 200)
+            let models = try await harness.send("/v1/models", method: .GET)
+            #expect(models.status == 200 && models.body.contains("gpt-4o"))
+            _ = try await harness.recorded()
+            let rows = try harness.agent.store.rates(Filter(since: 0, until: Int64.max / 2), by: [.app, .endpoint, .model])
+            #expect(Set(rows.map { $0.group.joined(separator: "|") }) == [
+                "billing|chat/completions|claude-sonnet-4", "default|embeddings|text-embedding-3-small", "default|models|",
+            ])
+            #expect(rows.allSatisfy { $0.calls == 1 && $0.errors == 0 })
+        }
+    }
+
+    @Test func streamsArriveIncrementally() async throws {
+        var mock = Harness.quietMock()
+        mock.streamChunks = 4
+        mock.chunkDelayMs = 300
+        try await Harness.with(mock: mock) { harness in
+            var request = HTTPClientRequest(url: harness.agentURL + "/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "authorization", value: "Bearer sk-x")
+            request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o","stream":true}"#))
+            let started = ContinuousClock.now
+            let response = try await harness.client.execute(request, timeout: .seconds(30))
+            #expect(response.headers.first(name: "content-type") == "text/event-stream")
+            var firstChunkAt: Duration?
+            var text = ""
+            for try await chunk in response.body {
+                if firstChunkAt == nil { firstChunkAt = started.duration(to: .now) }
+                text += String(buffer: chunk)
+            }
+            let total = started.duration(to: .now)
+            // Four chunks 300 ms apart: the first arrives long before the last.
+            #expect(try #require(firstChunkAt) < .milliseconds(250))
+            #expect(total >= .milliseconds(900))
+            #expect(text.hasSuffix("data: [DONE]\n\n"))
+            let recorded = try await harness.recorded()
+            #expect(recorded.calls == 1 && recorded.errors.isEmpty)
+        }
+    }
+
+    @Test func anErrorInsideAStreamIsRecordedAsThatError() async throws {
+        try await Harness.with { harness in
+            let reply = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-x"), ("x-mock-stream-error", "true")],
+                                               body: #"{"model":"gpt-4o","stream":true}"#)
+            #expect(reply.status == 200)
+            #expect(reply.body.contains("\"error\""))
+            let outcome = try #require(try await harness.recorded().errors.first)
+            #expect(outcome.status == 200)
+            #expect(outcome.streamed)
+            #expect(outcome.error?.type == .upstream)
+            #expect(outcome.error?.message == "The upstream model failed mid-stream.")
+        }
+    }
+
+    @Test func aStreamCutShortIsRecordedAsAnError() async throws {
+        try await Harness.with { harness in
+            do {
+                _ = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-x"), ("x-mock-cut", "true")],
+                                           body: #"{"model":"gpt-4o","stream":true}"#)
+            } catch {
+                // The client sees the connection end early; either way the outcome is what counts.
+            }
+            let outcome = try #require(try await harness.recorded().errors.first)
+            #expect(outcome.error?.code == "stream_interrupted")
+            #expect(outcome.error?.type == .upstream)
+        }
+    }
+
+    @Test func anUnreachableUpstreamIs502AndRecordedAsAConnectionError() async throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let closedPort = try await ClosedPort.find()
+        try await Harness.with(upstream: "http://127.0.0.1:\(closedPort)/v1") { harness in
+            let started = ContinuousClock.now
+            let reply = try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#)
+            #expect(started.duration(to: .now) < .seconds(2), "a refused connection is reported at once")
+            #expect(reply.status == 502)
+            #expect(reply.body.contains(#""type":"upstream_error""#))
+            #expect(reply.body.contains(#""code":"upstream_connect_failed""#))
+            let outcome = try #require(try await harness.recorded().errors.first)
+            #expect(outcome.status == nil)
+            #expect(outcome.error?.type == .connection)
+            #expect(outcome.model == "gpt-4o")
+        }
+    }
+
+    @Test func aSlowUpstreamIs504AndRecordedAsATimeout() async throws {
+        try await Harness.with(configure: { $0.timeoutMs = 200 }) { harness in
+            let reply = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-x"), ("x-mock-latency-ms", "700")],
+                                               body: #"{"model":"gpt-4o"}"#)
+            #expect(reply.status == 504)
+            #expect(reply.body.contains(#""type":"timeout_error""#))
+            let outcome = try #require(try await harness.recorded().errors.first)
+            #expect(outcome.error?.type == .timeout)
+            #expect(outcome.status == nil)
+        }
+    }
+
+    @Test func aBodyOverTheLimitIs413AndNeverForwarded() async throws {
+        try await Harness.with(configure: { $0.maxRequestBody = 1_000 }) { harness in
+            let big = #"{"model":"gpt-4o","input":""# + String(repeating: "x", count: 2_000) + #""}"#
+            let reply = try await harness.send("/v1/embeddings", body: big)
+            #expect(reply.status == 413)
+            #expect(reply.body.contains(#""type":"request_too_large""#))
+            let outcome = try #require(try await harness.recorded().errors.first)
+            #expect(outcome.status == 413)
+        }
+    }
+
+    @Test func theAPIKeyNeverReachesTheDatabaseFile() async throws {
+        let key = "sk-proj-SECRETSECRETSECRET9876"
+        var databasePath = ""
+        try await Harness.with { harness in
+            databasePath = harness.databasePath
+            for status in ["401", "429", "200"] {
+                _ = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer \(key)"), ("x-mock-status", status)],
+                                           body: #"{"model":"gpt-4o","messages":[{"role":"user","content":"my key is \#(key)"}]}"#)
+            }
+            _ = try await harness.recorded()
+            try await harness.agent.store.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            for suffix in ["", "-wal"] {
+                let bytes = (try? Data(contentsOf: URL(fileURLWithPath: databasePath + suffix))) ?? Data()
+                #expect(bytes.range(of: Data("SECRETSECRET".utf8)) == nil, "key found in \(databasePath + suffix)")
+            }
+        }
+    }
+}
+
+/// Finds a local port with nothing listening on it: binds port 0, notes the port, closes.
+enum ClosedPort {
+    static func find() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
+}
