@@ -73,6 +73,7 @@ public final class BatchWriter: Sendable {
         /// The writer thread sleeps on `wakeup` and wants a signal.
         var writerWaiting = false
         var flushWaiters: [(UInt64, CheckedContinuation<Void, Never>)] = []
+        var acceptWaiters: [(UInt64, CheckedContinuation<Void, Never>)] = []
         var flushRequested = false
         var shuttingDown = false
         var finished = false
@@ -80,6 +81,13 @@ public final class BatchWriter: Sendable {
         var lastDropLog: ContinuousClock.Instant?
         var droppedSinceLog = 0
         var lastRollup: ContinuousClock.Instant?
+
+        /// Resumes those waiting for a count of accepted outcomes that has been reached.
+        mutating func resumeAcceptWaiters() {
+            let reached = acceptWaiters.filter { $0.0 <= acceptedSequence }
+            acceptWaiters.removeAll { $0.0 <= acceptedSequence }
+            reached.forEach { $0.1.resume() }
+        }
 
         /// Whether the writer sleeps and needs a signal; clears the flag.
         mutating func takeWriterWaiting() -> Bool {
@@ -150,6 +158,7 @@ public final class BatchWriter: Sendable {
             state.queued += 1
             state.acceptedSequence += 1
             state.statistics.accepted += 1
+            if !state.acceptWaiters.isEmpty { state.resumeAcceptWaiters() }
             guard state.open.records >= configuration.batchSize else { return (true, false, nil) }
             state.sealed.append(state.open)
             state.open = OutcomeBatch()
@@ -160,6 +169,20 @@ public final class BatchWriter: Sendable {
             logger.warning("Recording queue full; outcomes dropped", metadata: ["dropped": "\(log)", "capacity": "\(configuration.capacity)"])
         }
         return accepted
+    }
+
+    /// Waits until `count` outcomes in all have been accepted (for tests and live views that
+    /// must know an outcome was handed over, without polling).
+    public func waitUntilAccepted(_ count: Int) async {
+        await withCheckedContinuation { continuation in
+            state.withLock { state in
+                if state.acceptedSequence >= UInt64(count) {
+                    continuation.resume()
+                } else {
+                    state.acceptWaiters.append((UInt64(count), continuation))
+                }
+            }
+        }
     }
 
     /// Waits until every outcome accepted before this call is written or dropped.
