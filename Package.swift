@@ -118,7 +118,10 @@ let package = Package(
         .testTarget(
             name: "ErrWatchCLITests",
             dependencies: [
-                "ErrWatchCLI", "ErrWatchCore", "ErrWatchStore",
+                "ErrWatchCLI", "ErrWatchCore", "ErrWatchStore", "ErrWatchAgent",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,68 @@
+import ArgumentParser
+import ErrWatchAgent
+@testable import ErrWatchCLI
+import ErrWatchCore
+import Foundation
+import Testing
+
+@Suite struct AgentConfigurationTests {
+    @Test func everySettingHasADefault() throws {
+        let configuration = try AgentCommand.parse([]).resolve(environment: [:])
+        #expect(configuration.host == "127.0.0.1" && configuration.port == 8787)
+        #expect(configuration.upstream == "https://api.ofox.ai/v1")
+        #expect(configuration.database == nil && configuration.app == "default" && configuration.authToken == nil)
+        #expect(configuration.maxRequestBody == 32 << 20 && configuration.maxIngestBody == 8 << 20)
+        #expect(configuration.timeoutMs == 60_000 && configuration.streamTimeoutMs == 300_000)
+    }
+
+    @Test func flagBeatsEnvironmentBeatsFileBeatsDefault() throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let file = try workspace.write("errwatch.yaml", """
+            # errwatch agent settings
+            listen: 127.0.0.1:9001
+            upstream: http://file.example/v1
+            app: from-file
+            timeout: 30s
+            max_request_body: 1MiB
+
+            """)
+        let environment = ["ERRWATCH_UPSTREAM": "http://env.example/v1/", "ERRWATCH_APP": "from-env"]
+        let configuration = try AgentCommand.parse(["--config", file, "--app", "from-flag"]).resolve(environment: environment)
+        #expect(configuration.app == "from-flag")
+        #expect(configuration.upstream == "http://env.example/v1")
+        #expect(configuration.port == 9001 && configuration.timeoutMs == 30_000 && configuration.maxRequestBody == 1 << 20)
+        #expect(configuration.streamTimeoutMs == 300_000)
+        let viaVariable = try AgentCommand.parse([]).resolve(environment: ["ERRWATCH_CONFIG": file])
+        #expect(viaVariable.app == "from-file")
+    }
+
+    @Test func anUnknownKeyIsAnErrorWithItsLine() throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let file = try workspace.write("errwatch.yaml", "listen: 127.0.0.1:9001\nupstraem: http://x.example/v1\n")
+        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout.")
+    }
+
+    @Test func badValuesNameTheirOrigin() throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let file = try workspace.write("errwatch.yaml", "timeout: soon\n")
+        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Invalid timeout 'soon' (\(file) line 1); give a duration such as 60s or 5m.")
+        #expect(validationMessage { try AgentCommand.parse(["--listen", "localhost"]).resolve(environment: [:]) } == "Invalid listen 'localhost' (--listen); give HOST:PORT such as 127.0.0.1:8787.")
+        #expect(validationMessage { try AgentCommand.parse([]).resolve(environment: ["ERRWATCH_UPSTREAM": "ftp://x"]) } == "Invalid upstream 'ftp://x' (environment ERRWATCH_UPSTREAM); give an http or https base URL such as https://api.ofox.ai/v1.")
+        #expect(validationMessage { try AgentCommand.parse(["--config", "/nonexistent/errwatch.yaml"]).resolve(environment: [:]) } == "Cannot read the configuration file '/nonexistent/errwatch.yaml'; check that it exists and is readable.")
+    }
+}
+
+/// The message of the validation error `body` throws, or nil.
+func validationMessage(_ body: () throws -> Any) -> String? {
+    do {
+        _ = try body()
+        return nil
+    } catch let error as ValidationError {
+        return error.message
+    } catch {
+        return "unexpected \(error)"
+    }
+}

@@ -1,0 +1,101 @@
+import AsyncHTTPClient
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A built `errwatch` running as its own process, its standard error read line by line.
+final class RunningBinary: @unchecked Sendable {
+    // `process` and `lines` are set once in init and only read afterwards.
+    let process = Process()
+    let lines: AsyncStream<String>
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = StandaloneBinaryTests.builtBinary
+        process.arguments = arguments
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
+        self.lines = lines
+        let handle = pipe.fileHandleForReading
+        Thread {
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending += chunk
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    continuation.yield(String(decoding: pending[..<newline], as: UTF8.self))
+                    pending.removeSubrange(...newline)
+                }
+            }
+            continuation.finish()
+        }.start()
+        try process.run()
+    }
+
+    /// The port in the first log line that says where it listens, e.g. `…listening on http://127.0.0.1:41234…`.
+    func listeningPort(marker: String) async -> Int? {
+        for await line in lines where line.contains(marker) {
+            guard let range = line.range(of: "http://127.0.0.1:") else { continue }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        return nil
+    }
+
+    func terminate() { process.terminate() }
+
+    /// Waits for the process to exit, off the cooperative pool.
+    func exitStatus() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.process.waitUntilExit()
+                continuation.resume(returning: self.process.terminationStatus)
+            }
+        }
+    }
+}
+
+@Suite struct GracefulStopTests {
+    @Test func sigtermWritesEveryOutcomeOfAnsweredRequests() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-sigterm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("agent.db").path
+
+        let mock = try RunningBinary(["mock-upstream", "--listen", "127.0.0.1:0", "--mix", "429=20%,503=10%"])
+        defer { mock.terminate() }
+        let upstreamPort = try #require(await mock.listeningPort(marker: "mock upstream listening"))
+        let agent = try RunningBinary(["agent", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(upstreamPort)/v1", "--db", database])
+        let agentPort = try #require(await agent.listeningPort(marker: "errwatch agent listening"))
+
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var answered = 0
+        var errors = 0
+        for index in 0..<200 {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(agentPort)/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "authorization", value: "Bearer sk-test-0123456789abcdef")
+            request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o","n":\#(index)}"#))
+            let response = try await client.execute(request, timeout: .seconds(10))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            answered += 1
+            if response.status.code >= 400 { errors += 1 }
+        }
+        try await client.shutdown()
+        // At once: the last outcomes are still in the writer's queue, not yet in the file.
+        agent.terminate()
+        #expect(await agent.exitStatus() == 0)
+
+        let store = try Store.open(path: database)
+        let filter = Filter(since: 0, until: Int64.max / 2)
+        let rates = try store.rates(filter, by: [])
+        #expect(rates[0].calls == Int64(answered))
+        #expect(rates[0].errors == Int64(errors))
+        #expect(errors > 0)
+    }
+}
