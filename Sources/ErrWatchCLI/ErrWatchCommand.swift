@@ -11,7 +11,7 @@ public struct ErrWatchCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            AgentCommand.self, IngestCommand.self, ErrorsCommand.self, RatesCommand.self, TrendCommand.self,
+            DemoCommand.self, AgentCommand.self, IngestCommand.self, ErrorsCommand.self, RatesCommand.self, TrendCommand.self,
             MockUpstreamCommand.self,
             MigrateCommand.self, PruneCommand.self, BenchCommand.self,
         ])

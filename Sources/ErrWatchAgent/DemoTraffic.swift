@@ -1,0 +1,119 @@
+import AsyncHTTPClient
+import ErrWatchCore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Simulated apps for `errwatch demo`: a few clients calling chat completions (some streamed)
+/// and embeddings through the agent, retrying as the provider guide advises — retryable
+/// errors only, exponential backoff with jitter, `retry-after` honoured, at most three retries —
+/// and telling the agent the attempt number the way the OpenAI SDKs do.
+public struct DemoTraffic: Sendable {
+    /// What the clients saw, counted as they go.
+    public struct Tally: Sendable, Hashable {
+        /// Calls made (a call is a request and its retries).
+        public var calls = 0
+        /// Attempts sent, retries included.
+        public var attempts = 0
+        /// Retries sent.
+        public var retries = 0
+        /// Calls that still failed after their retries.
+        public var failed = 0
+
+        /// Nothing counted yet.
+        public init() {}
+    }
+
+    let client: HTTPClient
+    let baseURL: String
+    let clients: Int
+    let requestsPerSecond: Double
+    private let tally = TallyBox()
+
+    /// Clients sending about `requestsPerSecond` in all to `baseURL` (the agent's `/v1`).
+    public init(client: HTTPClient, baseURL: String, clients: Int = 4, requestsPerSecond: Double = 25) {
+        self.client = client
+        self.baseURL = baseURL
+        self.clients = clients
+        self.requestsPerSecond = requestsPerSecond
+    }
+
+    /// The counts so far.
+    public var counts: Tally { tally.value }
+
+    static let apps = ["chat-web", "support-bot", "batch-summarizer"]
+    static let models = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4"]
+
+    /// Sends traffic until the task is cancelled or `until` passes.
+    public func run(until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<clients {
+                group.addTask { await runClient(index, until: deadline) }
+            }
+        }
+    }
+
+    private func runClient(_ index: Int, until deadline: ContinuousClock.Instant) async {
+        var random = SplitMix(state: UInt64(index + 1) &* 7_919)
+        let pause = Duration.seconds(Double(clients) / requestsPerSecond)
+        let app = Self.apps[index % Self.apps.count]
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            let roll = random.unit()
+            let model = Self.models[Int(random.next() % UInt64(Self.models.count))]
+            let (path, body) = roll < 0.15
+                ? ("/embeddings", #"{"model":"text-embedding-3-small","input":"errwatch demo"}"#)
+                : ("/chat/completions", #"{"model":"\#(model)","stream":\#(roll > 0.7),"messages":[{"role":"user","content":"Hello"}]}"#)
+            await call(path: path, body: body, app: app, random: &random)
+            try? await Task.sleep(for: pause * (0.5 + random.unit()))
+        }
+    }
+
+    /// One call: the first attempt and the retries the guide allows.
+    private func call(path: String, body: String, app: String, random: inout SplitMix) async {
+        tally.update { $0.calls += 1 }
+        for attempt in 0...3 {
+            tally.update {
+                $0.attempts += 1
+                if attempt > 0 { $0.retries += 1 }
+            }
+            var request = HTTPClientRequest(url: baseURL + path)
+            request.method = .POST
+            request.headers.add(name: "authorization", value: "Bearer sk-demo-not-a-real-key-0000")
+            request.headers.add(name: "content-type", value: "application/json")
+            request.headers.add(name: "x-errwatch-app", value: app)
+            request.headers.add(name: "x-stainless-retry-count", value: String(attempt))
+            request.body = .bytes(ByteBuffer(string: body))
+            var status = 0
+            var retryAfter: Double?
+            var failedInStream = false
+            do {
+                let response = try await client.execute(request, timeout: .seconds(30))
+                status = Int(response.status.code)
+                retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
+                let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                failedInStream = status == 200 && text.contains("data: {\"error\"")
+            } catch {
+                status = 0
+            }
+            let retryable = status == 0 || status == 408 || status == 409 || status == 429 || status >= 500 || failedInStream
+            if (200..<400).contains(status), !failedInStream { return }
+            guard retryable, attempt < 3 else {
+                tally.update { $0.failed += 1 }
+                return
+            }
+            // Exponential backoff with full jitter, never shorter than the server asked.
+            let backoff = 0.1 * pow(2, Double(attempt)) * random.unit()
+            try? await Task.sleep(for: .seconds(max(backoff, min(retryAfter ?? 0, 2))))
+            if Task.isCancelled { return }
+        }
+    }
+}
+
+/// The tally, shared by the clients.
+final class TallyBox: Sendable {
+    private let tally = Mutex(DemoTraffic.Tally())
+    var value: DemoTraffic.Tally { tally.withLock { $0 } }
+    func update(_ change: (inout DemoTraffic.Tally) -> Void) { tally.withLock { change(&$0) } }
+}

@@ -1,0 +1,183 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ErrWatchAgent
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `errwatch demo`: the whole product in one process, on embedded defaults.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Runs a fake upstream, the agent in front of it, and simulated apps, and shows live error rates.",
+        discussion: """
+            Starts errwatch's fake OpenAI-compatible API with a realistic error mix, the agent in
+            front of it, and a few simulated apps that retry as the provider guide advises. For
+            --duration it shows calls, errors and error rate by type, refreshed in place; then a
+            summary and the commands to explore the database it leaves behind. Ctrl-C stops it
+            early, cleanly.
+
+            Example:
+              errwatch demo --duration 30s
+            """)
+
+    @Option(help: ArgumentHelp("How long to run.", valueName: "duration"))
+    var duration = "60s"
+    @Option(help: ArgumentHelp("The database to record into (default: a new file in the temporary folder, kept).", valueName: "path"))
+    var db: String?
+    @Option(help: "Simulated clients.")
+    var clients = 4
+    @Option(help: "Requests per second from all clients together.")
+    var rate = 25.0
+
+    func run() async throws {
+        let context = CommandContext.current
+        let length = try parseDuration(duration, option: "--duration")
+        guard length >= 1_000 else { throw ValidationError("Invalid --duration '\(duration)'; run the demo for at least 1s.") }
+        guard (1...64).contains(clients), rate > 0, rate <= 5_000 else {
+            throw ValidationError("Give --clients from 1 to 64 and --rate from 0 (excluded) to 5000.")
+        }
+        let path = db ?? FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-demo-\(UUID().uuidString.prefix(8)).db").path
+        var logger = Logger(label: "errwatch.demo")
+        logger.logLevel = .warning
+
+        var mockConfiguration = MockUpstream.Configuration()
+        mockConfiguration.port = 0
+        mockConfiguration.mix = [(429, 0.06), (500, 0.01), (502, 0.02), (503, 0.02), (400, 0.005)]
+        mockConfiguration.latencyMs = 20...150
+        mockConfiguration.streamErrorShare = 0.02
+        mockConfiguration.chunkDelayMs = 15
+        mockConfiguration.seed = 42
+        let mock = MockUpstream(configuration: mockConfiguration, logger: logger)
+        let (mockPorts, mockPort) = AsyncStream.makeStream(of: Int.self)
+        let mockGroup = ServiceGroup(services: [mock.application { mockPort.yield($0) }], logger: logger)
+
+        let store = try Store.open(path: path)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: AgentConfiguration()))
+        let started = context.now()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await mockGroup.run() }
+            var ports = mockPorts.makeAsyncIterator()
+            guard let upstreamPort = await ports.next() else { return }
+
+            var configuration = AgentConfiguration()
+            configuration.port = 0
+            configuration.upstream = "http://127.0.0.1:\(upstreamPort)/v1"
+            let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
+            let (agentPorts, agentPort) = AsyncStream.makeStream(of: Int.self)
+            var agentIterator = agentPorts.makeAsyncIterator()
+            let driver = DemoDriver(
+                agent: agent, client: client, ports: { await agentIterator.next() ?? 0 }, length: length,
+                clients: clients, rate: rate, started: started, context: context)
+            let agentGroup = ServiceGroup(configuration: .init(
+                services: agent.services { agentPort.yield($0) }.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+                    + [.init(service: driver, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigint, .sigterm],
+                logger: logger))
+            try await agentGroup.run()
+            await mockGroup.triggerGracefulShutdown()
+            try await group.waitForAll()
+            try await client.shutdown()
+
+            context.print(driver.summary(path: path, now: context.now()))
+        }
+    }
+}
+
+/// Sends the demo's traffic and draws the live table; ends the demo when its time is up.
+final class DemoDriver: Service, @unchecked Sendable {
+    // `agentPort` is written once in run() before anything reads it; everything else is immutable.
+    let agent: Agent
+    let client: HTTPClient
+    let ports: () async -> Int
+    let length: Int64
+    let clients: Int
+    let rate: Double
+    let started: Int64
+    let context: CommandContext
+    private var traffic: DemoTraffic?
+    private let interactive = isatty(STDOUT_FILENO) == 1
+
+    init(agent: Agent, client: HTTPClient, ports: @escaping () async -> Int, length: Int64, clients: Int, rate: Double,
+         started: Int64, context: CommandContext) {
+        self.agent = agent
+        self.client = client
+        self.ports = ports
+        self.length = length
+        self.clients = clients
+        self.rate = rate
+        self.started = started
+        self.context = context
+    }
+
+    func run() async throws {
+        let port = await ports()
+        let traffic = DemoTraffic(client: client, baseURL: "http://127.0.0.1:\(port)/v1", clients: clients, requestsPerSecond: rate)
+        self.traffic = traffic
+        context.print("errwatch demo: fake upstream, agent on http://127.0.0.1:\(port)/v1, \(clients) simulated apps, \(DurationText.format(length)). Ctrl-C stops it.\n")
+        let deadline = ContinuousClock.now + .milliseconds(length)
+        // Ctrl-C (graceful shutdown) cancels the clients and the drawing; the summary follows.
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await traffic.run(until: deadline) }
+                group.addTask { [self] in await drawUntil(deadline) }
+                await group.waitForAll()
+            }
+        }
+        await agent.writer.flush()
+    }
+
+    /// Redraws the table every second (in place on a terminal, every 10 s otherwise).
+    private func drawUntil(_ deadline: ContinuousClock.Instant) async {
+        var drawnLines = 0
+        var tick = 0
+        while ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(1))
+            tick += 1
+            guard interactive || tick % 10 == 0 else { continue }
+            let table = (try? self.table(now: context.now())) ?? ""
+            if interactive, drawnLines > 0 { context.standardOutput("\u{1B}[\(drawnLines)A\u{1B}[J") }
+            context.standardOutput(table)
+            drawnLines = table.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        }
+    }
+
+    /// Calls, errors and error rate by type since the demo started, as recorded.
+    func table(now: Int64) throws -> String {
+        // Counts are per minute: start at the minute the demo started in.
+        let rows = try agent.store.rates(Filter(since: Timestamp.floor(started, to: Timestamp.minute), until: now + 1), by: [.type])
+        let calls = rows.reduce(0) { $0 + $1.calls }
+        let errors = rows.reduce(0) { $0 + $1.errors }
+        let report = Report(columns: ["type", "calls", "share"], rows: rows.map { row in
+            [.text(row.group[0].isEmpty ? "(success)" : row.group[0]), .integer(row.calls),
+             .rate(calls > 0 ? Double(row.calls) / Double(calls) : nil)]
+        })
+        let tally = traffic?.counts ?? .init()
+        let elapsed = DurationText.format((now - started) / 1_000 * 1_000)
+        return "\(elapsed): \(calls) calls recorded, \(errors) errors (\(Format.percent(calls > 0 ? Double(errors) / Double(calls) : 0))); "
+            + "apps retried \(tally.retries) times, \(tally.failed) calls failed after retries\n"
+            + report.rendered(.table)
+    }
+
+    func summary(path: String, now: Int64) -> String {
+        let tally = traffic?.counts ?? .init()
+        let table = (try? table(now: now)) ?? ""
+        let statistics = agent.writer.statistics
+        let userFailure = tally.calls > 0 ? Format.percent(Double(tally.failed) / Double(tally.calls)) : "-"
+        return """
+
+            Done. \(table)
+            The apps made \(tally.calls) calls in \(tally.attempts) attempts; after retries \(tally.failed) failed (\(userFailure) of calls).
+            The agent recorded \(statistics.written) outcomes and dropped \(statistics.dropped).
+
+            The database is \(path). Explore it:
+              errwatch rates --db \(path) --window 1h --by model,type
+              errwatch errors --db \(path) --since 1h --type rate_limit_error --limit 10
+              errwatch trend --db \(path) --since 10m --bucket 1m
+
+            """
+    }
+}

@@ -1,0 +1,23 @@
+@testable import ErrWatchCLI
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import Testing
+
+@Suite struct DemoCommandTests {
+    @Test func theDemoRecordsTrafficAndLeavesTheDatabaseBehind() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let db = workspace.path("demo.db")
+        let result = await errwatch(["demo", "--duration", "2s", "--db", db, "--rate", "60"], now: Int64(Date().timeIntervalSince1970 * 1_000))
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let recordedLine = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("The agent recorded ") })
+        let recorded = Int(recordedLine.dropFirst("The agent recorded ".count).prefix { $0.isNumber }) ?? 0
+        #expect(recorded > 20)
+        #expect(recordedLine.hasSuffix("and dropped 0."))
+        #expect(result.stdout.contains("errwatch rates --db \(db) --window 1h --by model,type"))
+        let store = try Store.open(path: db)
+        let calls = try store.rates(Filter(since: 0, until: Int64.max / 2), by: [])[0].calls
+        #expect(calls == Int64(recorded))
+    }
+}
