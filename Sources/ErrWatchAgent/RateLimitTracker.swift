@@ -14,7 +14,16 @@ public final class RateLimitTracker: Sendable {
         public var resetTokensMs: Int64?
     }
 
-    private let snapshots = Mutex<[String: Snapshot]>([:])
+    /// The headers as received; parsed only when read, since they are observed on every call.
+    private struct Raw: Sendable {
+        var observedAt: Int64
+        var remainingRequests: String?
+        var remainingTokens: String?
+        var resetRequests: String?
+        var resetTokens: String?
+    }
+
+    private let snapshots = Mutex<[String: Raw]>([:])
     /// Models tracked at most; beyond, new models are not tracked (cardinality stays bounded).
     static let capacity = 1_000
 
@@ -22,13 +31,12 @@ public final class RateLimitTracker: Sendable {
 
     /// Notes the headers of a response for `model`, if they carry rate-limit headroom.
     func observe(_ headers: HTTPHeaders, model: String, at time: Int64) {
-        let remainingRequests = headers["x-ratelimit-remaining-requests"].flatMap { Int64($0.trimmingSpaces()) }
-        let remainingTokens = headers["x-ratelimit-remaining-tokens"].flatMap { Int64($0.trimmingSpaces()) }
+        let remainingRequests = headers["x-ratelimit-remaining-requests"]
+        let remainingTokens = headers["x-ratelimit-remaining-tokens"]
         guard remainingRequests != nil || remainingTokens != nil else { return }
-        let snapshot = Snapshot(
-            model: model, observedAt: time, remainingRequests: remainingRequests, remainingTokens: remainingTokens,
-            resetRequestsMs: headers["x-ratelimit-reset-requests"].flatMap(DurationText.milliseconds),
-            resetTokensMs: headers["x-ratelimit-reset-tokens"].flatMap(DurationText.milliseconds))
+        let snapshot = Raw(
+            observedAt: time, remainingRequests: remainingRequests, remainingTokens: remainingTokens,
+            resetRequests: headers["x-ratelimit-reset-requests"], resetTokens: headers["x-ratelimit-reset-tokens"])
         snapshots.withLock { snapshots in
             guard snapshots[model] != nil || snapshots.count < Self.capacity else { return }
             snapshots[model] = snapshot
@@ -37,6 +45,13 @@ public final class RateLimitTracker: Sendable {
 
     /// Every model's latest snapshot, by model.
     public var all: [Snapshot] {
-        snapshots.withLock { $0.values.sorted { $0.model < $1.model } }
+        snapshots.withLock { $0 }.sorted { $0.key < $1.key }.map { model, raw in
+            Snapshot(
+                model: model, observedAt: raw.observedAt,
+                remainingRequests: raw.remainingRequests.flatMap { Int64($0.trimmingSpaces()) },
+                remainingTokens: raw.remainingTokens.flatMap { Int64($0.trimmingSpaces()) },
+                resetRequestsMs: raw.resetRequests.flatMap(DurationText.milliseconds),
+                resetTokensMs: raw.resetTokens.flatMap(DurationText.milliseconds))
+        }
     }
 }

@@ -6,11 +6,12 @@ public struct HTTPHeaders: Sendable, Hashable, ExpressibleByDictionaryLiteral {
         storage.map { (name: $0.name, value: $0.value) }
     }
     private var storage: [Pair]
-    private struct Pair: Sendable, Hashable { var name: String; var value: String }
+    /// `lowered` is the name in lower case, computed once: lookups happen per proxied request.
+    private struct Pair: Sendable, Hashable { var name: String; var lowered: String; var value: String }
 
     /// Headers from `(name, value)` pairs.
     public init(_ pairs: [(String, String)] = []) {
-        storage = pairs.map { Pair(name: $0.0, value: $0.1) }
+        storage = pairs.map { Pair(name: $0.0, lowered: $0.0.lowercased(), value: $0.1) }
     }
 
     public init(dictionaryLiteral elements: (String, String)...) {
@@ -20,6 +21,6 @@ public struct HTTPHeaders: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     /// The first value of `name`, compared without regard to case.
     public subscript(name: String) -> String? {
         let lowered = name.lowercased()
-        return storage.first { $0.name.lowercased() == lowered }?.value
+        return storage.first { $0.lowered == lowered }?.value
     }
 }
