@@ -26,6 +26,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var timeoutMs: Int64 = 60_000
     /// The same for streaming requests (`"stream": true`), and the longest silence in any stream.
     public var streamTimeoutMs: Int64 = 300_000
+    /// How long a stop waits for in-flight requests before cutting them.
+    public var shutdownGraceMs: Int64 = 30_000
 
     /// The defaults.
     public init() {}
@@ -41,6 +43,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("max_ingest_body", "ERRWATCH_MAX_INGEST_BODY", "largest POST /api/v1/events body (default 8MiB)"),
         ("timeout", "ERRWATCH_TIMEOUT", "wait for upstream response headers (default 60s)"),
         ("stream_timeout", "ERRWATCH_STREAM_TIMEOUT", "the same for streams, and the longest silence in one (default 300s)"),
+        ("shutdown_grace", "ERRWATCH_SHUTDOWN_GRACE", "how long a stop waits for in-flight requests before cutting them (default 30s)"),
     ]
 
     /// Sets `key` from its text; `origin` names where it came from in error messages.
@@ -74,9 +77,13 @@ public struct AgentConfiguration: Sendable, Hashable {
         case "max_request_body", "max_ingest_body":
             guard let bytes = ByteSize.bytes(text), bytes > 0 else { throw invalid("give a size such as 32MiB") }
             if key == "max_request_body" { maxRequestBody = bytes } else { maxIngestBody = bytes }
-        case "timeout", "stream_timeout":
+        case "timeout", "stream_timeout", "shutdown_grace":
             guard let milliseconds = DurationText.milliseconds(text), milliseconds > 0 else { throw invalid("give a duration such as 60s or 5m") }
-            if key == "timeout" { timeoutMs = milliseconds } else { streamTimeoutMs = milliseconds }
+            switch key {
+            case "timeout": timeoutMs = milliseconds
+            case "stream_timeout": streamTimeoutMs = milliseconds
+            default: shutdownGraceMs = milliseconds
+            }
         default:
             throw ErrWatchError(.configuration,
                 "Unknown setting '\(key)' (\(origin)); known settings: \(Self.keys.map(\.key).joined(separator: ", ")).")

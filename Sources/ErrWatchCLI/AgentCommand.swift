@@ -74,7 +74,8 @@ struct AgentCommand: AsyncParsableCommand {
                     logger.info("errwatch agent listening on http://\(configuration.host):\(port); /v1/* goes to \(configuration.upstream); recording into \(path)")
                 },
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+                logger: logger)
+                .withGracefulShutdownTimeout(.milliseconds(configuration.shutdownGraceMs)))
         do {
             try await group.run()
         } catch {
@@ -85,6 +86,15 @@ struct AgentCommand: AsyncParsableCommand {
         let statistics = agent.writer.statistics
         logger.info("errwatch agent stopped", metadata: [
             "written": "\(statistics.written)", "dropped": "\(statistics.dropped)"])
+    }
+}
+
+extension ServiceGroupConfiguration {
+    /// This configuration, cutting what is still running `timeout` after a stop begins.
+    func withGracefulShutdownTimeout(_ timeout: Duration) -> ServiceGroupConfiguration {
+        var configuration = self
+        configuration.maximumGracefulShutdownDuration = timeout
+        return configuration
     }
 }
 

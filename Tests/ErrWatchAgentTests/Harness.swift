@@ -23,6 +23,7 @@ struct Harness {
     static func with(
         mock: MockUpstream.Configuration = quietMock(),
         upstream: String? = nil,
+        busyTimeout: Duration = .seconds(5),
         configure: (inout AgentConfiguration) -> Void = { _ in },
         _ body: (Harness) async throws -> Void
     ) async throws {
@@ -48,7 +49,9 @@ struct Harness {
             configuration.port = 0
             configuration.upstream = upstream ?? "http://127.0.0.1:\(upstreamPort)/v1"
             configure(&configuration)
-            let store = try Store.open(path: databasePath)
+            var options = Store.Options()
+            options.busyTimeout = busyTimeout
+            let store = try Store.open(path: databasePath, options: options)
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: configuration))
             let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
             let (agentPorts, agentPort) = AsyncStream.makeStream(of: Int.self)

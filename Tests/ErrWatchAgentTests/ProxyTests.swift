@@ -200,3 +200,26 @@ enum ClosedPort {
         return port
     }
 }
+
+@Suite struct RecordingFailureTests {
+    @Test func trafficFlowsWhileTheDatabaseIsLockedAndTheLossIsCounted() async throws {
+        try await Harness.with(busyTimeout: .milliseconds(100)) { harness in
+            let holder = try DatabaseHolder(path: harness.databasePath)
+            let started = ContinuousClock.now
+            for _ in 0..<20 {
+                let reply = try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#)
+                #expect(reply.status == 200)
+            }
+            // Twenty answers while the writer fails and retries: the proxy never waited for it.
+            #expect(started.duration(to: .now) < .seconds(1))
+            await harness.agent.writer.flush()
+            let lost = harness.agent.writer.statistics
+            #expect(lost.droppedWriteFailed == 20 && lost.written == 0)
+            holder.release()
+            // Recording resumes by itself once the lock is gone.
+            _ = try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#)
+            await harness.agent.writer.flush()
+            #expect(harness.agent.writer.statistics.written == 1)
+        }
+    }
+}

@@ -13,6 +13,7 @@ import Testing
         #expect(configuration.database == nil && configuration.app == "default" && configuration.authToken == nil)
         #expect(configuration.maxRequestBody == 32 << 20 && configuration.maxIngestBody == 8 << 20)
         #expect(configuration.timeoutMs == 60_000 && configuration.streamTimeoutMs == 300_000)
+        #expect(configuration.shutdownGraceMs == 30_000)
     }
 
     @Test func flagBeatsEnvironmentBeatsFileBeatsDefault() throws {
@@ -41,7 +42,7 @@ import Testing
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let file = try workspace.write("errwatch.yaml", "listen: 127.0.0.1:9001\nupstraem: http://x.example/v1\n")
-        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout.")
+        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace.")
     }
 
     @Test func badValuesNameTheirOrigin() throws {
