@@ -65,11 +65,8 @@ public struct Agent: Sendable {
 
     /// The HTTP application; `onServerRunning` learns the bound port (useful with port 0).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
-            router: buildRouter(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "errwatch"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
+        makeApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "errwatch",
+                        logger: logger, onServerRunning: onServerRunning)
     }
 
     /// The services to run together, in start order; they stop in reverse: the server first
@@ -91,4 +88,17 @@ struct WriterService: Service {
             writer.beginShutdown()
         }
     }
+}
+
+/// An HTTP/1 application serving `router` on `host:port`; `onServerRunning` learns the port
+/// actually bound (the one the system chose for port 0).
+func makeApplication(
+    router: Router<BasicRequestContext>, host: String, port: Int, name: String, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void
+) -> some ApplicationProtocol {
+    Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: port), serverName: name),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: logger)
 }

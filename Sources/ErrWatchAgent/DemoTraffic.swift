@@ -56,7 +56,7 @@ public struct DemoTraffic: Sendable {
     }
 
     private func runClient(_ index: Int, until deadline: ContinuousClock.Instant) async {
-        var random = SplitMix(state: UInt64(index + 1) &* 7_919)
+        var random = SplitMix64(seed: UInt64(index + 1) &* 7_919)
         let pause = Duration.seconds(Double(clients) / requestsPerSecond)
         let app = Self.apps[index % Self.apps.count]
         while ContinuousClock.now < deadline, !Task.isCancelled {
@@ -71,7 +71,7 @@ public struct DemoTraffic: Sendable {
     }
 
     /// One call: the first attempt and the retries the guide allows.
-    private func call(path: String, body: String, app: String, random: inout SplitMix) async {
+    private func call(path: String, body: String, app: String, random: inout SplitMix64) async {
         tally.update { $0.calls += 1 }
         for attempt in 0...3 {
             tally.update {

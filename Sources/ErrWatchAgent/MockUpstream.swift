@@ -75,11 +75,8 @@ public struct MockUpstream: Sendable {
 
     /// The HTTP application; `onServerRunning` learns the bound port.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
-            router: buildRouter(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mock-upstream"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
+        makeApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "mock-upstream",
+                        logger: logger, onServerRunning: onServerRunning)
     }
 
     // MARK: Routes
@@ -229,9 +226,9 @@ public struct MockUpstream: Sendable {
 
 /// The fake's shared random source and request count.
 final class MockState: Sendable {
-    private let random: Mutex<(SplitMix, Int)>
+    private let random: Mutex<(SplitMix64, Int)>
 
-    init(seed: UInt64) { random = Mutex((SplitMix(state: seed), 0)) }
+    init(seed: UInt64) { random = Mutex((SplitMix64(seed: seed), 0)) }
 
     /// Three uniform draws, an id, and the number of this request.
     func draw() -> (Double, Double, Double, UInt64, Int) {
@@ -240,17 +237,4 @@ final class MockState: Sendable {
             return (state.0.unit(), state.0.unit(), state.0.unit(), state.0.next(), state.1)
         }
     }
-}
-
-/// SplitMix64: fast and seedable.
-struct SplitMix: Sendable {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

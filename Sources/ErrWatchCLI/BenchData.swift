@@ -3,20 +3,6 @@ import ErrWatchCore
 /// Realistic, reproducible outcomes for the benchmarks: four apps, the common endpoints, the
 /// models an OpenAI-compatible gateway serves, and an error mix across the whole taxonomy.
 struct BenchData {
-    /// SplitMix64: fast, seedable, good enough for picking dimensions.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    }
-
     static let apps = ["chat-web", "support-bot", "batch-summarizer", "search"]
     static let chatModels = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro", "deepseek-v3"]
     /// An error kind and how often it occurs, out of 1,000 errors.
@@ -34,11 +20,11 @@ struct BenchData {
         (20, 529, .overloaded, "overloaded", "Overloaded"),
     ]
 
-    var random: Random
+    var random: SplitMix64
     private let cumulative: [Int]
 
     init(seed: UInt64 = 42) {
-        random = Random(state: seed)
+        random = SplitMix64(seed: seed)
         var total = 0
         cumulative = Self.errorMix.map { total += $0.weight; return total }
     }
