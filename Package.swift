@@ -42,6 +42,7 @@ let package = Package(
             ],
             resources: [
                 .embedInCode("../../migrations/0001_initial.sql"),
+                .embedInCode("../../migrations/0002_time_to_headers.sql"),
             ],
             swiftSettings: swiftSettings
         ),

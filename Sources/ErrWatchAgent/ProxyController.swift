@@ -182,7 +182,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let elapsed = call.started.duration(to: .now)
         let outcome = CallOutcome(
             timestamp: call.startedAt, app: call.app, endpoint: call.endpoint, model: call.fields.model, status: status,
-            error: error, attempt: call.attempt, latencyMs: elapsed.milliseconds,
+            error: error, attempt: call.attempt, latencyMs: elapsed.milliseconds, timeToHeadersMs: timeToHeaders?.milliseconds,
             requestID: requestID.map { String($0.prefix(OutcomeDecoder.maxNameLength)) }, streamed: streamed)
         writer.submit(outcome)
     }

@@ -17,6 +17,8 @@ public struct CallOutcome: Sendable, Hashable {
     public var attempt: Int
     /// Time to the end of the response, in milliseconds, when measured.
     public var latencyMs: Int64?
+    /// Time to the response headers, in milliseconds, when measured (the proxy does).
+    public var timeToHeadersMs: Int64?
     /// The upstream's request id (`x-request-id`), when sent.
     public var requestID: String?
     /// Whether the response was a server-sent event stream.
@@ -28,8 +30,8 @@ public struct CallOutcome: Sendable, Hashable {
     /// An outcome with the given fields; `error` nil means success.
     public init(
         timestamp: Int64, app: String, endpoint: String, model: String = "", status: Int?,
-        error: CallError? = nil, attempt: Int = 0, latencyMs: Int64? = nil, requestID: String? = nil,
-        streamed: Bool = false, count: Int = 1
+        error: CallError? = nil, attempt: Int = 0, latencyMs: Int64? = nil, timeToHeadersMs: Int64? = nil,
+        requestID: String? = nil, streamed: Bool = false, count: Int = 1
     ) {
         self.timestamp = timestamp
         self.app = app
@@ -39,6 +41,7 @@ public struct CallOutcome: Sendable, Hashable {
         self.error = error
         self.attempt = attempt
         self.latencyMs = latencyMs
+        self.timeToHeadersMs = timeToHeadersMs
         self.requestID = requestID
         self.streamed = streamed
         self.count = count

@@ -12,7 +12,7 @@ public struct OutcomeDecoder: Sendable {
     /// The fields an outcome may carry.
     public static let fields: Set<String> = [
         "ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable",
-        "attempt", "latency_ms", "request_id", "streamed", "count", "body",
+        "attempt", "latency_ms", "request_id", "streamed", "count", "body", "time_to_headers_ms",
     ]
     /// The app recorded when a line names none.
     public static let defaultApp = "default"
@@ -56,6 +56,7 @@ public struct OutcomeDecoder: Sendable {
         let model = try name(object, "model") ?? ""
         let attempt = Int(try integer(object, "attempt", range: 0...10_000) ?? 0)
         let latency = try number(object, "latency_ms", range: 0...86_400_000).map { Int64($0.rounded()) }
+        let timeToHeaders = try number(object, "time_to_headers_ms", range: 0...86_400_000).map { Int64($0.rounded()) }
         let count = Int(try integer(object, "count", range: 1...1_000_000_000) ?? 1)
         let requestID = try string(object, "request_id").map { String($0.prefix(Self.maxNameLength)) }
         let streamed = try bool(object, "streamed") ?? false
@@ -66,7 +67,8 @@ public struct OutcomeDecoder: Sendable {
         }
         return CallOutcome(
             timestamp: timestamp, app: app, endpoint: endpoint, model: model, status: status, error: error,
-            attempt: attempt, latencyMs: latency, requestID: requestID, streamed: streamed, count: count)
+            attempt: attempt, latencyMs: latency, timeToHeadersMs: timeToHeaders, requestID: requestID, streamed: streamed,
+            count: count)
     }
 
     private func callError(_ object: [String: JSONValue], status: Int?) throws(ErrWatchError) -> CallError? {

@@ -21,11 +21,15 @@ struct OutcomeBatch {
         var calls: Int64 = 0
         var latencyCalls: Int64 = 0
         var latencySum: Int64 = 0
+        var headersCalls: Int64 = 0
+        var headersSum: Int64 = 0
 
         mutating func add(_ other: CountSums) {
             calls += other.calls
             latencyCalls += other.latencyCalls
             latencySum += other.latencySum
+            headersCalls += other.headersCalls
+            headersSum += other.headersSum
         }
     }
 
@@ -53,7 +57,9 @@ struct OutcomeBatch {
         let calls = Int64(outcome.count)
         counts[key, default: CountSums()].add(CountSums(
             calls: calls, latencyCalls: outcome.latencyMs == nil ? 0 : calls,
-            latencySum: (outcome.latencyMs ?? 0) * calls))
+            latencySum: (outcome.latencyMs ?? 0) * calls,
+            headersCalls: outcome.timeToHeadersMs == nil ? 0 : calls,
+            headersSum: (outcome.timeToHeadersMs ?? 0) * calls))
         records += 1
         self.calls += outcome.count
         if outcome.error != nil { errors.append(outcome) }

@@ -9,17 +9,20 @@ import GRDBSQLite
 /// stepped through SQLite's C API directly: GRDB's argument boxing cost about 40% of the rate.
 struct OutcomeInserter {
     static let insertEventSQL = """
-        INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed, time_to_headers_ms)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
         """
 
     static func upsertCountSQL(table: String) -> String {
         """
-        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum) VALUES (?1, ?2, ?3, ?4, ?5)
+        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum, headers_calls, headers_ms_sum)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
         ON CONFLICT (bucket, series) DO UPDATE SET
             calls = calls + excluded.calls,
             latency_calls = latency_calls + excluded.latency_calls,
-            latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum
+            latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
+            headers_calls = headers_calls + excluded.headers_calls,
+            headers_ms_sum = headers_ms_sum + excluded.headers_ms_sum
         """
     }
 
@@ -144,6 +147,8 @@ struct Statement {
         bind(3, sums.calls)
         bind(4, sums.latencyCalls)
         bind(5, sums.latencySum)
+        bind(6, sums.headersCalls)
+        bind(7, sums.headersSum)
         try step(db)
     }
 
@@ -163,6 +168,7 @@ struct Statement {
         bind(11, outcome.latencyMs)
         bind(12, outcome.requestID)
         bind(13, Int64(outcome.streamed ? 1 : 0))
+        bind(14, outcome.timeToHeadersMs)
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
         guard code == SQLITE_DONE else {

@@ -11,7 +11,7 @@ extension Cell {
 
 extension Report {
     /// The field names of an error, in the order printed.
-    public static let errorColumns = ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id"]
+    public static let errorColumns = ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id", "time_to_headers_ms"]
 
     /// A page of errors. `forTable` shortens long messages to one line of 80 characters.
     public static func errors(_ events: [ErrorEvent], forTable: Bool = false) -> Report {
@@ -28,6 +28,7 @@ extension Report {
                 .text(event.error.type.rawValue), .text(event.error.code), .text(message),
                 .bool(event.error.retryable), .integer(Int64(outcome.attempt)),
                 outcome.latencyMs.map { .integer($0) } ?? .null, outcome.requestID.map { .text($0) } ?? .null,
+                outcome.timeToHeadersMs.map { .integer($0) } ?? .null,
             ]
         })
     }

@@ -66,7 +66,8 @@ extension Store {
         }
         arguments += [limit + 1]
         let sql = """
-            SELECT id, ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed
+            SELECT id, ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed,
+                   time_to_headers_ms
             FROM error_events WHERE \(conditions.joined(separator: " AND "))
             ORDER BY ts DESC, id DESC LIMIT ?
             """
@@ -89,7 +90,8 @@ extension Store {
         let outcome = CallOutcome(
             timestamp: row["ts"], app: row["app"], endpoint: row["endpoint"], model: row["model"],
             status: status == 0 ? nil : status, error: error, attempt: row["attempt"],
-            latencyMs: row["latency_ms"], requestID: row["request_id"], streamed: row["streamed"])
+            latencyMs: row["latency_ms"], timeToHeadersMs: row["time_to_headers_ms"], requestID: row["request_id"],
+            streamed: row["streamed"])
         return ErrorEvent(id: row["id"], outcome: outcome)
     }
 }

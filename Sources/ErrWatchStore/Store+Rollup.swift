@@ -25,14 +25,17 @@ extension Store {
                 let to = min(target, max(from, mark) + Timestamp.day)
                 if from < to {
                     try db.execute(sql: """
-                        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum)
-                        SELECT bucket - bucket % \(level.bucketMs), series, sum(calls), sum(latency_calls), sum(latency_ms_sum)
+                        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum, headers_calls, headers_ms_sum)
+                        SELECT bucket - bucket % \(level.bucketMs), series, sum(calls), sum(latency_calls), sum(latency_ms_sum),
+                               sum(headers_calls), sum(headers_ms_sum)
                         FROM \(source) WHERE bucket >= ? AND bucket < ?
                         GROUP BY 1, series
                         ON CONFLICT (bucket, series) DO UPDATE SET
                             calls = calls + excluded.calls,
                             latency_calls = latency_calls + excluded.latency_calls,
-                            latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum
+                            latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
+                            headers_calls = headers_calls + excluded.headers_calls,
+                            headers_ms_sum = headers_ms_sum + excluded.headers_ms_sum
                         """, arguments: [max(from, mark), to])
                 }
                 let newMark = max(to, mark)

@@ -52,6 +52,8 @@ import Testing
                 #expect(outcome.endpoint == "chat/completions")
                 #expect(outcome.attempt == 2)
                 #expect(outcome.requestID?.hasPrefix("req_") == true)
+                let headers = try #require(outcome.timeToHeadersMs)
+                #expect(headers <= (outcome.latencyMs ?? 0))
             }
         }
     }

@@ -112,10 +112,10 @@ let sample = """
         let result = await errwatch(["errors", "--db", db, "--since", "1h"], now: now)
         #expect(result.exitCode == 0)
         #expect(result.stdout == """
-            TS                        APP    ENDPOINT          MODEL                   STATUS  TYPE              CODE                 MESSAGE                              RETRYABLE  ATTEMPT  LATENCY_MS  REQUEST_ID
-            2026-11-25T23:50:00.000Z  batch  embeddings        text-embedding-3-small       -  timeout_error     -                    =HYPERLINK("http://x"), no response  yes              0  -           -
-            2026-11-25T23:40:00.000Z  chat   chat/completions  claude                     502  upstream_error    html_body            502 Bad Gateway                      yes              1  -           -
-            2026-11-25T23:20:00.000Z  chat   chat/completions  gpt-4o                     429  rate_limit_error  rate_limit_exceeded  Rate limit, key sk-***5678           yes              0  -           req_1
+            TS                        APP    ENDPOINT          MODEL                   STATUS  TYPE              CODE                 MESSAGE                              RETRYABLE  ATTEMPT  LATENCY_MS  REQUEST_ID  TIME_TO_HEADERS_MS
+            2026-11-25T23:50:00.000Z  batch  embeddings        text-embedding-3-small       -  timeout_error     -                    =HYPERLINK("http://x"), no response  yes              0  -           -           -
+            2026-11-25T23:40:00.000Z  chat   chat/completions  claude                     502  upstream_error    html_body            502 Bad Gateway                      yes              1  -           -           -
+            2026-11-25T23:20:00.000Z  chat   chat/completions  gpt-4o                     429  rate_limit_error  rate_limit_exceeded  Rate limit, key sk-***5678           yes              0  -           req_1       -
 
             """)
     }
@@ -125,7 +125,7 @@ let sample = """
         let result = await errwatch(["errors", "--db", db, "--type", "rate_limit_error", "--format", "json"], now: now)
         #expect(result.stdout == """
             [
-              {"ts": "2026-11-25T23:20:00.000Z", "app": "chat", "endpoint": "chat/completions", "model": "gpt-4o", "status": 429, "type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit, key sk-***5678", "retryable": true, "attempt": 0, "latency_ms": null, "request_id": "req_1"}
+              {"ts": "2026-11-25T23:20:00.000Z", "app": "chat", "endpoint": "chat/completions", "model": "gpt-4o", "status": 429, "type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit, key sk-***5678", "retryable": true, "attempt": 0, "latency_ms": null, "request_id": "req_1", "time_to_headers_ms": null}
             ]
 
             """)
@@ -136,8 +136,8 @@ let sample = """
     @Test func errorsAsCSVWithFormulasNeutralised() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["errors", "--db", db, "--status", "0", "--format", "csv"], now: now)
-        #expect(result.stdout == "ts,app,endpoint,model,status,type,code,message,retryable,attempt,latency_ms,request_id\r\n"
-            + "2026-11-25T23:50:00.000Z,batch,embeddings,text-embedding-3-small,,timeout_error,,\"'=HYPERLINK(\"\"http://x\"\"), no response\",true,0,,\r\n")
+        #expect(result.stdout == "ts,app,endpoint,model,status,type,code,message,retryable,attempt,latency_ms,request_id,time_to_headers_ms\r\n"
+            + "2026-11-25T23:50:00.000Z,batch,embeddings,text-embedding-3-small,,timeout_error,,\"'=HYPERLINK(\"\"http://x\"\"), no response\",true,0,,,\r\n")
     }
 
     @Test func errorsPagesWithACursor() async throws {
@@ -227,7 +227,7 @@ let sample = """
     @Test func migrateReportsTheSchema() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["migrate", "--db", db, "--format", "csv"], now: now)
-        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n")
+        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n")
     }
 
     @Test func pruneDeletesWholeDays() async throws {

@@ -43,7 +43,19 @@ import Testing
         let old = Store(writer: try DatabasePool(path: path))
         try old.migrate(upTo: applied)
         let canRecord = applied >= 1
-        if canRecord { try old.record([failure(midnight - 60_000), success(midnight - 30_000)]) }
+        if canRecord {
+            // Rows in the columns of version 1, which every later version keeps.
+            try old.writer.write { db in
+                try db.execute(sql: """
+                    INSERT INTO series (id, app, endpoint, model, status, type, code) VALUES
+                        (1, 'chat', 'chat/completions', 'gpt-4o', 429, 'rate_limit_error', 'rate_limit_exceeded'),
+                        (2, 'chat', 'chat/completions', 'gpt-4o', 200, '', '');
+                    INSERT INTO call_counts (bucket, series, calls, latency_calls, latency_ms_sum) VALUES (?, 1, 1, 1, 50), (?, 2, 1, 1, 100);
+                    INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed)
+                    VALUES (?, 'chat', 'chat/completions', 'gpt-4o', 429, 'rate_limit_error', 'rate_limit_exceeded', 'slow down', 1, 0, 50, 'req_1', 0);
+                    """, arguments: [midnight - 60_000, midnight - 60_000, midnight - 60_000])
+            }
+        }
         try (old.writer as! DatabasePool).close()
 
         let store = try Store.open(path: path)
@@ -51,6 +63,9 @@ import Testing
         let rows = try store.rates(Filter(since: midnight - 3_600_000, until: midnight), by: [])
         #expect(rows.first?.calls == (canRecord ? 2 : 0))
         #expect(rows.first?.errors == (canRecord ? 1 : 0))
+        // The migrated file takes new writes, in every column.
+        try store.record([failure(midnight - 30_000)])
+        #expect(try store.errors(Filter(since: 0, until: midnight), limit: 10).events.count == (canRecord ? 2 : 1))
     }
 
     @Test func refusesADatabaseFromANewerErrwatchAndLeavesItUnchanged() throws {
