@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "errwatch", targets: ["errwatch"]),
         .library(name: "ErrWatchCore", targets: ["ErrWatchCore"]),
         .library(name: "ErrWatchStore", targets: ["ErrWatchStore"]),
+        .library(name: "ErrWatchClient", targets: ["ErrWatchClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -43,6 +44,19 @@ let package = Package(
             resources: [
                 .embedInCode("../../migrations/0001_initial.sql"),
                 .embedInCode("../../migrations/0002_time_to_headers.sql"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The instrumented OpenAI-compatible client for Swift apps: the guide's retry advice built in.
+        .target(
+            name: "ErrWatchClient",
+            dependencies: [
+                "ErrWatchCore",
+                "ErrWatchStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,6 +127,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ErrWatchClientTests",
+            dependencies: [
+                "ErrWatchClient", "ErrWatchAgent", "ErrWatchCore", "ErrWatchStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

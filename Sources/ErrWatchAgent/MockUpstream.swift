@@ -12,8 +12,9 @@ import Synchronization
 /// it is told, each with its unified body and the headers a real API sends.
 ///
 /// A request may force its outcome with headers, which tests use: `x-mock-status: 429`,
-/// `x-mock-latency-ms: 250`, `x-mock-stream-error: true` (an error event mid-stream) and
-/// `x-mock-cut: true` (the connection drops mid-stream).
+/// `x-mock-latency-ms: 250`, `x-mock-stream-error: true` (an error event mid-stream),
+/// `x-mock-cut: true` (the connection drops mid-stream), `x-mock-fail-model: gpt-4o` (the forced
+/// status applies only to that model) and `x-mock-should-retry: false` (sent back as `x-should-retry`).
 public struct MockUpstream: Sendable {
     /// How the fake behaves.
     public struct Configuration: Sendable {
@@ -85,7 +86,14 @@ public struct MockUpstream: Sendable {
         let (body, plan) = try await prepare(request)
         let fields = RequestFields(prefix: body.readableBytesView)
         let model = fields.model.isEmpty ? "gpt-4o" : fields.model
-        if let status = plan.status { return error(status, model: model, requestID: plan.requestID) }
+        let failing = request.headers[HTTPField.Name("x-mock-fail-model")!].map { $0 == fields.model } ?? true
+        if let status = plan.status, failing || status == 401 {
+            var response = error(status, model: model, requestID: plan.requestID)
+            if let advice = request.headers[HTTPField.Name("x-mock-should-retry")!] {
+                response.headers[HTTPField.Name("x-should-retry")!] = advice
+            }
+            return response
+        }
         let created = Int(Date().timeIntervalSince1970)
         let id = "chatcmpl-\(plan.requestID.dropFirst(4))"
         guard fields.stream else {

@@ -1,0 +1,28 @@
+import ErrWatchCore
+
+/// A failed call, as the provider's API (or the network) reported it, after any retries and
+/// fallbacks the policy allowed. Classified by errwatch's one classifier.
+public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The HTTP status, or nil when no response came (connection failure, timeout).
+    public var status: Int?
+    /// The error type (`rate_limit_error`, `connection_error`, …).
+    public var type: ErrorType
+    /// The provider's code, empty when none was sent.
+    public var code: String
+    /// The message, with any API key masked.
+    public var message: String
+    /// Whether the guide would retry it (the policy may have run out of retries or time).
+    public var retryable: Bool
+    /// The upstream's request id, when sent.
+    public var requestID: String?
+    /// How long the server asked to wait, when it said.
+    public var retryAfter: Duration?
+    /// Attempts made for the call, all models together.
+    public var attempts: Int
+    /// The model of the last attempt.
+    public var model: String
+
+    public var description: String {
+        "\(status.map { "HTTP \($0) " } ?? "")\(type.rawValue)\(code.isEmpty ? "" : " (\(code))"): \(message) after \(attempts) attempt\(attempts == 1 ? "" : "s")"
+    }
+}

@@ -1,0 +1,45 @@
+/// Writes an outcome as one line of the ingest format that ``OutcomeDecoder`` reads, so what a
+/// client reports to the agent's `POST /api/v1/events` comes back out field for field.
+public enum OutcomeEncoder {
+    /// `outcome` as one JSON object, without a line end.
+    public static func jsonLine(_ outcome: CallOutcome) -> String {
+        var fields = [
+            "\"ts\":\(outcome.timestamp)",
+            "\"app\":\(quote(outcome.app))",
+            "\"endpoint\":\(quote(outcome.endpoint))",
+            "\"status\":\(outcome.status.map(String.init) ?? "0")",
+            "\"attempt\":\(outcome.attempt)",
+        ]
+        if !outcome.model.isEmpty { fields.append("\"model\":\(quote(outcome.model))") }
+        if let error = outcome.error {
+            fields.append("\"type\":\(quote(error.type.rawValue))")
+            if !error.code.isEmpty { fields.append("\"code\":\(quote(error.code))") }
+            fields.append("\"message\":\(quote(error.message))")
+            fields.append("\"retryable\":\(error.retryable)")
+        }
+        if let latency = outcome.latencyMs { fields.append("\"latency_ms\":\(latency)") }
+        if let headers = outcome.timeToHeadersMs { fields.append("\"time_to_headers_ms\":\(headers)") }
+        if let id = outcome.requestID { fields.append("\"request_id\":\(quote(id))") }
+        if outcome.streamed { fields.append("\"streamed\":true") }
+        if outcome.count != 1 { fields.append("\"count\":\(outcome.count)") }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    static func quote(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}

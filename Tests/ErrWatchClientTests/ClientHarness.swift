@@ -1,0 +1,57 @@
+@testable import ErrWatchAgent
+@testable import ErrWatchClient
+import ErrWatchCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Collects what the client records and how long it was told to wait, without waiting.
+final class Observed: OutcomeRecorder, Sendable {
+    private let outcomes = Mutex<[CallOutcome]>([])
+    private let waits = Mutex<[Duration]>([])
+    private let started = ContinuousClock.now
+
+    func record(_ outcome: CallOutcome) { outcomes.withLock { $0.append(outcome) } }
+    var recorded: [CallOutcome] { outcomes.withLock { $0 } }
+    var waited: [Duration] { waits.withLock { $0 } }
+
+    /// Time in which waits pass at once: they are noted and added to the clock (cancellation
+    /// is still honoured).
+    var timing: ErrWatchClient.Timing {
+        ErrWatchClient.Timing(
+            now: { [self] in ContinuousClock.now + self.waited.reduce(.zero, +) },
+            sleep: { [self] duration in
+                try Task.checkCancellation()
+                self.waits.withLock { $0.append(duration) }
+            })
+    }
+}
+
+/// Runs `body` with the fake upstream listening on 127.0.0.1 port 0; stops it afterwards.
+func withUpstream(_ configure: (inout MockUpstream.Configuration) -> Void = { _ in }, _ body: (String) async throws -> Void) async throws {
+    var configuration = MockUpstream.Configuration()
+    configuration.mix = []
+    configuration.port = 0
+    configure(&configuration)
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let mock = MockUpstream(configuration: configuration, logger: logger)
+    let (ports, port) = AsyncStream.makeStream(of: Int.self)
+    let group = ServiceGroup(services: [mock.application { port.yield($0) }], logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let bound = await iterator.next()!
+        do {
+            try await body("http://127.0.0.1:\(bound)/v1")
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+    }
+}
+
+let chatBody = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#
