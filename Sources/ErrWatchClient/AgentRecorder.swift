@@ -44,7 +44,11 @@ public final class AgentRecorder: OutcomeRecorder {
             http = httpClient
             ownsHTTPClient = false
         } else {
-            http = HTTPClient(eventLoopGroupProvider: .singleton)
+            var configuration = HTTPClient.Configuration()
+            // An agent that is down costs one refused connection per batch, not a wait.
+            configuration.connectionPool.retryConnectionEstablishment = false
+            configuration.timeout.connect = .seconds(2)
+            http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             ownsHTTPClient = true
         }
     }
