@@ -56,10 +56,10 @@ public final class ErrWatchClient: Sendable {
     public let baseURL: String
     /// How calls are retried, timed out and fallen back.
     public let policy: RetryPolicy
-    private let apiKey: String
+    let apiKey: String
     private let recorder: (any OutcomeRecorder)?
-    private let app: String
-    private let http: HTTPClient
+    let app: String
+    let http: HTTPClient
     private let ownsHTTPClient: Bool
     private let timing: Timing
     private let random: Mutex<SplitMix64>
@@ -112,6 +112,19 @@ public final class ErrWatchClient: Sendable {
     /// headers, retrying and falling back as the policy says. Throws ``APIError`` for a failed call and
     /// `CancellationError` when the task is cancelled, at once, even mid-wait.
     public func send(method: String = "POST", path: String, json: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> Response {
+        let (success, model, attempts) = try await withRetries(json: json, timeout: policy.timeout) { body, model, attempt, timeout in
+            await perform(method: method, path: path, body: body, headers: headers, model: model, attempt: attempt, timeout: timeout)
+        }
+        record(success.outcome)
+        return Response(status: success.status, headers: success.headers, body: success.body, model: model, attempts: attempts)
+    }
+
+    /// The policy's loop around `attempt`: retries with waits, fallbacks to the next model, the
+    /// deadline. Failed attempts are recorded here; the caller records the success.
+    func withRetries<T>(
+        json: [UInt8]?, timeout: Duration,
+        _ attempt: (_ body: [UInt8]?, _ model: String, _ number: Int, _ timeout: Duration) async -> Result<T, Failure>
+    ) async throws -> (T, model: String, attempts: Int) {
         let requested = json.map { RequestFields(prefix: $0).model } ?? ""
         let models = policy.gatewayFallback || requested.isEmpty ? [requested] : [requested] + policy.fallbackModels
         let callStarted = timing.now()
@@ -123,43 +136,27 @@ public final class ErrWatchClient: Sendable {
             let hasNextModel = modelIndex + 1 < models.count
             for retry in 0...policy.maxRetries {
                 try Task.checkCancellation()
-                let attempt = attempts
+                let number = attempts
                 attempts += 1
-                let outcome = await perform(method: method, path: path, body: body, headers: headers, model: model, attempt: attempt,
-                                            timeout: remaining(from: callStarted, within: policy.timeout))
-                switch outcome {
-                case .success(let response):
-                    record(response.outcome)
-                    return Response(status: response.status, headers: response.headers, body: response.body, model: model, attempts: attempts)
+                switch await attempt(body, model, number, remaining(from: callStarted, within: timeout)) {
+                case .success(let value):
+                    return (value, model, attempts)
                 case .failure(let failure):
                     var error = failure.error
                     error.attempts = attempts
                     lastError = error
+                    record(failure.outcome)
                     // Not retryable: fix the request, do not retry (or fall back).
-                    guard error.retryable else {
-                        record(failure.outcome)
-                        throw error
-                    }
+                    guard error.retryable else { throw error }
                     // 502 and 503 mean this model's upstream is in trouble: the next model at once.
-                    if hasNextModel, error.status == 502 || error.status == 503 {
-                        record(failure.outcome)
-                        break
-                    }
+                    if hasNextModel, error.status == 502 || error.status == 503 { break }
                     guard retry < policy.maxRetries else {
-                        record(failure.outcome)
                         if hasNextModel { break }
                         throw error
                     }
-                    if let asked = error.retryAfter, asked > policy.maxServerDelay {
-                        record(failure.outcome)
-                        throw error
-                    }
+                    if let asked = error.retryAfter, asked > policy.maxServerDelay { throw error }
                     let wait = error.retryAfter ?? policy.backoff(retry: retry + 1, random: random.withLock { $0.unit() })
-                    if let deadline = policy.deadline, callStarted.duration(to: timing.now()) + wait > deadline {
-                        record(failure.outcome)
-                        throw error
-                    }
-                    record(failure.outcome)
+                    if let deadline = policy.deadline, callStarted.duration(to: timing.now()) + wait > deadline { throw error }
                     try await timing.sleep(wait)
                     continue
                 }
@@ -175,14 +172,14 @@ public final class ErrWatchClient: Sendable {
         return max(.milliseconds(1), min(timeout, deadline - started.duration(to: timing.now())))
     }
 
-    private struct Success {
+    struct Success {
         var status: Int
         var headers: ErrWatchCore.HTTPHeaders
         var body: [UInt8]
         var outcome: CallOutcome
     }
 
-    private struct Failure: Error {
+    struct Failure: Error {
         var error: APIError
         var outcome: CallOutcome
     }
@@ -246,7 +243,7 @@ public final class ErrWatchClient: Sendable {
         }
     }
 
-    private func record(_ outcome: CallOutcome) {
+    func record(_ outcome: CallOutcome) {
         recorder?.record(outcome)
     }
 

@@ -29,11 +29,12 @@ final class Observed: OutcomeRecorder, Sendable {
 }
 
 /// Runs `body` with the fake upstream listening on 127.0.0.1 port 0; stops it afterwards.
-func withUpstream(_ configure: (inout MockUpstream.Configuration) -> Void = { _ in }, _ body: (String) async throws -> Void) async throws {
+func withUpstream(streamChunks: Int = 8, chunkDelayMs: Int64 = 0, _ body: (String) async throws -> Void) async throws {
     var configuration = MockUpstream.Configuration()
     configuration.mix = []
     configuration.port = 0
-    configure(&configuration)
+    configuration.streamChunks = streamChunks
+    configuration.chunkDelayMs = chunkDelayMs
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let mock = MockUpstream(configuration: configuration, logger: logger)

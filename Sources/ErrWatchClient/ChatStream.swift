@@ -1,0 +1,214 @@
+import AsyncHTTPClient
+import ErrWatchCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One chunk of a streamed chat completion, as OpenAI-compatible APIs send it.
+public struct ChatCompletionChunk: Decodable, Sendable, Hashable {
+    /// One choice's part of the chunk.
+    public struct Choice: Decodable, Sendable, Hashable {
+        /// The new text and role, if any.
+        public struct Delta: Decodable, Sendable, Hashable {
+            public var role: String?
+            public var content: String?
+        }
+        public var index: Int
+        public var delta: Delta
+        public var finishReason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case index, delta
+            case finishReason = "finish_reason"
+        }
+    }
+
+    public var id: String?
+    public var model: String?
+    public var choices: [Choice]
+}
+
+extension ErrWatchClient {
+    /// `POST /chat/completions` with `"stream": true` set: the chunks as they arrive.
+    ///
+    /// The request is sent when iteration starts. Failures before the stream opens (an error
+    /// status, no connection) are retried and fallen back as the policy says; once chunks flow,
+    /// nothing is retried: an error event inside the stream, or the stream breaking off, ends the
+    /// iteration with an ``APIError``. Every attempt is recorded, the streamed one when it ends.
+    public func streamChatCompletions(json: String, headers: [(String, String)] = []) -> ChatCompletionStream {
+        ChatCompletionStream(client: self, json: json, headers: headers)
+    }
+
+    /// What an opened stream needs to go on.
+    struct OpenStream: @unchecked Sendable {
+        // The response is consumed by one iterator only, on one task.
+        var response: HTTPClientResponse
+        var headers: ErrWatchCore.HTTPHeaders
+        var outcome: CallOutcome
+        var started: ContinuousClock.Instant
+    }
+
+    /// One attempt to open a stream: the response when its status is a success, else the
+    /// classified failure.
+    func openStream(body: [UInt8]?, headers extra: [(String, String)], model: String, attempt: Int, timeout: Duration) async -> Result<OpenStream, Failure> {
+        let started = ContinuousClock.now
+        let startedAt = Int64(Date().timeIntervalSince1970 * 1_000)
+        var request = HTTPClientRequest(url: baseURL + "/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "authorization", value: "Bearer \(apiKey)")
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "accept", value: "text/event-stream")
+        request.headers.add(name: "x-stainless-retry-count", value: String(attempt))
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        request.body = body.map { .bytes(ByteBuffer(bytes: $0)) }
+        var outcome = CallOutcome(timestamp: startedAt, app: app, endpoint: "chat/completions", model: model, status: nil, attempt: attempt, streamed: true)
+        do {
+            let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let headers = ErrWatchCore.HTTPHeaders(response.headers.map { ($0.name, $0.value) })
+            let status = Int(response.status.code)
+            outcome.status = status
+            outcome.requestID = headers["x-request-id"] ?? headers["request-id"]
+            outcome.timeToHeadersMs = started.duration(to: .now).wholeMilliseconds
+            if status < 400 {
+                return .success(OpenStream(response: response, headers: headers, outcome: outcome, started: started))
+            }
+            let bytes = Array((try? await response.body.collect(upTo: Classifier.maxBodyBytes * 4))?.readableBytesView ?? ByteBuffer().readableBytesView)
+            let error = Classifier.classify(status: status, headers: headers, body: bytes, now: startedAt)!
+            outcome.error = error
+            outcome.latencyMs = started.duration(to: .now).wholeMilliseconds
+            return .failure(Failure(
+                error: APIError(status: status, type: error.type, code: error.code, message: error.message, retryable: error.retryable,
+                                requestID: outcome.requestID, retryAfter: error.retryAfterMs.map { .milliseconds($0) }, attempts: attempt + 1, model: model),
+                outcome: outcome))
+        } catch {
+            let timedOut = (error as? HTTPClientError).map { $0 == .deadlineExceeded || $0 == .readTimeout || $0 == .connectTimeout } ?? false
+            let classified = timedOut
+                ? Classifier.timeout(message: "No response within \(timeout).")
+                : Classifier.connectionFailure(message: "Could not reach \(baseURL): \(error).")
+            outcome.error = classified
+            outcome.latencyMs = started.duration(to: .now).wholeMilliseconds
+            return .failure(Failure(
+                error: APIError(status: nil, type: classified.type, code: classified.code, message: classified.message, retryable: true,
+                                attempts: attempt + 1, model: model),
+                outcome: outcome))
+        }
+    }
+}
+
+/// The chunks of a streamed chat completion; see ``ErrWatchClient/streamChatCompletions(json:headers:)``.
+public struct ChatCompletionStream: AsyncSequence, Sendable {
+    public typealias Element = ChatCompletionChunk
+
+    let client: ErrWatchClient
+    let json: String
+    let headers: [(String, String)]
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(client: client, json: json, headers: headers)
+    }
+
+    /// Reads the stream; sends the request on the first `next()`.
+    public struct Iterator: AsyncIteratorProtocol {
+        let client: ErrWatchClient
+        let json: String
+        let headers: [(String, String)]
+        private var open: ErrWatchClient.OpenStream?
+        private var body: HTTPClientResponse.Body.AsyncIterator?
+        private var attempts = 0
+        private var lines: [UInt8] = []
+        private var pending: [ChatCompletionChunk] = []
+        private var finished = false
+        private let decoder = JSONDecoder()
+
+        init(client: ErrWatchClient, json: String, headers: [(String, String)]) {
+            self.client = client
+            self.json = json
+            self.headers = headers
+        }
+
+        public mutating func next() async throws -> ChatCompletionChunk? {
+            if finished { return nil }
+            if open == nil { try await start() }
+            while pending.isEmpty {
+                if finished { return nil }
+                let chunk: ByteBuffer?
+                do {
+                    chunk = try await body!.next()
+                } catch where Task.isCancelled || error is CancellationError {
+                    finished = true
+                    throw CancellationError()
+                } catch {
+                    throw fail(CallError(type: .upstream, code: "stream_interrupted",
+                                         message: "The stream broke off before its end: \(error).", retryable: true))
+                }
+                guard let chunk else {
+                    throw fail(CallError(type: .upstream, code: "stream_incomplete",
+                                         message: "The stream ended without its [DONE] marker.", retryable: true))
+                }
+                try consume(chunk)
+            }
+            return pending.removeFirst()
+        }
+
+        private mutating func start() async throws {
+            var body = Array(json.utf8)
+            if var object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
+                object["stream"] = true
+                body = Array(try JSONSerialization.data(withJSONObject: object))
+            }
+            let extra = headers
+            let client = client
+            let (stream, _, attempts) = try await client.withRetries(json: body, timeout: client.policy.streamTimeout) { body, model, attempt, timeout in
+                await client.openStream(body: body, headers: extra, model: model, attempt: attempt, timeout: timeout)
+            }
+            self.attempts = attempts
+            open = stream
+            self.body = stream.response.body.makeAsyncIterator()
+        }
+
+        /// Splits `chunk` into lines and decodes the `data:` ones.
+        private mutating func consume(_ chunk: ByteBuffer) throws {
+            lines += chunk.readableBytesView
+            while let newline = lines.firstIndex(of: UInt8(ascii: "\n")) {
+                var line = lines[..<newline]
+                lines.removeSubrange(...newline)
+                if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+                guard line.starts(with: Array("data:".utf8)) else { continue }
+                let payload = String(decoding: line.dropFirst(5), as: UTF8.self).trimmingSpaces()
+                if payload == "[DONE]" {
+                    finish(error: nil)
+                    return
+                }
+                if payload.contains("\"error\""), let error = Classifier.classify(status: 500, body: Array(payload.utf8), now: open!.outcome.timestamp) {
+                    throw fail(error)
+                }
+                if let decoded = try? decoder.decode(ChatCompletionChunk.self, from: Data(payload.utf8)) {
+                    pending.append(decoded)
+                }
+            }
+        }
+
+        /// Records the streamed attempt's end.
+        private mutating func finish(error: CallError?) {
+            finished = true
+            guard var outcome = open?.outcome else { return }
+            outcome.error = error
+            outcome.latencyMs = open!.started.duration(to: .now).wholeMilliseconds
+            client.record(outcome)
+        }
+
+        /// Records the stream's failure and returns the error to throw.
+        private mutating func fail(_ error: CallError) -> APIError {
+            finish(error: error)
+            return APIError(status: open?.outcome.status, type: error.type, code: error.code, message: error.message,
+                            retryable: error.retryable, requestID: open?.outcome.requestID, attempts: attempts, model: open?.outcome.model ?? "")
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var wholeMilliseconds: Int64 {
+        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
