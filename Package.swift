@@ -101,6 +101,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // README's client example, built with the package so that it keeps compiling.
+        .executableTarget(
+            name: "ClientExample",
+            dependencies: ["ErrWatchClient"],
+            path: "Examples/ClientExample",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ErrWatchCoreTests",
             dependencies: ["ErrWatchCore"],
