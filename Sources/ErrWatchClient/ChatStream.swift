@@ -28,6 +28,51 @@ public struct ChatCompletionChunk: Decodable, Sendable, Hashable {
     public var choices: [Choice]
 }
 
+/// A chat completion, as OpenAI-compatible APIs answer one.
+public struct ChatCompletion: Decodable, Sendable, Hashable {
+    /// One answer.
+    public struct Choice: Decodable, Sendable, Hashable {
+        /// The answer's message.
+        public struct Message: Decodable, Sendable, Hashable {
+            public var role: String
+            public var content: String?
+        }
+        public var index: Int
+        public var message: Message
+        public var finishReason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case index, message
+            case finishReason = "finish_reason"
+        }
+    }
+
+    /// Tokens used.
+    public struct Usage: Decodable, Sendable, Hashable {
+        public var promptTokens: Int
+        public var completionTokens: Int?
+        public var totalTokens: Int
+
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens"
+            case completionTokens = "completion_tokens"
+            case totalTokens = "total_tokens"
+        }
+    }
+
+    public var id: String
+    public var model: String
+    public var choices: [Choice]
+    public var usage: Usage?
+}
+
+extension ErrWatchClient.Response {
+    /// The body decoded as a chat completion.
+    public func chatCompletion() throws -> ChatCompletion {
+        try JSONDecoder().decode(ChatCompletion.self, from: Data(body))
+    }
+}
+
 extension ErrWatchClient {
     /// `POST /chat/completions` with `"stream": true` set: the chunks as they arrive.
     ///

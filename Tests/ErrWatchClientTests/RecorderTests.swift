@@ -32,7 +32,9 @@ import Testing
 
                 let recorder = AgentRecorder(agentURL: "http://127.0.0.1:\(agentPort)", flushInterval: .milliseconds(50))
                 let client = ErrWatchClient(baseURL: upstream, apiKey: "sk-test-0123456789abcdef", recorder: recorder, app: "swift-app")
-                _ = try await client.chatCompletions(json: chatBody)
+                let completion = try await client.chatCompletions(json: chatBody).chatCompletion()
+                #expect(completion.model == "gpt-4o" && completion.choices.first?.message.content == "Hello from the errwatch mock upstream.")
+                #expect(completion.usage?.totalTokens == 21)
                 _ = try await client.embeddings(json: #"{"model":"text-embedding-3-small","input":"x"}"#)
                 _ = try? await client.send(path: "/chat/completions", json: Array(chatBody.utf8), headers: [("x-mock-status", "404")])
                 try await recorder.shutdown()
