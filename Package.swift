@@ -44,6 +44,7 @@ let package = Package(
             resources: [
                 .embedInCode("../../migrations/0001_initial.sql"),
                 .embedInCode("../../migrations/0002_time_to_headers.sql"),
+                .embedInCode("../../migrations/0003_final_attempts.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -238,6 +238,8 @@ public struct ChatCompletionStream: AsyncSequence, Sendable {
             finished = true
             guard var outcome = open?.outcome else { return }
             outcome.error = error
+            // Nothing is retried once a stream has opened: this attempt is the call's last.
+            outcome.finalAttempt = true
             outcome.latencyMs = open!.started.duration(to: .now).wholeMilliseconds
             client.record(outcome)
         }

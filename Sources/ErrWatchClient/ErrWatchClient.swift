@@ -115,7 +115,9 @@ public final class ErrWatchClient: Sendable {
         let (success, model, attempts) = try await withRetries(json: json, timeout: policy.timeout) { body, model, attempt, timeout in
             await perform(method: method, path: path, body: body, headers: headers, model: model, attempt: attempt, timeout: timeout)
         }
-        record(success.outcome)
+        var outcome = success.outcome
+        outcome.finalAttempt = true
+        record(outcome)
         return Response(status: success.status, headers: success.headers, body: success.body, model: model, attempts: attempts)
     }
 
@@ -145,25 +147,44 @@ public final class ErrWatchClient: Sendable {
                     var error = failure.error
                     error.attempts = attempts
                     lastError = error
-                    record(failure.outcome)
-                    // Not retryable: fix the request, do not retry (or fall back).
-                    guard error.retryable else { throw error }
-                    // 502 and 503 mean this model's upstream is in trouble: the next model at once.
-                    if hasNextModel, error.status == 502 || error.status == 503 { break }
-                    guard retry < policy.maxRetries else {
-                        if hasNextModel { break }
-                        throw error
+                    let next = decide(error, retry: retry, hasNextModel: hasNextModel, elapsed: callStarted.duration(to: timing.now()))
+                    var outcome = failure.outcome
+                    outcome.finalAttempt = next == .fail
+                    record(outcome)
+                    switch next {
+                    case .fail: throw error
+                    case .nextModel: break
+                    case .retry(let wait):
+                        try await timing.sleep(wait)
+                        continue
                     }
-                    if let asked = error.retryAfter, asked > policy.maxServerDelay { throw error }
-                    let wait = error.retryAfter ?? policy.backoff(retry: retry + 1, random: random.withLock { $0.unit() })
-                    if let deadline = policy.deadline, callStarted.duration(to: timing.now()) + wait > deadline { throw error }
-                    try await timing.sleep(wait)
-                    continue
                 }
+                // Here only after `.nextModel`: leave this model's retries.
                 break
             }
         }
         throw lastError ?? APIError(status: nil, type: .unknown, code: "", message: "No attempt was made.", retryable: false, attempts: 0, model: requested)
+    }
+
+    /// What follows a failed attempt.
+    enum Next: Equatable {
+        case retry(after: Duration)
+        case nextModel
+        case fail
+    }
+
+    /// The guide's advice for a failed attempt, within the policy: not retryable → fail; 502 or
+    /// 503 with a fallback left → the next model at once; retries left → wait (the server's delay
+    /// if it gave one, capped, else the backoff) and retry, unless the deadline would pass;
+    /// retries spent → the next model, or fail.
+    func decide(_ error: APIError, retry: Int, hasNextModel: Bool, elapsed: Duration) -> Next {
+        guard error.retryable else { return .fail }
+        if hasNextModel, error.status == 502 || error.status == 503 { return .nextModel }
+        guard retry < policy.maxRetries else { return hasNextModel ? .nextModel : .fail }
+        if let asked = error.retryAfter, asked > policy.maxServerDelay { return .fail }
+        let wait = error.retryAfter ?? policy.backoff(retry: retry + 1, random: random.withLock { $0.unit() })
+        if let deadline = policy.deadline, elapsed + wait > deadline { return .fail }
+        return .retry(after: wait)
     }
 
     /// The time left for one attempt: its own timeout, or less when the call's deadline is near.

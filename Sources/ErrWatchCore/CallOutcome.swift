@@ -23,6 +23,9 @@ public struct CallOutcome: Sendable, Hashable {
     public var requestID: String?
     /// Whether the response was a server-sent event stream.
     public var streamed: Bool
+    /// Whether this attempt was the last of its call (no retry or fallback followed), when the
+    /// reporter knows; nil when it does not (the proxy cannot know what the app does next).
+    public var finalAttempt: Bool?
     /// How many identical calls this record stands for: more than 1 only for successes
     /// that a client aggregated before reporting.
     public var count: Int
@@ -31,7 +34,7 @@ public struct CallOutcome: Sendable, Hashable {
     public init(
         timestamp: Int64, app: String, endpoint: String, model: String = "", status: Int?,
         error: CallError? = nil, attempt: Int = 0, latencyMs: Int64? = nil, timeToHeadersMs: Int64? = nil,
-        requestID: String? = nil, streamed: Bool = false, count: Int = 1
+        requestID: String? = nil, streamed: Bool = false, finalAttempt: Bool? = nil, count: Int = 1
     ) {
         self.timestamp = timestamp
         self.app = app
@@ -44,6 +47,7 @@ public struct CallOutcome: Sendable, Hashable {
         self.timeToHeadersMs = timeToHeadersMs
         self.requestID = requestID
         self.streamed = streamed
+        self.finalAttempt = finalAttempt
         self.count = count
     }
 

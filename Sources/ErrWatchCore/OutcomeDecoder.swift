@@ -12,7 +12,7 @@ public struct OutcomeDecoder: Sendable {
     /// The fields an outcome may carry.
     public static let fields: Set<String> = [
         "ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable",
-        "attempt", "latency_ms", "request_id", "streamed", "count", "body", "time_to_headers_ms",
+        "attempt", "latency_ms", "request_id", "streamed", "count", "body", "time_to_headers_ms", "final",
     ]
     /// The app recorded when a line names none.
     public static let defaultApp = "default"
@@ -60,6 +60,7 @@ public struct OutcomeDecoder: Sendable {
         let count = Int(try integer(object, "count", range: 1...1_000_000_000) ?? 1)
         let requestID = try string(object, "request_id").map { String($0.prefix(Self.maxNameLength)) }
         let streamed = try bool(object, "streamed") ?? false
+        let finalAttempt = try bool(object, "final")
 
         let error = try callError(object, status: status)
         if error != nil, count > 1 {
@@ -68,7 +69,7 @@ public struct OutcomeDecoder: Sendable {
         return CallOutcome(
             timestamp: timestamp, app: app, endpoint: endpoint, model: model, status: status, error: error,
             attempt: attempt, latencyMs: latency, timeToHeadersMs: timeToHeaders, requestID: requestID, streamed: streamed,
-            count: count)
+            finalAttempt: finalAttempt, count: count)
     }
 
     private func callError(_ object: [String: JSONValue], status: Int?) throws(ErrWatchError) -> CallError? {

@@ -21,6 +21,7 @@ public enum OutcomeEncoder {
         if let headers = outcome.timeToHeadersMs { fields.append("\"time_to_headers_ms\":\(headers)") }
         if let id = outcome.requestID { fields.append("\"request_id\":\(quote(id))") }
         if outcome.streamed { fields.append("\"streamed\":true") }
+        if let final = outcome.finalAttempt { fields.append("\"final\":\(final)") }
         if outcome.count != 1 { fields.append("\"count\":\(outcome.count)") }
         return "{" + fields.joined(separator: ",") + "}"
     }

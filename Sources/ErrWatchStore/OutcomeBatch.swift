@@ -23,8 +23,10 @@ struct OutcomeBatch {
         var latencySum: Int64 = 0
         var headersCalls: Int64 = 0
         var headersSum: Int64 = 0
+        var finalCalls: Int64 = 0
 
         mutating func add(_ other: CountSums) {
+            finalCalls += other.finalCalls
             calls += other.calls
             latencyCalls += other.latencyCalls
             latencySum += other.latencySum
@@ -59,7 +61,8 @@ struct OutcomeBatch {
             calls: calls, latencyCalls: outcome.latencyMs == nil ? 0 : calls,
             latencySum: (outcome.latencyMs ?? 0) * calls,
             headersCalls: outcome.timeToHeadersMs == nil ? 0 : calls,
-            headersSum: (outcome.timeToHeadersMs ?? 0) * calls))
+            headersSum: (outcome.timeToHeadersMs ?? 0) * calls,
+            finalCalls: outcome.finalAttempt == true ? calls : 0))
         records += 1
         self.calls += outcome.count
         if outcome.error != nil { errors.append(outcome) }

@@ -9,20 +9,22 @@ import GRDBSQLite
 /// stepped through SQLite's C API directly: GRDB's argument boxing cost about 40% of the rate.
 struct OutcomeInserter {
     static let insertEventSQL = """
-        INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed, time_to_headers_ms)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+        INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed,
+                                  time_to_headers_ms, final_attempt)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
         """
 
     static func upsertCountSQL(table: String) -> String {
         """
-        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum, headers_calls, headers_ms_sum)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum, headers_calls, headers_ms_sum, final_calls)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
         ON CONFLICT (bucket, series) DO UPDATE SET
             calls = calls + excluded.calls,
             latency_calls = latency_calls + excluded.latency_calls,
             latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
             headers_calls = headers_calls + excluded.headers_calls,
-            headers_ms_sum = headers_ms_sum + excluded.headers_ms_sum
+            headers_ms_sum = headers_ms_sum + excluded.headers_ms_sum,
+            final_calls = final_calls + excluded.final_calls
         """
     }
 
@@ -149,6 +151,7 @@ struct Statement {
         bind(5, sums.latencySum)
         bind(6, sums.headersCalls)
         bind(7, sums.headersSum)
+        bind(8, sums.finalCalls)
         try step(db)
     }
 
@@ -169,6 +172,7 @@ struct Statement {
         bind(12, outcome.requestID)
         bind(13, Int64(outcome.streamed ? 1 : 0))
         bind(14, outcome.timeToHeadersMs)
+        bind(15, outcome.finalAttempt.map { Int64($0 ? 1 : 0) })
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
         guard code == SQLITE_DONE else {

@@ -67,7 +67,7 @@ extension Store {
         arguments += [limit + 1]
         let sql = """
             SELECT id, ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed,
-                   time_to_headers_ms
+                   time_to_headers_ms, final_attempt
             FROM error_events WHERE \(conditions.joined(separator: " AND "))
             ORDER BY ts DESC, id DESC LIMIT ?
             """
@@ -91,7 +91,7 @@ extension Store {
             timestamp: row["ts"], app: row["app"], endpoint: row["endpoint"], model: row["model"],
             status: status == 0 ? nil : status, error: error, attempt: row["attempt"],
             latencyMs: row["latency_ms"], timeToHeadersMs: row["time_to_headers_ms"], requestID: row["request_id"],
-            streamed: row["streamed"])
+            streamed: row["streamed"], finalAttempt: row["final_attempt"])
         return ErrorEvent(id: row["id"], outcome: outcome)
     }
 }

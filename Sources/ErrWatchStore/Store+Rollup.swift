@@ -25,9 +25,9 @@ extension Store {
                 let to = min(target, max(from, mark) + Timestamp.day)
                 if from < to {
                     try db.execute(sql: """
-                        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum, headers_calls, headers_ms_sum)
+                        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum, headers_calls, headers_ms_sum, final_calls)
                         SELECT bucket - bucket % \(level.bucketMs), series, sum(calls), sum(latency_calls), sum(latency_ms_sum),
-                               sum(headers_calls), sum(headers_ms_sum)
+                               sum(headers_calls), sum(headers_ms_sum), sum(final_calls)
                         FROM \(source) WHERE bucket >= ? AND bucket < ?
                         GROUP BY 1, series
                         ON CONFLICT (bucket, series) DO UPDATE SET
@@ -35,7 +35,8 @@ extension Store {
                             latency_calls = latency_calls + excluded.latency_calls,
                             latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
                             headers_calls = headers_calls + excluded.headers_calls,
-                            headers_ms_sum = headers_ms_sum + excluded.headers_ms_sum
+                            headers_ms_sum = headers_ms_sum + excluded.headers_ms_sum,
+                            final_calls = final_calls + excluded.final_calls
                         """, arguments: [max(from, mark), to])
                 }
                 let newMark = max(to, mark)

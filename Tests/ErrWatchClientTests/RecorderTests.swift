@@ -48,6 +48,7 @@ import Testing
                 #expect(rows.reduce(0) { $0 + $1.calls } == 3 && rows.reduce(0) { $0 + $1.errors } == 1)
                 let error = try #require(try store.errors(Filter(since: 0, until: Int64.max / 2), limit: 10).events.first)
                 #expect(error.error.type == .notFound && error.outcome.timeToHeadersMs != nil)
+                #expect(error.outcome.finalAttempt == true, "a 404 is not retried: its one attempt is the last")
                 try await client.shutdown()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
@@ -94,7 +95,7 @@ import Testing
         let outcome = CallOutcome(
             timestamp: 1_795_651_200_000, app: "a \"b\"", endpoint: "chat/completions", model: "gpt-4o", status: 429,
             error: CallError(type: .rateLimit, code: "rate_limit_exceeded", message: "slow\ndown", retryable: true),
-            attempt: 2, latencyMs: 12, timeToHeadersMs: 5, requestID: "req_1", streamed: true)
+            attempt: 2, latencyMs: 12, timeToHeadersMs: 5, requestID: "req_1", streamed: true, finalAttempt: false)
         let decoded = try OutcomeDecoder(now: 1_795_651_200_000).decode(line: OutcomeEncoder.jsonLine(outcome))
         #expect(decoded == outcome)
         let success = CallOutcome(timestamp: 1_795_651_200_000, app: "a", endpoint: "", status: nil, error: CallError(type: .timeout, message: "m", retryable: true))

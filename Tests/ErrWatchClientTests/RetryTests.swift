@@ -37,6 +37,7 @@ import Testing
             }
             #expect(error?.attempts == 4 && error?.status == status)
             #expect(observed.recorded.map(\.attempt) == [0, 1, 2, 3])
+            #expect(observed.recorded.map(\.finalAttempt) == [false, false, false, true])
             // 0.5 s, 1 s, 2 s, each less up to a quarter of jitter.
             let waits = observed.waited
             #expect(waits.count == 3)
@@ -120,6 +121,7 @@ import Testing
             #expect(observed.recorded.map(\.model) == ["gpt-4o", "gpt-4o-mini"])
             #expect(observed.recorded.map(\.attempt) == [0, 1])
             #expect(observed.recorded.map { $0.error?.type } == [.upstream, nil])
+            #expect(observed.recorded.map(\.finalAttempt) == [false, true])
             #expect(observed.waited.isEmpty, "a 502 falls back at once")
             try await client.shutdown()
         }
