@@ -14,7 +14,8 @@ import Synchronization
 /// A request may force its outcome with headers, which tests use: `x-mock-status: 429`,
 /// `x-mock-latency-ms: 250`, `x-mock-stream-error: true` (an error event mid-stream),
 /// `x-mock-cut: true` (the connection drops mid-stream), `x-mock-fail-model: gpt-4o` (the forced
-/// status applies only to that model) and `x-mock-should-retry: false` (sent back as `x-should-retry`).
+/// status applies only to that model), `x-mock-should-retry: false` (sent back as `x-should-retry`)
+/// and `x-mock-retry-header: retry-after-ms=250` (a 429 carries only that retry header).
 public struct MockUpstream: Sendable {
     /// How the fake behaves.
     public struct Configuration: Sendable {
@@ -91,6 +92,13 @@ public struct MockUpstream: Sendable {
             var response = error(status, model: model, requestID: plan.requestID)
             if let advice = request.headers[HTTPField.Name("x-mock-should-retry")!] {
                 response.headers[HTTPField.Name("x-should-retry")!] = advice
+            }
+            if let only = request.headers[HTTPField.Name("x-mock-retry-header")!], let equals = only.firstIndex(of: "="),
+               let name = HTTPField.Name(String(only[..<equals])) {
+                for header in ["retry-after", "retry-after-ms", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"] {
+                    response.headers[HTTPField.Name(header)!] = nil
+                }
+                response.headers[name] = String(only[only.index(after: equals)...])
             }
             return response
         }

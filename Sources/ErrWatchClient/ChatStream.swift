@@ -66,10 +66,27 @@ public struct ChatCompletion: Decodable, Sendable, Hashable {
     public var usage: Usage?
 }
 
+/// An embeddings response.
+public struct Embeddings: Decodable, Sendable, Hashable {
+    /// One input's vector.
+    public struct Item: Decodable, Sendable, Hashable {
+        public var index: Int
+        public var embedding: [Double]
+    }
+
+    public var model: String
+    public var data: [Item]
+}
+
 extension ErrWatchClient.Response {
     /// The body decoded as a chat completion.
     public func chatCompletion() throws -> ChatCompletion {
         try JSONDecoder().decode(ChatCompletion.self, from: Data(body))
+    }
+
+    /// The body decoded as embeddings.
+    public func embeddings() throws -> Embeddings {
+        try JSONDecoder().decode(Embeddings.self, from: Data(body))
     }
 }
 

@@ -67,6 +67,23 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        ("retry-after-ms=250", Duration.milliseconds(250)), ("retry-after=2", .seconds(2)),
+        ("x-ratelimit-reset-requests=1.5s", .milliseconds(1_500)),
+    ])
+    func eachRetryHeaderIsHonoured(header: String, wait: Duration) async throws {
+        try await withUpstream { url in
+            let observed = Observed()
+            let client = client(url, observed) { $0.maxRetries = 1 }
+            _ = await #expect(throws: APIError.self) {
+                try await client.send(path: "/chat/completions", json: Array(chatBody.utf8),
+                                      headers: [("x-mock-status", "429"), ("x-mock-retry-header", header)])
+            }
+            #expect(observed.waited == [wait])
+            try await client.shutdown()
+        }
+    }
+
     @Test func aServerDelayOverTheCapIsNotWaitedFor() async throws {
         try await withUpstream { url in
             let observed = Observed()
@@ -151,12 +168,19 @@ import Testing
 
     @Test func cancellingDuringABackoffStopsAtOnce() async throws {
         try await withUpstream { url in
-            let client = ErrWatchClient(baseURL: url, apiKey: "sk-test-0123456789abcdef")
+            // A real wait that says when it begins.
+            let (waiting, begun) = AsyncStream.makeStream(of: Void.self)
+            let timing = ErrWatchClient.Timing(now: { ContinuousClock.now }, sleep: { duration in
+                begun.yield()
+                try await Task.sleep(for: duration)
+            })
+            let client = ErrWatchClient(baseURL: url, apiKey: "sk-test-0123456789abcdef", timing: timing)
             let task = Task {
                 try await client.send(path: "/chat/completions", json: Array(chatBody.utf8), headers: [("x-mock-status", "503")])
             }
-            // Let the first attempt fail and the real backoff begin, then cancel.
-            try await Task.sleep(for: .milliseconds(200))
+            // The first attempt failed and the backoff has begun: cancel now.
+            var iterator = waiting.makeAsyncIterator()
+            await iterator.next()
             let started = ContinuousClock.now
             task.cancel()
             let result = await task.result
