@@ -28,6 +28,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var streamTimeoutMs: Int64 = 300_000
     /// How long a stop waits for in-flight requests before cutting them.
     public var shutdownGraceMs: Int64 = 30_000
+    /// Whether to listen on a non-loopback address without an auth token.
+    public var allowPublic = false
 
     /// The defaults.
     public init() {}
@@ -44,6 +46,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("timeout", "ERRWATCH_TIMEOUT", "wait for upstream response headers (default 60s)"),
         ("stream_timeout", "ERRWATCH_STREAM_TIMEOUT", "the same for streams, and the longest silence in one (default 300s)"),
         ("shutdown_grace", "ERRWATCH_SHUTDOWN_GRACE", "how long a stop waits for in-flight requests before cutting them (default 30s)"),
+        ("allow_public", "ERRWATCH_ALLOW_PUBLIC", "listen on a non-loopback address without auth_token (default false)"),
     ]
 
     /// Sets `key` from its text; `origin` names where it came from in error messages.
@@ -84,6 +87,9 @@ public struct AgentConfiguration: Sendable, Hashable {
             case "stream_timeout": streamTimeoutMs = milliseconds
             default: shutdownGraceMs = milliseconds
             }
+        case "allow_public":
+            guard let value = ["true": true, "false": false][text.lowercased()] else { throw invalid("give true or false") }
+            allowPublic = value
         default:
             throw ErrWatchError(.configuration,
                 "Unknown setting '\(key)' (\(origin)); known settings: \(Self.keys.map(\.key).joined(separator: ", ")).")
@@ -110,6 +116,19 @@ public struct AgentConfiguration: Sendable, Hashable {
             }
             try set(key, to: value, origin: "\(path) line \(line)")
         }
+    }
+
+    /// Whether the listen address can only be reached from this machine.
+    public var listensOnLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Refuses a public listen address without an auth token, unless `allow_public` says so:
+    /// errwatch's API would hand the error history to anyone who can reach the port.
+    public func checkExposure() throws(ErrWatchError) {
+        guard !listensOnLoopback, authToken == nil, !allowPublic else { return }
+        throw ErrWatchError(.configuration,
+            "Refusing to listen on \(host):\(port) without auth_token: anyone who reaches it could read the error history; set auth_token, or pass --allow-public to accept that.")
     }
 
     /// Applies the `ERRWATCH_*` variables that are set.

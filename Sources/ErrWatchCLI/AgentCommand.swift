@@ -39,6 +39,8 @@ struct AgentCommand: AsyncParsableCommand {
     var config: String?
     @Option(help: ArgumentHelp("App name recorded for proxied calls without an x-errwatch-app header.", valueName: "name"))
     var app: String?
+    @Flag(name: .customLong("allow-public"), help: "Listen on a non-loopback address even without auth_token.")
+    var allowPublic = false
 
     /// The configuration by precedence: flag > environment > file > default.
     func resolve(environment: [String: String]) throws -> AgentConfiguration {
@@ -54,6 +56,8 @@ struct AgentCommand: AsyncParsableCommand {
             for (key, value) in [("listen", listen), ("upstream", upstream), ("db", db), ("app", app)] {
                 if let value { try configuration.set(key, to: value, origin: "--\(key)") }
             }
+            if allowPublic { configuration.allowPublic = true }
+            try configuration.checkExposure()
         } catch {
             throw ValidationError(error)
         }

@@ -42,7 +42,15 @@ import Testing
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let file = try workspace.write("errwatch.yaml", "listen: 127.0.0.1:9001\nupstraem: http://x.example/v1\n")
-        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace.")
+        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, allow_public.")
+    }
+
+    @Test func aPublicAddressNeedsATokenOrAnExplicitAllowance() throws {
+        #expect(validationMessage { try AgentCommand.parse(["--listen", "0.0.0.0:8787"]).resolve(environment: [:]) }
+            == "Refusing to listen on 0.0.0.0:8787 without auth_token: anyone who reaches it could read the error history; set auth_token, or pass --allow-public to accept that.")
+        #expect(try AgentCommand.parse(["--listen", "0.0.0.0:8787", "--allow-public"]).resolve(environment: [:]).host == "0.0.0.0")
+        #expect(try AgentCommand.parse(["--listen", "0.0.0.0:8787"]).resolve(environment: ["ERRWATCH_AUTH_TOKEN": "a-long-enough-token-123"]).port == 8787)
+        #expect(try AgentCommand.parse(["--listen", "127.0.0.2:9000"]).resolve(environment: [:]).port == 9000)
     }
 
     @Test func badValuesNameTheirOrigin() throws {
