@@ -58,6 +58,10 @@ public struct MockUpstream: Sendable {
 
     public let configuration: Configuration
     private let state: MockState
+
+    /// Streams the fake stopped because their reader went away (a proxy that cancels its
+    /// upstream request when its client hangs up makes this count go up).
+    public var abandonedStreams: Int { state.abandonedStreams }
     let logger: Logger
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "errwatch.mock-upstream")) {
@@ -116,7 +120,10 @@ public struct MockUpstream: Sendable {
         var headers = baseHeaders(requestID: plan.requestID, remaining: plan.remaining)
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
+        let state = state
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            // A stream whose reader went away ends here, counted, instead of running to its end.
+            var writer = AbandonCounting(writer: writer, state: state)
             for index in 0..<chunks {
                 if index > 0, delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
                 if index == chunks / 2 {
@@ -240,11 +247,37 @@ public struct MockUpstream: Sendable {
     }
 }
 
+/// A response writer that counts a failed write (the reader is gone) as an abandoned stream.
+struct AbandonCounting {
+    var writer: any ResponseBodyWriter
+    let state: MockState
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        do {
+            try await writer.write(buffer)
+        } catch {
+            state.countAbandoned()
+            throw error
+        }
+    }
+
+    mutating func finish(_ trailers: HTTPFields?) async throws {
+        try await writer.finish(trailers)
+    }
+}
+
 /// The fake's shared random source and request count.
 final class MockState: Sendable {
     private let random: Mutex<(SplitMix64, Int)>
 
     init(seed: UInt64) { random = Mutex((SplitMix64(seed: seed), 0)) }
+
+    private let abandoned = Mutex(0)
+
+    /// Streams that stopped because the reader went away before their end.
+    var abandonedStreams: Int { abandoned.withLock { $0 } }
+
+    func countAbandoned() { abandoned.withLock { $0 += 1 } }
 
     /// Three uniform draws, an id, and the number of this request.
     func draw() -> (Double, Double, Double, UInt64, Int) {

@@ -134,7 +134,9 @@ import Testing
         var mock = Harness.quietMock()
         mock.streamChunks = 20
         mock.chunkDelayMs = 100
+        var upstream: MockUpstream?
         try await Harness.with(mock: mock) { harness in
+            upstream = harness.upstream
             var request = HTTPClientRequest(url: harness.agentURL + "/v1/chat/completions")
             request.method = .POST
             request.headers.add(name: "authorization", value: "Bearer sk-x")
@@ -150,6 +152,9 @@ import Testing
             #expect(recorded.status == 499)
             #expect(recorded.error?.code == "client_closed_request")
         }
+        // The servers have stopped, so every upstream stream has ended: the agent's hang-up
+        // reached the upstream, which stopped its stream rather than sending all 20 chunks.
+        #expect(upstream?.abandonedStreams == 1)
     }
 }
 

@@ -13,6 +13,8 @@ import ServiceLifecycle
 /// fresh database file; everything is stopped and removed when the body returns.
 struct Harness {
     let agent: Agent
+    /// The fake upstream behind the agent.
+    let upstream: MockUpstream
     let agentURL: String
     let upstreamURL: String
     let client: HTTPClient
@@ -61,7 +63,7 @@ struct Harness {
             let port = await agentIterator.next()!
 
             let harness = Harness(
-                agent: agent, agentURL: "http://127.0.0.1:\(port)", upstreamURL: "http://127.0.0.1:\(upstreamPort)/v1",
+                agent: agent, upstream: fake, agentURL: "http://127.0.0.1:\(port)", upstreamURL: "http://127.0.0.1:\(upstreamPort)/v1",
                 client: client, databasePath: databasePath)
             do {
                 try await body(harness)
