@@ -14,18 +14,21 @@ struct OutcomeInserter {
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
         """
 
-    static func upsertCountSQL(table: String) -> String {
+    /// The summed columns of every call-count table, in order; a new sum is added here once.
+    static let countSums = ["calls", "latency_calls", "latency_ms_sum", "headers_calls", "headers_ms_sum", "final_calls"]
+
+    /// `INSERT INTO table (bucket, series, sums…)` followed by `rows`, adding to a row that exists.
+    static func addCountsSQL(table: String, rows: String) -> String {
         """
-        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum, headers_calls, headers_ms_sum, final_calls)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        INSERT INTO \(table) (bucket, series, \(countSums.joined(separator: ", ")))
+        \(rows)
         ON CONFLICT (bucket, series) DO UPDATE SET
-            calls = calls + excluded.calls,
-            latency_calls = latency_calls + excluded.latency_calls,
-            latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
-            headers_calls = headers_calls + excluded.headers_calls,
-            headers_ms_sum = headers_ms_sum + excluded.headers_ms_sum,
-            final_calls = final_calls + excluded.final_calls
+            \(countSums.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
         """
+    }
+
+    static func upsertCountSQL(table: String) -> String {
+        addCountsSQL(table: table, rows: "VALUES (" + (1...(countSums.count + 2)).map { "?\($0)" }.joined(separator: ", ") + ")")
     }
 
     typealias CountKey = OutcomeBatch.CountKey

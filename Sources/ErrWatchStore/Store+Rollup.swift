@@ -24,20 +24,13 @@ extension Store {
                 let from = first.map { Timestamp.floor($0, to: level.bucketMs) } ?? target
                 let to = min(target, max(from, mark) + Timestamp.day)
                 if from < to {
-                    try db.execute(sql: """
-                        INSERT INTO \(table) (bucket, series, calls, latency_calls, latency_ms_sum, headers_calls, headers_ms_sum, final_calls)
-                        SELECT bucket - bucket % \(level.bucketMs), series, sum(calls), sum(latency_calls), sum(latency_ms_sum),
-                               sum(headers_calls), sum(headers_ms_sum), sum(final_calls)
+                    // `WHERE` keeps SQLite from reading the upsert's ON as a join's.
+                    let sums = OutcomeInserter.countSums.map { "sum(\($0))" }.joined(separator: ", ")
+                    try db.execute(sql: OutcomeInserter.addCountsSQL(table: table, rows: """
+                        SELECT bucket - bucket % \(level.bucketMs), series, \(sums)
                         FROM \(source) WHERE bucket >= ? AND bucket < ?
                         GROUP BY 1, series
-                        ON CONFLICT (bucket, series) DO UPDATE SET
-                            calls = calls + excluded.calls,
-                            latency_calls = latency_calls + excluded.latency_calls,
-                            latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
-                            headers_calls = headers_calls + excluded.headers_calls,
-                            headers_ms_sum = headers_ms_sum + excluded.headers_ms_sum,
-                            final_calls = final_calls + excluded.final_calls
-                        """, arguments: [max(from, mark), to])
+                        """), arguments: [max(from, mark), to])
                 }
                 let newMark = max(to, mark)
                 try db.execute(sql: "UPDATE rollup_watermarks SET until_ms = ? WHERE level = ?", arguments: [min(newMark, target), level.rawValue])
