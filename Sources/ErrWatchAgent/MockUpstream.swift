@@ -73,6 +73,7 @@ public struct MockUpstream: Sendable {
     /// The fake API's routes.
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: UnknownRouteMiddleware())
         router.post("/v1/chat/completions") { request, _ in try await chat(request) }
         router.post("/v1/embeddings") { request, _ in try await embeddings(request) }
         router.get("/v1/models") { request, _ in try await models(request) }
@@ -244,6 +245,18 @@ public struct MockUpstream: Sendable {
         var headers = baseHeaders(requestID: requestID, remaining: remaining)
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// Answers a route the fake does not serve as a real API would: 404 in the unified body.
+struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
+            let body = "{\"error\":{\"code\":\"unknown_url\",\"message\":\(JSONText.quote("Unknown request URL: \(request.method) \(request.uri.path).")),\"type\":\"not_found_error\"}}"
+            return Response(status: .notFound, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
     }
 }
 

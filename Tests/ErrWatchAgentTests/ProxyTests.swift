@@ -77,6 +77,16 @@ import Testing
         }
     }
 
+    @Test func anUnknownRouteIsForwardedAndRecordedAsNotFound() async throws {
+        try await Harness.with { harness in
+            let reply = try await harness.send("/v1/files/file-abc123456789", method: .DELETE)
+            #expect(reply.status == 404)
+            #expect(reply.body == #"{"error":{"code":"unknown_url","message":"Unknown request URL: DELETE /v1/files/file-abc123456789.","type":"not_found_error"}}"#)
+            let outcome = try #require(try await harness.recorded().errors.first)
+            #expect(outcome.endpoint == "files/{id}" && outcome.error?.type == .notFound && outcome.error?.code == "unknown_url")
+        }
+    }
+
     @Test func streamsArriveIncrementally() async throws {
         var mock = Harness.quietMock()
         mock.streamChunks = 4
