@@ -182,7 +182,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let elapsed = call.started.duration(to: .now)
         let outcome = CallOutcome(
             timestamp: call.startedAt, app: call.app, endpoint: call.endpoint, model: call.fields.model, status: status,
-            error: error, attempt: call.attempt, latencyMs: elapsed.milliseconds, timeToHeadersMs: timeToHeaders?.milliseconds,
+            error: error, attempt: call.attempt, latencyMs: elapsed.wholeMilliseconds, timeToHeadersMs: timeToHeaders?.wholeMilliseconds,
             requestID: requestID.map { String($0.prefix(OutcomeDecoder.maxNameLength)) }, streamed: streamed)
         writer.submit(outcome)
     }
@@ -270,12 +270,5 @@ struct ResponseInspector {
     func error(headers: ErrWatchCore.HTTPHeaders) -> CallError? {
         if status >= 400 { return Classifier.classify(status: status, headers: headers, body: prefix, now: now) }
         return scanner.error
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds.
-    var milliseconds: Int64 {
-        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -22,8 +22,7 @@ func median(_ values: [Double]) -> Double {
 func seconds(_ body: () async throws -> Void) async rethrows -> Double {
     let start = ContinuousClock.now
     try await body()
-    let elapsed = start.duration(to: .now)
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    return start.duration(to: .now).secondsValue
 }
 
 /// `errwatch bench ingest`.

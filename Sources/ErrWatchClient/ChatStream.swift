@@ -125,7 +125,7 @@ extension ErrWatchClient {
         request.body = body.map { .bytes(ByteBuffer(bytes: $0)) }
         var outcome = CallOutcome(timestamp: startedAt, app: app, endpoint: "chat/completions", model: model, status: nil, attempt: attempt, streamed: true)
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await http.execute(request, timeout: .nanoseconds(timeout.wholeNanoseconds))
             let headers = ErrWatchCore.HTTPHeaders(response.headers.map { ($0.name, $0.value) })
             let status = Int(response.status.code)
             outcome.status = status
@@ -267,12 +267,5 @@ public struct ChatCompletionStream: AsyncSequence, Sendable {
             return APIError(status: open?.outcome.status, type: error.type, code: error.code, message: error.message,
                             retryable: error.retryable, requestID: open?.outcome.requestID, attempts: attempts, model: open?.outcome.model ?? "")
         }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds.
-    var wholeMilliseconds: Int64 {
-        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

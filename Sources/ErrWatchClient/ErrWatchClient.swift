@@ -84,8 +84,7 @@ public final class ErrWatchClient: Sendable {
             ownsHTTPClient = false
         } else {
             var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-            configuration.timeout.connect = .nanoseconds(Int64(policy.connectTimeout.components.seconds) * 1_000_000_000
-                + policy.connectTimeout.components.attoseconds / 1_000_000_000)
+            configuration.timeout.connect = .nanoseconds(policy.connectTimeout.wholeNanoseconds)
             // A refused connection is an attempt that failed, retried by the policy, not by the pool.
             configuration.connectionPool.retryConnectionEstablishment = false
             http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -224,14 +223,14 @@ public final class ErrWatchClient: Sendable {
             let elapsed = started.duration(to: .now)
             return CallOutcome(
                 timestamp: startedAt, app: app, endpoint: endpoint, model: model, status: status, error: error, attempt: attempt,
-                latencyMs: elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000,
-                timeToHeadersMs: headersAfter.map { $0.components.seconds * 1_000 + $0.components.attoseconds / 1_000_000_000_000_000 },
+                latencyMs: elapsed.wholeMilliseconds,
+                timeToHeadersMs: headersAfter?.wholeMilliseconds,
                 requestID: requestID)
         }
         let prepared = request
         do {
             let (status, headers, bytes, headersAfter) = try await withTimeout(timeout) { [http] in
-                let response = try await http.execute(prepared, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+                let response = try await http.execute(prepared, timeout: .nanoseconds(timeout.wholeNanoseconds))
                 let headersAfter = started.duration(to: .now)
                 let headers = ErrWatchCore.HTTPHeaders(response.headers.map { ($0.name, $0.value) })
                 let buffer = try await response.body.collect(upTo: 256 << 20)

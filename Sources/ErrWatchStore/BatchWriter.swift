@@ -264,8 +264,7 @@ public final class BatchWriter: Sendable {
             }
             switch step {
             case .wait(let remaining):
-                let nanoseconds = remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
-                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(max(nanoseconds, 0))))
+                _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(max(remaining.wholeNanoseconds, 0))))
                 state.withLock { $0.writerWaiting = false }
             case .write(let batch, let stop):
                 deadline = ContinuousClock.now + interval
@@ -304,8 +303,7 @@ public final class BatchWriter: Sendable {
                     return
                 }
                 logger.warning("Recording failed; retrying", metadata: ["error": "\(Store.describe(error))", "attempt": "\(attempt + 1)"])
-                let delay = configuration.retryDelays[attempt]
-                Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: configuration.retryDelays[attempt].secondsValue)
                 attempt += 1
             }
         }

@@ -51,7 +51,7 @@ public struct Store: Sendable {
         }
         var configuration = Configuration()
         configuration.readonly = options.readOnly
-        configuration.busyMode = .timeout(TimeInterval(options.busyTimeout.components.seconds) + Double(options.busyTimeout.components.attoseconds) / 1e18)
+        configuration.busyMode = .timeout(options.busyTimeout.secondsValue)
         configuration.foreignKeysEnabled = true
         let synchronous = options.synchronous
         let readOnly = options.readOnly
