@@ -26,3 +26,11 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         "\(status.map { "HTTP \($0) " } ?? "")\(type.rawValue)\(code.isEmpty ? "" : " (\(code))"): \(message) after \(attempts) attempt\(attempts == 1 ? "" : "s")"
     }
 }
+
+extension APIError {
+    /// The error a classified attempt failed with.
+    init(_ error: CallError, status: Int?, requestID: String?, attempts: Int, model: String) {
+        self.init(status: status, type: error.type, code: error.code, message: error.message, retryable: error.retryable,
+                  requestID: requestID, retryAfter: error.retryAfterMs.map { .milliseconds($0) }, attempts: attempts, model: model)
+    }
+}

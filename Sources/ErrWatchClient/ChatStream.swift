@@ -115,14 +115,8 @@ extension ErrWatchClient {
     func openStream(body: [UInt8]?, headers extra: [(String, String)], model: String, attempt: Int, timeout: Duration) async -> Result<OpenStream, Failure> {
         let started = ContinuousClock.now
         let startedAt = Int64(Date().timeIntervalSince1970 * 1_000)
-        var request = HTTPClientRequest(url: baseURL + "/chat/completions")
-        request.method = .POST
-        request.headers.add(name: "authorization", value: "Bearer \(apiKey)")
-        request.headers.add(name: "content-type", value: "application/json")
+        var request = makeRequest(method: .POST, path: "/chat/completions", body: body, headers: extra, attempt: attempt)
         request.headers.add(name: "accept", value: "text/event-stream")
-        request.headers.add(name: "x-stainless-retry-count", value: String(attempt))
-        for (name, value) in extra { request.headers.add(name: name, value: value) }
-        request.body = body.map { .bytes(ByteBuffer(bytes: $0)) }
         var outcome = CallOutcome(timestamp: startedAt, app: app, endpoint: "chat/completions", model: model, status: nil, attempt: attempt, streamed: true)
         do {
             let response = try await http.execute(request, timeout: .nanoseconds(timeout.wholeNanoseconds))
@@ -139,19 +133,14 @@ extension ErrWatchClient {
             outcome.error = error
             outcome.latencyMs = started.duration(to: .now).wholeMilliseconds
             return .failure(Failure(
-                error: APIError(status: status, type: error.type, code: error.code, message: error.message, retryable: error.retryable,
-                                requestID: outcome.requestID, retryAfter: error.retryAfterMs.map { .milliseconds($0) }, attempts: attempt + 1, model: model),
+                error: APIError(error, status: status, requestID: outcome.requestID, attempts: attempt + 1, model: model),
                 outcome: outcome))
         } catch {
-            let timedOut = (error as? HTTPClientError).map { $0 == .deadlineExceeded || $0 == .readTimeout || $0 == .connectTimeout } ?? false
-            let classified = timedOut
-                ? Classifier.timeout(message: "No response within \(timeout).")
-                : Classifier.connectionFailure(message: "Could not reach \(baseURL): \(error).")
+            let classified = transportError(error, timeout: timeout)
             outcome.error = classified
             outcome.latencyMs = started.duration(to: .now).wholeMilliseconds
             return .failure(Failure(
-                error: APIError(status: nil, type: classified.type, code: classified.code, message: classified.message, retryable: true,
-                                attempts: attempt + 1, model: model),
+                error: APIError(classified, status: nil, requestID: nil, attempts: attempt + 1, model: model),
                 outcome: outcome))
         }
     }

@@ -209,15 +209,7 @@ public final class ErrWatchClient: Sendable {
                          timeout: Duration) async -> Result<Success, Failure> {
         let startedAt = Int64(Date().timeIntervalSince1970 * 1_000)
         let started = ContinuousClock.now
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "authorization", value: "Bearer \(apiKey)")
-        request.headers.add(name: "x-stainless-retry-count", value: String(attempt))
-        for (name, value) in extra { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "content-type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
+        let request = makeRequest(method: HTTPMethod(rawValue: method), path: path, body: body, headers: extra, attempt: attempt)
         let endpoint = Endpoint.normalize(path)
         func outcome(status: Int?, error: CallError?, requestID: String?, headersAfter: Duration?) -> CallOutcome {
             let elapsed = started.duration(to: .now)
@@ -227,10 +219,9 @@ public final class ErrWatchClient: Sendable {
                 timeToHeadersMs: headersAfter?.wholeMilliseconds,
                 requestID: requestID)
         }
-        let prepared = request
         do {
             let (status, headers, bytes, headersAfter) = try await withTimeout(timeout) { [http] in
-                let response = try await http.execute(prepared, timeout: .nanoseconds(timeout.wholeNanoseconds))
+                let response = try await http.execute(request, timeout: .nanoseconds(timeout.wholeNanoseconds))
                 let headersAfter = started.duration(to: .now)
                 let headers = ErrWatchCore.HTTPHeaders(response.headers.map { ($0.name, $0.value) })
                 let buffer = try await response.body.collect(upTo: 256 << 20)
@@ -240,25 +231,15 @@ public final class ErrWatchClient: Sendable {
             let now = Int64(Date().timeIntervalSince1970 * 1_000)
             if let error = Classifier.classify(status: status, headers: headers, body: bytes, now: now) {
                 return .failure(Failure(
-                    error: APIError(status: status, type: error.type, code: error.code, message: error.message, retryable: error.retryable,
-                                    requestID: requestID, retryAfter: error.retryAfterMs.map { .milliseconds($0) }, attempts: attempt + 1, model: model),
+                    error: APIError(error, status: status, requestID: requestID, attempts: attempt + 1, model: model),
                     outcome: outcome(status: status, error: error, requestID: requestID, headersAfter: headersAfter)))
             }
             return .success(Success(status: status, headers: headers, body: bytes,
                                     outcome: outcome(status: status, error: nil, requestID: requestID, headersAfter: headersAfter)))
         } catch {
-            let timedOut: Bool
-            switch error {
-            case is AttemptTimedOut: timedOut = true
-            case let error as HTTPClientError: timedOut = error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
-            default: timedOut = false
-            }
-            let classified = timedOut
-                ? Classifier.timeout(message: "No response within \(timeout).")
-                : Classifier.connectionFailure(message: "Could not reach \(baseURL): \(error).")
+            let classified = transportError(error, timeout: timeout)
             return .failure(Failure(
-                error: APIError(status: nil, type: classified.type, code: classified.code, message: classified.message, retryable: true,
-                                attempts: attempt + 1, model: model),
+                error: APIError(classified, status: nil, requestID: nil, attempts: attempt + 1, model: model),
                 outcome: outcome(status: nil, error: classified, requestID: nil, headersAfter: nil)))
         }
     }
