@@ -43,9 +43,9 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let url = configuration.upstream + remainder + (request.uri.query.map { "?" + $0 } ?? "")
         var call = CallInfo(
             startedAt: startedAt, started: started,
-            app: request.headers[HTTPField.Name("x-errwatch-app")!].map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? configuration.app,
+            app: request.headers[ProxyHeaders.app].map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? configuration.app,
             endpoint: Endpoint.normalize(path),
-            attempt: request.headers[HTTPField.Name("x-stainless-retry-count")!].flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
+            attempt: request.headers[ProxyHeaders.retryCount].flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
 
         var upstream = HTTPClientRequest(url: url)
         upstream.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
@@ -200,6 +200,10 @@ enum ProxyHeaders {
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length",
     ]
+    /// The app a call comes from, when the app says (stripped before forwarding).
+    static let app = HTTPField.Name("x-errwatch-app")!
+    /// The attempt number the OpenAI SDKs send.
+    static let retryCount = HTTPField.Name("x-stainless-retry-count")!
 }
 
 /// What the proxy knows about a call before the response.

@@ -27,9 +27,10 @@ struct OutcomeInserter {
         """
     }
 
-    static func upsertCountSQL(table: String) -> String {
-        addCountsSQL(table: table, rows: "VALUES (" + (1...(countSums.count + 2)).map { "?\($0)" }.joined(separator: ", ") + ")")
-    }
+    /// The single-row upsert of each level's table, built once: it is used on every batch.
+    static let upsertCountSQL: [Rollup.Level: String] = Dictionary(uniqueKeysWithValues: Rollup.Level.allCases.map { level in
+        (level, addCountsSQL(table: Watermarks.table(level), rows: "VALUES (" + (1...(countSums.count + 2)).map { "?\($0)" }.joined(separator: ", ") + ")"))
+    })
 
     typealias CountKey = OutcomeBatch.CountKey
     typealias CountSums = OutcomeBatch.CountSums
@@ -58,7 +59,7 @@ struct OutcomeInserter {
         guard !counts.isEmpty else { return [:] }
         let (ids, created) = try seriesIDs(for: counts.keys.lazy.map(\.series), in: db, cache: cache)
         let marks = try Watermarks.read(db)
-        let minutes = try Statement(cached: db, sql: upsertCountSQL(table: Watermarks.table(.minute)))
+        let minutes = try Statement(cached: db, sql: upsertCountSQL[.minute]!)
         var late: [Rollup.Level: [CountKey: CountSums]] = [:]
         for (key, sums) in counts {
             let series = ids[key.series]!
@@ -70,7 +71,7 @@ struct OutcomeInserter {
             }
         }
         for (level, rows) in late {
-            let statement = try Statement(cached: db, sql: upsertCountSQL(table: Watermarks.table(level)))
+            let statement = try Statement(cached: db, sql: upsertCountSQL[level]!)
             for (key, sums) in rows {
                 try statement.upsert(bucket: key.bucket, series: ids[key.series]!, sums, db)
             }
@@ -145,7 +146,7 @@ struct Statement {
         }
     }
 
-    /// Binds and runs one count upsert (see ``OutcomeInserter/upsertCountSQL(table:)``).
+    /// Binds and runs one count upsert (see ``OutcomeInserter/upsertCountSQL``).
     func upsert(bucket: Int64, series: Int64, _ sums: OutcomeInserter.CountSums, _ db: Database) throws {
         bind(1, bucket)
         bind(2, series)
