@@ -147,7 +147,7 @@ public struct Store: Sendable {
     }
 
     /// One line for an SQLite or I/O error.
-    static func describeError(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError {
             return error.message ?? "SQLite error \(error.resultCode)"
         }
@@ -161,6 +161,4 @@ extension Store {
         try writer.write { db in try db.execute(sql: "UPDATE rollup_watermarks SET until_ms = until_ms WHERE 0") }
     }
 
-    /// `describe` for other modules: one line for an SQLite or I/O error.
-    public static func describe(_ error: any Error) -> String { describeError(error) }
 }
