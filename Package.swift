@@ -45,6 +45,7 @@ let package = Package(
                 .embedInCode("../../migrations/0001_initial.sql"),
                 .embedInCode("../../migrations/0002_time_to_headers.sql"),
                 .embedInCode("../../migrations/0003_final_attempts.sql"),
+                .embedInCode("../../migrations/0004_alerts.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -10,6 +10,7 @@ public enum Migrations {
         ("0001_initial", String(decoding: PackageResources._001_initial_sql, as: UTF8.self)),
         ("0002_time_to_headers", String(decoding: PackageResources._002_time_to_headers_sql, as: UTF8.self)),
         ("0003_final_attempts", String(decoding: PackageResources._003_final_attempts_sql, as: UTF8.self)),
+        ("0004_alerts", String(decoding: PackageResources._004_alerts_sql, as: UTF8.self)),
     ]
 
     /// A migrator that applies the first `count` migrations (all by default).

@@ -1,0 +1,207 @@
+import ErrWatchCore
+import Foundation
+import GRDB
+
+extension Store: AlertCountSource {
+    /// Per group, the calls of its app, endpoint and model and the errors `scope` narrows to,
+    /// over `[from, to)`, read from the coarsest rollups that cover the range.
+    public func counts(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: GroupCounts] {
+        var filter = Filter(since: from, until: to)
+        filter.apps = scope.apps
+        filter.endpoints = scope.endpoints
+        filter.models = scope.models
+        var errorConditions = ["type <> ''"]
+        var errorArguments = StatementArguments()
+        func any(_ column: String, _ values: [some DatabaseValueConvertible]) {
+            guard !values.isEmpty else { return }
+            errorConditions.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
+            errorArguments += StatementArguments(values)
+        }
+        any("status", scope.statuses)
+        any("type", scope.types)
+        any("code", scope.codes)
+        let columns = groupBy.map(\.rawValue)
+        let select = (columns + ["sum(calls)", "sum(CASE WHEN \(errorConditions.joined(separator: " AND ")) THEN calls ELSE 0 END)"])
+            .joined(separator: ", ")
+        let groupClause = columns.isEmpty ? "" : "GROUP BY \(columns.joined(separator: ", "))"
+        let rows = try writer.read { db in
+            let counts = try CountsQuery(db, filter: filter)
+            return try Row.fetchAll(db, sql: "SELECT \(select) FROM (\(counts.sql)) \(groupClause)",
+                                    arguments: errorArguments + counts.arguments)
+        }
+        // Errors per the full group; calls per its app/endpoint/model part, since a group keyed by
+        // an error's type still divides by all the calls that could have failed that way.
+        let callSide = groupBy.indices.filter { [ErrWatchCore.Dimension.app, .endpoint, .model].contains(groupBy[$0]) }
+        let errorKeyed = groupBy.contains { [ErrWatchCore.Dimension.status, .type, .code].contains($0) }
+        var calls: [[String]: Int64] = [:]
+        var result: [[String]: GroupCounts] = [:]
+        for row in rows {
+            let group = (0..<columns.count).map { Self.groupValue(row[$0]) }
+            let rowCalls: Int64 = row[columns.count] ?? 0
+            let rowErrors: Int64 = row[columns.count + 1] ?? 0
+            calls[callSide.map { group[$0] }, default: 0] += rowCalls
+            if !errorKeyed || rowErrors > 0 {
+                result[group, default: GroupCounts(calls: 0, errors: 0)].errors += rowErrors
+            }
+        }
+        for group in result.keys {
+            result[group]!.calls = calls[callSide.map { group[$0] }] ?? 0
+        }
+        return result
+    }
+}
+
+/// One row of the alert history: an event and the alert as it was after it.
+public struct AlertHistoryRow: Sendable, Hashable {
+    public var id: Int64
+    public var event: AlertEvent
+}
+
+/// One attempt to deliver an alert event to a notifier.
+public struct NotificationAttempt: Sendable, Hashable {
+    /// How the attempt ended.
+    public enum Result: String, Sendable, Hashable {
+        case delivered, retrying, failed
+    }
+
+    public var eventID: Int64
+    public var notifier: String
+    public var attempt: Int
+    public var at: Int64
+    public var result: Result
+    /// The receiver's HTTP status or the command's exit status, when there was one.
+    public var status: Int?
+    public var error: String?
+    public var durationMs: Int64
+
+    /// An attempt with every field given.
+    public init(eventID: Int64, notifier: String, attempt: Int, at: Int64, result: Result,
+                status: Int?, error: String?, durationMs: Int64) {
+        self.eventID = eventID
+        self.notifier = notifier
+        self.attempt = attempt
+        self.at = at
+        self.result = result
+        self.status = status
+        self.error = error
+        self.durationMs = durationMs
+    }
+}
+
+extension Store {
+    /// Every stored alert: pending, firing, and the latest resolved one of each rule and group.
+    public func alerts() throws -> [AlertState] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM alerts ORDER BY rule, group_key").map(Self.alertState)
+        }
+    }
+
+    /// Saves one evaluation's outcome in one transaction: the alerts that changed (a nil
+    /// state deletes the rule and group's row) and the events, returning each event's id.
+    public func saveAlerts(changes: [(rule: String, group: [String], state: AlertState?)], events: [AlertEvent]) throws -> [Int64] {
+        try writer.write { db in
+            for change in changes {
+                let key = Self.groupKey(change.group)
+                guard let alert = change.state else {
+                    try db.execute(sql: "DELETE FROM alerts WHERE rule = ? AND group_key = ?", arguments: [change.rule, key])
+                    continue
+                }
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO alerts (rule, group_key, labels, state, severity, value, threshold, calls, errors,
+                        active_since, starts_at, ends_at, last_notified_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [
+                        alert.rule, key, Self.labelsJSON(alert.labels), alert.phase.rawValue, alert.severity.rawValue,
+                        alert.value, alert.threshold, alert.calls, alert.errors, alert.activeSince, alert.startsAt,
+                        alert.endsAt, alert.lastNotifiedAt, alert.updatedAt,
+                    ])
+            }
+            var ids: [Int64] = []
+            for event in events {
+                let alert = event.alert
+                try db.execute(sql: """
+                    INSERT INTO alert_events (ts, rule, group_key, labels, event, severity, value, threshold, calls, errors,
+                        starts_at, ends_at, notify)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [
+                        event.at, alert.rule, Self.groupKey(alert.group), Self.labelsJSON(alert.labels), event.kind.rawValue,
+                        alert.severity.rawValue, alert.value, alert.threshold, alert.calls, alert.errors, alert.startsAt,
+                        alert.endsAt, event.notify,
+                    ])
+                ids.append(db.lastInsertedRowID)
+            }
+            return ids
+        }
+    }
+
+    /// Records one delivery attempt.
+    public func recordNotification(_ attempt: NotificationAttempt) throws {
+        try writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO notifications (event_id, notifier, attempt, ts, result, status, error, duration_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [attempt.eventID, attempt.notifier, attempt.attempt, attempt.at, attempt.result.rawValue,
+                                 attempt.status, attempt.error, attempt.durationMs])
+        }
+    }
+
+    /// Alert events in `[since, until)`, newest first, optionally of one rule.
+    public func alertHistory(since: Int64, until: Int64, rule: String? = nil, limit: Int = 1_000) throws -> [AlertHistoryRow] {
+        try writer.read { db in
+            var sql = "SELECT * FROM alert_events WHERE ts >= ? AND ts < ?"
+            var arguments: StatementArguments = [since, until]
+            if let rule {
+                sql += " AND rule = ?"
+                arguments += [rule]
+            }
+            sql += " ORDER BY ts DESC, id DESC LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                var alert = Self.alertState(row)
+                alert.updatedAt = row["ts"]
+                alert.phase = row["event"] == "resolved" || row["event"] == "cancelled" ? .resolved
+                    : (row["event"] == "pending" ? .pending : .firing)
+                let event = AlertEvent(kind: AlertEvent.Kind(rawValue: row["event"]) ?? .firing, alert: alert,
+                                       at: row["ts"], notify: row["notify"])
+                return AlertHistoryRow(id: row["id"], event: event)
+            }
+        }
+    }
+
+    /// The delivery attempts of the events in `[since, until)`, oldest first.
+    public func notifications(since: Int64, until: Int64) throws -> [NotificationAttempt] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM notifications WHERE ts >= ? AND ts < ? ORDER BY ts, id",
+                             arguments: [since, until]).map { row in
+                NotificationAttempt(
+                    eventID: row["event_id"], notifier: row["notifier"], attempt: row["attempt"], at: row["ts"],
+                    result: NotificationAttempt.Result(rawValue: row["result"]) ?? .failed, status: row["status"],
+                    error: row["error"], durationMs: row["duration_ms"])
+            }
+        }
+    }
+
+    static func groupKey(_ group: [String]) -> String {
+        "[" + group.map(JSONText.quote).joined(separator: ",") + "]"
+    }
+
+    static func labelsJSON(_ labels: [String: String]) -> String {
+        "{" + labels.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)):\(JSONText.quote($0.value))" }
+            .joined(separator: ",") + "}"
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
+        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+
+    static func alertState(_ row: Row) -> AlertState {
+        AlertState(
+            rule: row["rule"], group: decode([String].self, row["group_key"]) ?? [],
+            labels: decode([String: String].self, row["labels"]) ?? [:],
+            phase: AlertPhase(rawValue: row["state"] ?? "") ?? .resolved,
+            severity: AlertSeverity(rawValue: row["severity"] ?? "") ?? .warning,
+            value: row["value"], threshold: row["threshold"], calls: row["calls"], errors: row["errors"],
+            activeSince: row["active_since"] ?? row["starts_at"] ?? row["ts"], startsAt: row["starts_at"],
+            endsAt: row["ends_at"], lastNotifiedAt: row["last_notified_at"], updatedAt: row["updated_at"] ?? row["ts"])
+    }
+}
