@@ -14,6 +14,8 @@ public struct Agent: Sendable {
     public let store: Store
     public let writer: BatchWriter
     public let rateLimits = RateLimitTracker()
+    /// The aggregator: rules, alert state, notifications.
+    public let alerts: AlertService
     let client: HTTPClient
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -32,6 +34,11 @@ public struct Agent: Sendable {
         self.logger = logger
         self.now = now
         writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
+        let dispatcher = NotifierDispatcher(
+            notifiers: configuration.alerts.notifiers, client: client, store: store,
+            evaluationIntervalMs: configuration.alerts.evaluationIntervalMs, logger: logger, now: now)
+        alerts = AlertService(configuration: configuration.alerts, store: store, dispatcher: dispatcher,
+                              dashboardURL: configuration.dashboardURL, logger: logger, now: now)
     }
 
     /// The HTTP client settings the proxy needs: no redirects followed, no decompression, a
@@ -60,6 +67,7 @@ public struct Agent: Sendable {
         APIController<BasicRequestContext>(
             store: store, writer: writer, rateLimits: rateLimits, maxIngestBody: configuration.maxIngestBody, now: now
         ).addRoutes(to: api)
+        AlertsController<BasicRequestContext>(store: store, alerts: alerts, now: now).addRoutes(to: api)
         return router
     }
 
@@ -70,9 +78,10 @@ public struct Agent: Sendable {
     }
 
     /// The services to run together, in start order; they stop in reverse: the server first
-    /// (no new requests, in-flight ones finish), then the writer (everything accepted is written).
+    /// (no new requests, in-flight ones finish), then the aggregator (queued notifications are
+    /// delivered), then the writer (everything accepted is written).
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [WriterService(writer: writer), application(onServerRunning: onServerRunning)]
+        [WriterService(writer: writer), alerts, application(onServerRunning: onServerRunning)]
     }
 }
 

@@ -30,6 +30,9 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var shutdownGraceMs: Int64 = 30_000
     /// Whether to listen on a non-loopback address without an auth token.
     public var allowPublic = false
+    /// Rules, notifiers and how often they run (the file's `rules`, `notifiers`,
+    /// `evaluation_interval` and `external_url`).
+    public var alerts = AlertsConfiguration()
 
     /// The defaults.
     public init() {}
@@ -47,7 +50,12 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("stream_timeout", "ERRWATCH_STREAM_TIMEOUT", "the same for streams, and the longest silence in one (default 300s)"),
         ("shutdown_grace", "ERRWATCH_SHUTDOWN_GRACE", "how long a stop waits for in-flight requests before cutting them (default 30s)"),
         ("allow_public", "ERRWATCH_ALLOW_PUBLIC", "listen on a non-loopback address without auth_token (default false)"),
+        ("evaluation_interval", "ERRWATCH_EVALUATION_INTERVAL", "how often alert rules run (default 15s)"),
+        ("external_url", "ERRWATCH_EXTERNAL_URL", "the agent's URL as people reach it, for links in alerts (default http://LISTEN)"),
     ]
+
+    /// The keys only a configuration file holds: lists, not single values.
+    public static let fileKeys = ["notifiers", "rules"]
 
     /// Sets `key` from its text; `origin` names where it came from in error messages.
     public mutating func set(_ key: String, to text: String, origin: String) throws(ErrWatchError) {
@@ -90,9 +98,17 @@ public struct AgentConfiguration: Sendable, Hashable {
         case "allow_public":
             guard let value = ["true": true, "false": false][text.lowercased()] else { throw invalid("give true or false") }
             allowPublic = value
+        case "evaluation_interval":
+            guard let milliseconds = DurationText.milliseconds(text), milliseconds >= 100 else { throw invalid("give a duration such as 15s") }
+            alerts.evaluationIntervalMs = milliseconds
+        case "external_url":
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw invalid("give the http or https URL people reach the agent at")
+            }
+            alerts.externalURL = text.hasSuffix("/") ? String(text.dropLast()) : text
         default:
             throw ErrWatchError(.configuration,
-                "Unknown setting '\(key)' (\(origin)); known settings: \(Self.keys.map(\.key).joined(separator: ", ")).")
+                "Unknown setting '\(key)' (\(origin)); known settings: \((Self.keys.map(\.key) + Self.fileKeys).joined(separator: ", ")).")
         }
     }
 
@@ -108,14 +124,27 @@ public struct AgentConfiguration: Sendable, Hashable {
         guard let mapping = node.mapping else {
             throw ErrWatchError(.configuration, "\(path) must be a mapping of settings (key: value), line \(node.mark?.line ?? 1).")
         }
+        var lists: [String: Node] = [:]
         for (keyNode, valueNode) in mapping {
             let key = keyNode.string ?? ""
             let line = keyNode.mark?.line ?? 0
+            if Self.fileKeys.contains(key) {
+                lists[key] = valueNode
+                continue
+            }
             guard let value = valueNode.scalar?.string else {
                 throw ErrWatchError(.configuration, "Setting '\(key)' (\(path) line \(line)) must be a single value.")
             }
             try set(key, to: value, origin: "\(path) line \(line)")
         }
+        // Notifiers before rules, wherever they stand in the file: rules name them.
+        if let node = lists["notifiers"] { try alerts.applyNotifiers(node, path: path) }
+        if let node = lists["rules"] { try alerts.applyRules(node, path: path) }
+    }
+
+    /// The URL links in notifications point at.
+    public var dashboardURL: String {
+        alerts.externalURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
 
     /// Whether the listen address can only be reached from this machine.

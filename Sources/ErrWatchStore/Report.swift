@@ -14,6 +14,8 @@ public enum Cell: Sendable {
     case rate(Double?)
     /// A plain number with `digits` decimals in tables.
     case number(Double?, digits: Int)
+    /// Labels: an object in JSON, `key=value` pairs elsewhere.
+    case labels([String: String])
     /// No value.
     case null
 
@@ -25,6 +27,8 @@ public enum Cell: Sendable {
         case .bool(let value): value ? "true" : "false"
         case .time(let value): JSONText.quote(Timestamp.iso8601(value))
         case .rate(let value?), .number(let value?, _): value.isFinite ? JSONText.number(value) : "null"
+        case .labels(let labels):
+            "{" + labels.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)):\(JSONText.quote($0.value))" }.joined(separator: ",") + "}"
         case .rate(nil), .number(nil, _), .null: "null"
         }
     }
@@ -37,6 +41,7 @@ public enum Cell: Sendable {
         case .bool(let value): .number(value ? "true" : "false")
         case .time(let value): .number(Timestamp.iso8601(value))
         case .rate(let value?), .number(let value?, _): .number(value.isFinite ? JSONText.number(value) : "")
+        case .labels(let labels): .text(Self.pairs(labels))
         case .rate(nil), .number(nil, _), .null: .number("")
         }
     }
@@ -50,8 +55,13 @@ public enum Cell: Sendable {
         case .time(let value): Timestamp.iso8601(value)
         case .rate(let value?): Format.percent(value)
         case .number(let value?, let digits): Format.fixed(value, digits: digits)
+        case .labels(let labels): labels.isEmpty ? "-" : Self.pairs(labels)
         case .rate(nil), .number(nil, _), .null: "-"
         }
+    }
+
+    private static func pairs(_ labels: [String: String]) -> String {
+        labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
 
     /// Whether the cell is a number (right-aligned in tables).

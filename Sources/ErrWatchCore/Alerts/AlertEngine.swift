@@ -9,6 +9,9 @@ public enum AlertEngine {
         public var events: [AlertEvent] = []
         /// Rules that could not be evaluated, with why (the others still were).
         public var failures: [(rule: String, error: any Error)] = []
+
+        /// Nothing changed.
+        public init() {}
     }
 
     /// The key an alert is filed under.

@@ -1,0 +1,205 @@
+import AsyncHTTPClient
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Delivers alert events to notifiers, one queue per notifier, so that a dead or slow receiver
+/// delays only itself, never the evaluation or the other receivers. Each delivery follows the
+/// guide's advice: a timeout per attempt, exponential backoff with jitter on 429, 5xx and
+/// connection errors (honouring `retry-after`), no retry on other 4xx, a maximum attempt
+/// count; every attempt is recorded in the `notifications` table.
+public final class NotifierDispatcher: Sendable {
+    /// One thing to deliver.
+    struct Job: Sendable {
+        /// The stored event; nil for Alertmanager keep-alives, which are not recorded.
+        var eventID: Int64?
+        var payload: AlertPayload
+    }
+
+    /// How one attempt went.
+    struct Attempt: Sendable {
+        var delivered: Bool
+        var retryable: Bool
+        var status: Int?
+        var error: String?
+        var retryAfterMs: Int64?
+    }
+
+    private struct Queue: Sendable {
+        var configuration: NotifierConfiguration
+        var continuation: AsyncStream<Job>.Continuation
+    }
+
+    private let queues = Mutex<[String: Queue]>([:])
+    private let starts: AsyncStream<(NotifierConfiguration, AsyncStream<Job>)>
+    private let startContinuation: AsyncStream<(NotifierConfiguration, AsyncStream<Job>)>.Continuation
+    private let client: HTTPClient
+    private let store: Store
+    private let logger: Logger
+    private let now: @Sendable () -> Int64
+    /// How long Alertmanager should keep a firing alert without hearing from errwatch again.
+    let alertmanagerValidityMs: Int64
+
+    /// A dispatcher for `notifiers`, posting with `client` and recording into `store`.
+    public init(notifiers: [NotifierConfiguration], client: HTTPClient, store: Store, evaluationIntervalMs: Int64,
+                logger: Logger, now: @escaping @Sendable () -> Int64) {
+        (starts, startContinuation) = AsyncStream.makeStream()
+        self.client = client
+        self.store = store
+        self.logger = logger
+        self.now = now
+        alertmanagerValidityMs = 4 * max(evaluationIntervalMs, Timestamp.minute)
+        update(notifiers)
+    }
+
+    /// Replaces the notifiers (a configuration reload): queues of removed notifiers finish what
+    /// they hold, changed ones take their new settings for what comes next.
+    public func update(_ notifiers: [NotifierConfiguration]) {
+        let names = Set(notifiers.map(\.name))
+        queues.withLock { queues in
+            for (name, queue) in queues where !names.contains(name) || queue.configuration != notifiers.first(where: { $0.name == name }) {
+                queue.continuation.finish()
+                queues[name] = nil
+            }
+            for notifier in notifiers where queues[notifier.name] == nil {
+                let (stream, continuation) = AsyncStream<Job>.makeStream()
+                queues[notifier.name] = Queue(configuration: notifier, continuation: continuation)
+                startContinuation.yield((notifier, stream))
+            }
+        }
+    }
+
+    /// Queues `payload` for each notifier named; unknown names are logged and skipped.
+    func send(_ payload: AlertPayload, eventID: Int64?, to names: [String]) {
+        queues.withLock { queues in
+            for name in names {
+                guard let queue = queues[name] else {
+                    logger.warning("alert for unknown notifier skipped", metadata: ["notifier": "\(name)", "rule": "\(payload.alert.rule)"])
+                    continue
+                }
+                queue.continuation.yield(Job(eventID: eventID, payload: payload))
+            }
+        }
+    }
+
+    /// The kinds of the named notifiers.
+    func kinds(of names: [String]) -> [String: NotifierConfiguration.Kind] {
+        queues.withLock { queues in
+            Dictionary(uniqueKeysWithValues: names.compactMap { name in queues[name].map { (name, $0.configuration.kind) } })
+        }
+    }
+
+    /// Delivers until ``finish()``, then delivers what is queued and returns.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for await (notifier, jobs) in starts {
+                group.addTask {
+                    for await job in jobs {
+                        await self.deliver(job, with: notifier)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops taking jobs; ``run()`` returns once the queues are delivered.
+    public func finish() {
+        queues.withLock { queues in
+            for queue in queues.values { queue.continuation.finish() }
+            queues = [:]
+        }
+        startContinuation.finish()
+    }
+
+    /// Every attempt at one job, with backoff between them.
+    func deliver(_ job: Job, with notifier: NotifierConfiguration) async {
+        // A keep-alive is one attempt: the next evaluation sends another.
+        let maxAttempts = job.eventID == nil ? 1 : notifier.maxAttempts
+        for number in 1...maxAttempts {
+            let started = now()
+            let attempt = await attemptOnce(job.payload, with: notifier)
+            let last = attempt.delivered || !attempt.retryable || number == maxAttempts
+            if let eventID = job.eventID {
+                let record = NotificationAttempt(
+                    eventID: eventID, notifier: notifier.name, attempt: number, at: started,
+                    result: attempt.delivered ? .delivered : (last ? .failed : .retrying),
+                    status: attempt.status, error: attempt.error, durationMs: max(0, now() - started))
+                do {
+                    try await offload { [store] in try store.recordNotification(record) }
+                } catch {
+                    logger.warning("could not record a notification attempt", metadata: ["error": "\(Store.describe(error))"])
+                }
+            }
+            if attempt.delivered { return }
+            if last {
+                logger.error("alert notification failed", metadata: [
+                    "notifier": "\(notifier.name)", "rule": "\(job.payload.alert.rule)", "attempts": "\(number)",
+                    "error": "\(attempt.error ?? attempt.status.map { "HTTP \($0)" } ?? "unknown")"])
+                return
+            }
+            // Exponential backoff with jitter (half to all of the step), or what the receiver asked, capped.
+            let step = notifier.backoffMs << min(number - 1, 16)
+            let jittered = step / 2 + Int64.random(in: 0...max(step / 2, 1))
+            let delay = min(max(jittered, attempt.retryAfterMs ?? 0), 5 * Timestamp.minute)
+            do { try await Task.sleep(for: .milliseconds(delay)) } catch { return }
+        }
+    }
+
+    private func attemptOnce(_ payload: AlertPayload, with notifier: NotifierConfiguration) async -> Attempt {
+        switch notifier.kind {
+        case .webhook: await post(payload.webhookJSON, to: notifier.url ?? "", timeoutMs: notifier.timeoutMs)
+        case .slack: await post(payload.slackJSON, to: notifier.url ?? "", timeoutMs: notifier.timeoutMs)
+        case .alertmanager:
+            await post(payload.alertmanagerJSON(validUntil: now() + alertmanagerValidityMs),
+                       to: (notifier.url ?? "") + "/api/v2/alerts", timeoutMs: notifier.timeoutMs)
+        case .command: await CommandRunner.run(notifier.command, input: payload.webhookJSON + "\n",
+                                               environment: payload.environment, timeoutMs: notifier.timeoutMs)
+        case .log: write(payload.webhookJSON + "\n", to: notifier.path)
+        }
+    }
+
+    private func post(_ body: String, to url: String, timeoutMs: Int64) async -> Attempt {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "user-agent", value: "errwatch")
+        request.body = .bytes(ByteBuffer(string: body))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(timeoutMs))
+            let status = Int(response.status.code)
+            let text = String(buffer: try await response.body.collect(upTo: 64 << 10))
+            if (200..<300).contains(status) { return Attempt(delivered: true, retryable: false, status: status) }
+            let headers = ErrWatchCore.HTTPHeaders(response.headers.map { ($0.name, $0.value) })
+            return Attempt(
+                delivered: false, retryable: status == 429 || status >= 500, status: status,
+                error: "HTTP \(status)" + (text.isEmpty ? "" : ": " + String(Redactor.redact(text).prefix(200))),
+                retryAfterMs: RetryDelay.milliseconds(from: headers, now: now()))
+        } catch {
+            return Attempt(delivered: false, retryable: true, status: nil, error: String(describing: error).prefix(300).description)
+        }
+    }
+
+    private func write(_ line: String, to path: String?) -> Attempt {
+        guard let path else {
+            FileHandle.standardOutput.write(Data(line.utf8))
+            return Attempt(delivered: true, retryable: false)
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) ?? (FileManager.default.createFile(atPath: path, contents: nil)
+            ? FileHandle(forWritingAtPath: path) : nil)
+        else {
+            return Attempt(delivered: false, retryable: true, error: "cannot open \(path) for writing")
+        }
+        defer { try? handle.close() }
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(line.utf8))
+            return Attempt(delivered: true, retryable: false)
+        } catch {
+            return Attempt(delivered: false, retryable: true, error: "cannot write to \(path): \(error)")
+        }
+    }
+}

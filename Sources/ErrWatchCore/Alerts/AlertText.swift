@@ -1,0 +1,72 @@
+/// How alerts read to people: one sentence per event, and values in the rule's own units.
+public enum AlertText {
+    /// The group as `dimension=value` pairs in the rule's order, or "all calls".
+    public static func group(_ alert: AlertState) -> String {
+        let pairs = alert.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.isEmpty ? "(none)" : $0.value)" }
+        return pairs.isEmpty ? "all calls" : pairs.joined(separator: " ")
+    }
+
+    /// The measure in the rule's units: "10.0%", "12 errors", "5.0×", "20.0× budget".
+    public static func value(_ value: Double, rule: AlertRule?) -> String {
+        switch (rule?.kind, rule?.metric) {
+        case (.threshold?, .errorCount?), (.newError?, _): return "\(Int64(value.rounded())) errors"
+        case (.change?, _): return value.isFinite ? "\(fixed(value, 1))×" : "∞×"
+        case (.burnRate?, _): return "\(fixed(value, 1))× budget"
+        default: return percent(value)
+        }
+    }
+
+    /// One sentence saying what happened.
+    public static func summary(_ event: AlertEvent, rule: AlertRule?) -> String {
+        let alert = event.alert
+        let name = alert.rule
+        let window = rule.map { DurationText.format($0.kind == .burnRate ? ($0.burnWindows.first?.longMs ?? $0.windowMs) : $0.windowMs) } ?? "?"
+        let counts = "\(alert.errors) of \(alert.calls) calls in \(window)"
+        let measured: String
+        switch rule?.kind {
+        case .newError?:
+            let type = alert.labels["type"] ?? "?"
+            let code = alert.labels["code"] ?? "?"
+            let app = alert.labels["app"] ?? "?"
+            let model = alert.labels["model"] ?? "?"
+            let verb = event.kind == .resolved ? "is no longer new" : "appeared for the first time"
+            return "\(name): error \(type)/\(code.isEmpty ? "(no code)" : code) \(verb) for app \(app), model \(model) (\(alert.errors) in \(window))."
+        case .change?:
+            measured = "error rate \(value(alert.value, rule: rule)) the \(rule?.compare == .day ? "same window a day earlier" : "previous window") (\(counts))"
+        case .burnRate?:
+            measured = "error budget burning at \(value(alert.value, rule: rule)) (\(alert.errors) of \(alert.calls) calls in \(window))"
+        default:
+            let limit = alert.threshold.map { " against \(value($0, rule: rule))" } ?? ""
+            measured = "\(rule?.metric == .errorCount ? "error count" : "error rate") \(value(alert.value, rule: rule))\(limit) (\(counts))"
+        }
+        let scope = group(alert)
+        switch event.kind {
+        case .resolved, .cancelled: return "\(name) resolved for \(scope): \(measured)."
+        case .severity: return "\(name) is now \(alert.severity.rawValue) for \(scope): \(measured)."
+        case .repeat: return "\(name) is still \(alert.severity.rawValue) for \(scope): \(measured)."
+        case .pending: return "\(name) is pending (\(alert.severity.rawValue)) for \(scope): \(measured)."
+        case .firing: return "\(name) is \(alert.severity.rawValue) for \(scope): \(measured)."
+        }
+    }
+
+    /// `0.0523` → `5.23%`, with fewer digits for larger shares.
+    public static func percent(_ share: Double) -> String {
+        let value = share * 100
+        return value >= 10 ? "\(fixed(value, 1))%" : "\(fixed(value, 2))%"
+    }
+
+    static func fixed(_ value: Double, _ digits: Int) -> String {
+        guard value.isFinite else { return "∞" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        var text = String(rounded)
+        if let dot = text.firstIndex(of: ".") {
+            let decimals = text.distance(from: dot, to: text.endIndex) - 1
+            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
+        } else if digits > 0 {
+            text += "." + String(repeating: "0", count: digits)
+        }
+        return text
+    }
+}
