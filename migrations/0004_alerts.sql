@@ -36,7 +36,8 @@ CREATE TABLE alert_events (
     errors     INTEGER NOT NULL,
     starts_at  INTEGER,
     ends_at    INTEGER,
-    notify     INTEGER NOT NULL CHECK (notify IN (0, 1))
+    notify     INTEGER NOT NULL CHECK (notify IN (0, 1)),
+    summary    TEXT    NOT NULL
 );
 CREATE INDEX alert_events_ts   ON alert_events (ts, id);
 CREATE INDEX alert_events_rule ON alert_events (rule, ts, id);

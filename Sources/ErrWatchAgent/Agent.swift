@@ -81,7 +81,15 @@ public struct Agent: Sendable {
     /// (no new requests, in-flight ones finish), then the aggregator (queued notifications are
     /// delivered), then the writer (everything accepted is written).
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [WriterService(writer: writer), alerts, application(onServerRunning: onServerRunning)]
+        [WriterService(writer: writer), alerts, application { [configuration, alerts] port in
+            // Port 0 is known only now: links in notifications need the real one.
+            if configuration.alerts.externalURL == nil {
+                var bound = configuration
+                bound.port = port
+                alerts.dashboardURL = bound.dashboardURL
+            }
+            await onServerRunning(port)
+        }]
     }
 }
 

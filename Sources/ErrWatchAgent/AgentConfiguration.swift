@@ -160,6 +160,19 @@ public struct AgentConfiguration: Sendable, Hashable {
             "Refusing to listen on \(host):\(port) without auth_token: anyone who reaches it could read the error history; set auth_token, or pass --allow-public to accept that.")
     }
 
+    /// The defaults, then `file` (when given), then the `ERRWATCH_*` variables of `environment`.
+    public static func load(file: String?, environment: [String: String]) throws(ErrWatchError) -> AgentConfiguration {
+        var configuration = AgentConfiguration()
+        if let file {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ErrWatchError(.configuration, "Cannot read the configuration file '\(file)'; check that it exists and is readable.")
+            }
+            try configuration.apply(yaml: text, path: file)
+        }
+        try configuration.apply(environment: environment)
+        return configuration
+    }
+
     /// Applies the `ERRWATCH_*` variables that are set.
     public mutating func apply(environment: [String: String]) throws(ErrWatchError) {
         for (key, variable, _) in Self.keys {

@@ -9,7 +9,7 @@ struct AlertPayload: Sendable {
     let dashboardURL: String
 
     var alert: AlertState { event.alert }
-    var summary: String { AlertText.summary(event, rule: rule) }
+    var summary: String { event.summary.isEmpty ? AlertText.summary(event, rule: rule) : event.summary }
     var link: String { "\(dashboardURL)/?rule=\(percentEncoded(alert.rule))" }
 
     /// errwatch's webhook body: the fields the README documents, in a stable order.

@@ -26,7 +26,7 @@ public final class AlertService: Service, Sendable {
     public let dispatcher: NotifierDispatcher
     private let store: Store
     private let intervalMs: Int64
-    private let dashboardURL: String
+    private let dashboardURLs: Mutex<String>
     private let logger: Logger
     private let now: @Sendable () -> Int64
 
@@ -40,9 +40,15 @@ public final class AlertService: Service, Sendable {
         self.dispatcher = dispatcher
         self.store = store
         intervalMs = configuration.evaluationIntervalMs
-        self.dashboardURL = dashboardURL
+        dashboardURLs = Mutex(dashboardURL)
         self.logger = logger
         self.now = now
+    }
+
+    /// Where links in notifications point: the external URL, else the address the agent listens on.
+    public var dashboardURL: String {
+        get { dashboardURLs.withLock { $0 } }
+        set { dashboardURLs.withLock { $0 = newValue } }
     }
 
     /// The rules in force.

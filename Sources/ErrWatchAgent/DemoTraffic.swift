@@ -30,14 +30,19 @@ public struct DemoTraffic: Sendable {
     let baseURL: String
     let clients: Int
     let requestsPerSecond: Double
+    /// A provider rate-limit storm: while it lasts, each attempt is answered 429 with this share.
+    let burst: (during: Range<ContinuousClock.Instant>, share: Double)?
     private let tally = TallyBox()
 
-    /// Clients sending about `requestsPerSecond` in all to `baseURL` (the agent's `/v1`).
-    public init(client: HTTPClient, baseURL: String, clients: Int = 4, requestsPerSecond: Double = 25) {
+    /// Clients sending about `requestsPerSecond` in all to `baseURL` (the agent's `/v1`), with
+    /// an optional burst of rate limiting (the fake upstream's `x-mock-status` test header).
+    public init(client: HTTPClient, baseURL: String, clients: Int = 4, requestsPerSecond: Double = 25,
+                burst: (during: Range<ContinuousClock.Instant>, share: Double)? = nil) {
         self.client = client
         self.baseURL = baseURL
         self.clients = clients
         self.requestsPerSecond = requestsPerSecond
+        self.burst = burst
     }
 
     /// The counts so far.
@@ -84,6 +89,9 @@ public struct DemoTraffic: Sendable {
             request.headers.add(name: "content-type", value: "application/json")
             request.headers.add(name: "x-errwatch-app", value: app)
             request.headers.add(name: "x-stainless-retry-count", value: String(attempt))
+            if let burst, burst.during.contains(.now), random.unit() < burst.share {
+                request.headers.add(name: "x-mock-status", value: "429")
+            }
             request.body = .bytes(ByteBuffer(string: body))
             var status = 0
             var retryAfter: Double?

@@ -44,15 +44,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     /// The configuration by precedence: flag > environment > file > default.
     func resolve(environment: [String: String]) throws -> AgentConfiguration {
-        var configuration = AgentConfiguration()
+        var configuration: AgentConfiguration
         do throws(ErrWatchError) {
-            if let path = config ?? environment["ERRWATCH_CONFIG"] {
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw ErrWatchError(.configuration, "Cannot read the configuration file '\(path)'; check that it exists and is readable.")
-                }
-                try configuration.apply(yaml: text, path: path)
-            }
-            try configuration.apply(environment: environment)
+            configuration = try AgentConfiguration.load(file: config ?? environment["ERRWATCH_CONFIG"], environment: environment)
             for (key, value) in [("listen", listen), ("upstream", upstream), ("db", db), ("app", app)] {
                 if let value { try configuration.set(key, to: value, origin: "--\(key)") }
             }
@@ -72,9 +66,24 @@ struct AgentCommand: AsyncParsableCommand {
         let store = try Store.open(path: path)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: configuration))
         let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
+        let file = config ?? context.environment["ERRWATCH_CONFIG"]
+        let reloader = ReloadService(logger: logger) { [environment = context.environment] in
+            guard let file else {
+                logger.info("SIGHUP: no configuration file to reload")
+                return
+            }
+            do throws(ErrWatchError) {
+                let reloaded = try AgentConfiguration.load(file: file, environment: environment)
+                agent.alerts.update(reloaded.alerts)
+                logger.info("SIGHUP: reloaded rules and notifiers", metadata: [
+                    "rules": "\(reloaded.alerts.rules.count)", "notifiers": "\(reloaded.alerts.notifiers.count)"])
+            } catch {
+                logger.error("SIGHUP: kept the previous rules; the configuration file is wrong", metadata: ["error": "\(error.message)"])
+            }
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: agent.services { port in
+                services: [reloader] + agent.services { port in
                     logger.info("errwatch agent listening on http://\(configuration.host):\(port); /v1/* goes to \(configuration.upstream); recording into \(path)")
                 },
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -90,6 +99,19 @@ struct AgentCommand: AsyncParsableCommand {
         let statistics = agent.writer.statistics
         logger.info("errwatch agent stopped", metadata: [
             "written": "\(statistics.written)", "dropped": "\(statistics.dropped)"])
+    }
+}
+
+/// Reloads the alert rules and notifiers on SIGHUP. A wrong file changes nothing: the agent
+/// keeps its previous rules and logs why.
+struct ReloadService: Service {
+    let logger: Logger
+    let reload: @Sendable () -> Void
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reload()
+        }
     }
 }
 

@@ -20,12 +20,17 @@ struct DemoCommand: AsyncParsableCommand {
             summary and the commands to explore the database it leaves behind. Ctrl-C stops it
             early, cleanly.
 
+            Early on, the provider rate-limits half of all requests for a while (from 8% to 25%
+            of --duration). The demo's alert rule, rate-limit-storm, fires during that burst and
+            resolves after it (the rule's window is one minute: run at least 90s to see both);
+            its notifications go to a log file beside the database.
+
             Example:
-              errwatch demo --duration 30s
+              errwatch demo --duration 90s
             """)
 
     @Option(help: ArgumentHelp("How long to run.", valueName: "duration"))
-    var duration = "60s"
+    var duration = "90s"
     @Option(help: ArgumentHelp("The database to record into (default: a new file in the temporary folder, kept).", valueName: "path"))
     var db: String?
     @Option(help: "Simulated clients.")
@@ -66,6 +71,11 @@ struct DemoCommand: AsyncParsableCommand {
             var configuration = AgentConfiguration()
             configuration.port = 0
             configuration.upstream = "http://127.0.0.1:\(upstreamPort)/v1"
+            do throws(ErrWatchError) {
+                try configuration.apply(yaml: Self.alertRules(log: path + ".alerts.jsonl"), path: "the demo's rules")
+            } catch {
+                throw ValidationError(error)
+            }
             let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
             let (agentPorts, agentPort) = AsyncStream.makeStream(of: Int.self)
             var agentIterator = agentPorts.makeAsyncIterator()
@@ -82,8 +92,28 @@ struct DemoCommand: AsyncParsableCommand {
             try await group.waitForAll()
             try await client.shutdown()
 
-            context.print(driver.summary(path: path, now: context.now()))
+            context.print(try driver.summary(path: path, now: context.now()))
         }
+    }
+
+    /// The demo's alerting: a rate-limit rule that the burst sets off, evaluated every 2 s,
+    /// notifying a log file.
+    static func alertRules(log: String) -> String {
+        """
+        evaluation_interval: 2s
+        notifiers:
+          - {name: demo-log, kind: log, path: \(JSONText.quote(log))}
+        rules:
+          - name: rate-limit-storm
+            kind: threshold
+            where: {type: rate_limit_error}
+            window: 1m
+            warning: 15%
+            critical: 30%
+            resolve: 10%
+            min_calls: 20
+            notify: [demo-log]
+        """
     }
 }
 
@@ -115,7 +145,10 @@ final class DemoDriver: Service, @unchecked Sendable {
 
     func run() async throws {
         let port = await ports()
-        let traffic = DemoTraffic(client: client, baseURL: "http://127.0.0.1:\(port)/v1", clients: clients, requestsPerSecond: rate)
+        let begin = ContinuousClock.now
+        let burst = (begin + .milliseconds(length * 8 / 100))..<(begin + .milliseconds(length / 4))
+        let traffic = DemoTraffic(client: client, baseURL: "http://127.0.0.1:\(port)/v1", clients: clients, requestsPerSecond: rate,
+                                  burst: (burst, 0.5))
         self.traffic = traffic
         context.print("errwatch demo: fake upstream, agent on http://127.0.0.1:\(port)/v1, \(clients) simulated apps, \(DurationText.format(length)). Ctrl-C stops it.\n")
         let deadline = ContinuousClock.now + .milliseconds(length)
@@ -157,15 +190,24 @@ final class DemoDriver: Service, @unchecked Sendable {
         })
         let tally = traffic?.counts ?? .init()
         let elapsed = DurationText.format((now - started) / 1_000 * 1_000)
+        let alerts = try agent.store.alerts().filter { $0.phase == .firing }
+            .map { "\($0.rule) FIRING (\($0.severity.rawValue), \(AlertText.value($0.value, rule: agent.alerts.rules.first { $0.name == "rate-limit-storm" })))" }
         return "\(elapsed): \(calls) calls recorded, \(errors) errors (\(Format.percent(calls > 0 ? Double(errors) / Double(calls) : 0))); "
             + "apps retried \(tally.retries) times, \(tally.failed) calls failed after retries\n"
             + report.rendered(.table)
+            + "alerts: \(alerts.isEmpty ? "none firing" : alerts.joined(separator: "; "))\n"
     }
 
-    func summary(path: String, now: Int64) -> String {
+    func summary(path: String, now: Int64) throws -> String {
         let tally = traffic?.counts ?? .init()
         let table = (try? table(now: now)) ?? ""
         let statistics = agent.writer.statistics
+        let events = try agent.store.alertHistory(since: started - Timestamp.minute, until: now + 1).reversed()
+            .filter { [.firing, .severity, .resolved].contains($0.event.kind) }
+        let alertLines = events.isEmpty ? "  (no alert fired)\n" : events.map { row in
+            "  +\(DurationText.format(max(0, row.event.at - started) / 1_000 * 1_000)) \(row.event.kind.rawValue): "
+                + row.event.summary + "\n"
+        }.joined()
         let userFailure = tally.calls > 0 ? Format.percent(Double(tally.failed) / Double(tally.calls)) : "-"
         return """
 
@@ -173,10 +215,13 @@ final class DemoDriver: Service, @unchecked Sendable {
             The apps made \(tally.calls) calls in \(tally.attempts) attempts; after retries \(tally.failed) failed (\(userFailure) of calls).
             The agent recorded \(statistics.written) outcomes and dropped \(statistics.dropped).
 
+            Alerts (notifications in \(path).alerts.jsonl):
+            \(alertLines)
             The database is \(path). Explore it:
               errwatch rates --db \(path) --window 1h --by model,type
               errwatch errors --db \(path) --since 1h --type rate_limit_error --limit 10
               errwatch trend --db \(path) --since 10m --bucket 1m
+              errwatch alerts history --db \(path)
 
             """
     }

@@ -28,7 +28,7 @@ extension Report {
                 return [
                     .time(event.at), .text(alert.rule), .text(event.kind.rawValue), .text(alert.severity.rawValue), .labels(alert.labels),
                     .number(alert.value, digits: 4), .number(alert.threshold, digits: 4), .integer(alert.calls), .integer(alert.errors),
-                    .bool(event.notify), .text(AlertText.summary(event, rule: byName[alert.rule])),
+                    .bool(event.notify), .text(event.summary.isEmpty ? AlertText.summary(event, rule: byName[alert.rule]) : event.summary),
                 ]
             })
     }

@@ -121,12 +121,12 @@ extension Store {
                 let alert = event.alert
                 try db.execute(sql: """
                     INSERT INTO alert_events (ts, rule, group_key, labels, event, severity, value, threshold, calls, errors,
-                        starts_at, ends_at, notify)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        starts_at, ends_at, notify, summary)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [
                         event.at, alert.rule, Self.groupKey(alert.group), Self.labelsJSON(alert.labels), event.kind.rawValue,
                         alert.severity.rawValue, alert.value, alert.threshold, alert.calls, alert.errors, alert.startsAt,
-                        alert.endsAt, event.notify,
+                        alert.endsAt, event.notify, event.summary,
                     ])
                 ids.append(db.lastInsertedRowID)
             }
@@ -162,7 +162,7 @@ extension Store {
                 alert.phase = row["event"] == "resolved" || row["event"] == "cancelled" ? .resolved
                     : (row["event"] == "pending" ? .pending : .firing)
                 let event = AlertEvent(kind: AlertEvent.Kind(rawValue: row["event"]) ?? .firing, alert: alert,
-                                       at: row["ts"], notify: row["notify"])
+                                       at: row["ts"], notify: row["notify"], summary: row["summary"])
                 return AlertHistoryRow(id: row["id"], event: event)
             }
         }
@@ -203,5 +203,25 @@ extension Store {
             value: row["value"], threshold: row["threshold"], calls: row["calls"], errors: row["errors"],
             activeSince: row["active_since"] ?? row["starts_at"] ?? row["ts"], startsAt: row["starts_at"],
             endsAt: row["ends_at"], lastNotifiedAt: row["last_notified_at"], updatedAt: row["updated_at"] ?? row["ts"])
+    }
+}
+
+extension Store {
+    /// The minute call counts in `[since, until)` with their series' dimensions, for replaying
+    /// rules in memory (``ReplaySource``).
+    public func minuteRows(since: Int64, until: Int64) throws -> [ReplaySource.Row] {
+        try writer.read { db in
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls
+                FROM call_counts c JOIN series s ON s.id = c.series
+                WHERE c.bucket >= ? AND c.bucket < ?
+                """, arguments: [since, until])
+            var rows: [ReplaySource.Row] = []
+            while let row = try cursor.next() {
+                rows.append(ReplaySource.Row(bucket: row[0], app: row[1], endpoint: row[2], model: row[3], status: row[4],
+                                             type: row[5], code: row[6], calls: row[7]))
+            }
+            return rows
+        }
     }
 }

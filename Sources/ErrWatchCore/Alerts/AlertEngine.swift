@@ -58,7 +58,11 @@ public enum AlertEngine {
                     continue
                 }
                 result.changes.append((rule.name, group, after))
-                result.events += events
+                result.events += events.map { event in
+                    var event = event
+                    event.summary = AlertText.summary(event, rule: rule)
+                    return event
+                }
             }
         }
         // Alerts of rules that are gone (a reload removed them) resolve without notifying.
@@ -69,7 +73,8 @@ public enum AlertEngine {
             ended.updatedAt = now
             states[key] = ended
             result.changes.append((key.rule, key.group, ended))
-            result.events.append(AlertEvent(kind: state.phase == .pending ? .cancelled : .resolved, alert: ended, at: now, notify: false))
+            result.events.append(AlertEvent(kind: state.phase == .pending ? .cancelled : .resolved, alert: ended, at: now, notify: false,
+                                            summary: "\(key.rule) ended for \(AlertText.group(ended)): the rule was removed."))
         }
         return result
     }

@@ -80,13 +80,16 @@ public struct AlertEvent: Sendable, Hashable {
     public var at: Int64
     /// Whether notifiers are told.
     public var notify: Bool
+    /// The sentence people read, written when it happened (the rule may change later).
+    public var summary: String
 
     /// An event of `kind` at `at`.
-    public init(kind: Kind, alert: AlertState, at: Int64, notify: Bool) {
+    public init(kind: Kind, alert: AlertState, at: Int64, notify: Bool, summary: String = "") {
         self.kind = kind
         self.alert = alert
         self.at = at
         self.notify = notify
+        self.summary = summary
     }
 
     /// `firing` or `resolved`, as webhooks and Alertmanager say it.
