@@ -22,7 +22,7 @@ public final class AlertService: Service, Sendable {
 
     private let state: Mutex<State>
     /// Serialises evaluations: a manual one (tests) and the timer's never overlap.
-    private let evaluating = Mutex<Bool>(false)
+    private let evaluating = AsyncLock()
     public let dispatcher: NotifierDispatcher
     private let store: Store
     private let intervalMs: Int64
@@ -77,8 +77,8 @@ public final class AlertService: Service, Sendable {
     /// stores what changed, queues the notifications. Returns what happened.
     @discardableResult
     public func evaluate() async throws -> AlertEngine.Result {
-        guard evaluating.withLock({ busy in defer { busy = true }; return !busy }) else { return AlertEngine.Result() }
-        defer { evaluating.withLock { $0 = false } }
+        await evaluating.lock()
+        defer { evaluating.unlock() }
         let at = now()
         let store = store
         if !state.withLock({ $0.loaded }) {
@@ -152,5 +152,35 @@ public final class AlertService: Service, Sendable {
             let event = AlertEvent(kind: .repeat, alert: alert, at: at, notify: true)
             dispatcher.send(AlertPayload(event: event, rule: rule, dashboardURL: dashboardURL), eventID: nil, to: targets)
         }
+    }
+}
+
+/// A lock for async code: waiters suspend instead of blocking a thread, and go in turn.
+final class AsyncLock: Sendable {
+    private let state = Mutex<(locked: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func lock() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let acquired = state.withLock { state in
+                if state.locked {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.locked = true
+                return true
+            }
+            if acquired { continuation.resume() }
+        }
+    }
+
+    func unlock() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.locked = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
     }
 }
