@@ -23,7 +23,7 @@ struct AlertPayload: Sendable {
             ("labels", JSONObject(alert.labels.sorted { $0.key < $1.key }.map { ($0.key, JSONObject.string($0.value)) }).text),
             ("value", JSONObject.number(alert.value)),
             ("threshold", JSONObject.number(alert.threshold)),
-            ("window", JSONObject.string(rule.map { DurationText.format($0.windowMs) })),
+            ("window", JSONObject.string(rule.map { DurationText.format($0.window(of: alert)) })),
             ("calls", String(alert.calls)),
             ("errors", String(alert.errors)),
             ("starts_at", JSONObject.string(Timestamp.iso8601(alert.startsAt ?? alert.activeSince))),

@@ -91,7 +91,7 @@ public final class AlertService: Service, Sendable {
         let (rules, before) = state.withLock { ($0.rules, $0.alerts) }
         let (result, after) = try await offload {
             var alerts = before
-            let result = AlertEngine.evaluate(rules, at: at, source: store, states: &alerts)
+            let result = AlertEngine.evaluate(rules, at: at, source: StoreCountSource(store: store), states: &alerts)
             return (result, alerts)
         }
         for (rule, error) in result.failures {

@@ -57,7 +57,7 @@ struct BenchAlertsCommand: AsyncParsableCommand {
         for run in 0..<repetitions {
             var result = AlertEngine.Result()
             let at = now + Int64(run) * 15_000
-            times.append(await seconds { result = AlertEngine.evaluate(ruleSet, at: at, source: store, states: &states) })
+            times.append(await seconds { result = AlertEngine.evaluate(ruleSet, at: at, source: StoreCountSource(store: store), states: &states) })
             if let failure = result.failures.first { throw ValidationErrorText("Rule \(failure.rule) failed: \(Store.describe(failure.error))") }
             events += result.events.count
             context.warn(String(format: "evaluation %d: %.1f ms, %d events", run + 1, times.last! * 1_000, result.events.count))

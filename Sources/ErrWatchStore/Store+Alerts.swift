@@ -4,50 +4,68 @@ import GRDB
 
 extension Store: AlertCountSource {
     /// Per group, the calls of its app, endpoint and model and the errors `scope` narrows to,
-    /// over `[from, to)`, read from the coarsest rollups that cover the range.
+    /// over `[from, to)`. For many rules at once, ``StoreCountSource`` reads each window once.
     public func counts(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: GroupCounts] {
-        var filter = Filter(since: from, until: to)
-        filter.apps = scope.apps
-        filter.endpoints = scope.endpoints
-        filter.models = scope.models
-        var errorConditions = ["type <> ''"]
-        var errorArguments = StatementArguments()
-        func any(_ column: String, _ values: [some DatabaseValueConvertible]) {
-            guard !values.isEmpty else { return }
-            errorConditions.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
-            errorArguments += StatementArguments(values)
-        }
-        any("status", scope.statuses)
-        any("type", scope.types)
-        any("code", scope.codes)
-        let columns = groupBy.map(\.rawValue)
-        let select = (columns + ["sum(calls)", "sum(CASE WHEN \(errorConditions.joined(separator: " AND ")) THEN calls ELSE 0 END)"])
-            .joined(separator: ", ")
-        let groupClause = columns.isEmpty ? "" : "GROUP BY \(columns.joined(separator: ", "))"
-        let rows = try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter)
-            return try Row.fetchAll(db, sql: "SELECT \(select) FROM (\(counts.sql)) \(groupClause)",
-                                    arguments: errorArguments + counts.arguments)
-        }
-        // Errors per the full group; calls per its app/endpoint/model part, since a group keyed by
-        // an error's type still divides by all the calls that could have failed that way.
-        let callSide = groupBy.indices.filter { [ErrWatchCore.Dimension.app, .endpoint, .model].contains(groupBy[$0]) }
-        let errorKeyed = groupBy.contains { [ErrWatchCore.Dimension.status, .type, .code].contains($0) }
-        var calls: [[String]: Int64] = [:]
-        var result: [[String]: GroupCounts] = [:]
-        for row in rows {
-            let group = (0..<columns.count).map { Self.groupValue(row[$0]) }
-            let rowCalls: Int64 = row[columns.count] ?? 0
-            let rowErrors: Int64 = row[columns.count + 1] ?? 0
-            calls[callSide.map { group[$0] }, default: 0] += rowCalls
-            if !errorKeyed || rowErrors > 0 {
-                result[group, default: GroupCounts(calls: 0, errors: 0)].errors += rowErrors
+        try StoreCountSource(store: self).counts(scope: scope, groupBy: groupBy, from: from, to: to)
+    }
+
+    /// Every series by id.
+    public func seriesDimensions() throws -> [Int64: SeriesDimensions] {
+        try writer.read { db in
+            var result: [Int64: SeriesDimensions] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, app, endpoint, model, status, type, code FROM series")
+            while let row = try rows.next() {
+                result[row[0]] = SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6])
             }
+            return result
         }
-        for group in result.keys {
-            result[group]!.calls = calls[callSide.map { group[$0] }] ?? 0
+    }
+
+    /// Calls per series id over `[from, to)`, read from the coarsest rollups that cover it.
+    public func callsPerSeries(from: Int64, to: Int64) throws -> [Int64: Int64] {
+        try writer.read { db in
+            let marks = try Watermarks.read(db)
+            var result: [Int64: Int64] = [:]
+            for segment in Rollup.segments(since: from, until: to, hourlyUntil: marks.hourly, dailyUntil: marks.daily) {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT series, sum(calls) FROM \(Watermarks.table(segment.level)) WHERE bucket >= ? AND bucket < ? GROUP BY series
+                    """, arguments: [segment.from, segment.to])
+                while let row = try rows.next() {
+                    result[row[0], default: 0] += row[1] as Int64
+                }
+            }
+            return result
         }
-        return result
+    }
+}
+
+/// The store as one evaluation's count source: each distinct window is read once, as calls per
+/// series (integer keys, no join), and every rule's groups are summed from that in memory, so
+/// the cost of an evaluation grows with its distinct windows, not with its rules.
+public final class StoreCountSource: AlertCountSource {
+    private let store: Store
+    private var series: [Int64: SeriesDimensions] = [:]
+    private var windows: [WindowKey: [(SeriesDimensions, Int64)]] = [:]
+
+    private struct WindowKey: Hashable {
+        var from: Int64
+        var to: Int64
+    }
+
+    /// A source over `store`; make a new one per evaluation (it keeps what it read).
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func counts(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: GroupCounts] {
+        let key = WindowKey(from: from, to: to)
+        if windows[key] == nil {
+            let calls = try store.callsPerSeries(from: from, to: to)
+            // Series are never deleted or reused: reread the table only when one is new.
+            if calls.keys.contains(where: { series[$0] == nil }) { series = try store.seriesDimensions() }
+            windows[key] = calls.compactMap { id, count in series[id].map { ($0, count) } }
+        }
+        return SeriesGrouping.group(windows[key]!, scope: scope, groupBy: groupBy)
     }
 }
 

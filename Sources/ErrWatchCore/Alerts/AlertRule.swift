@@ -130,6 +130,14 @@ public struct AlertRule: Sendable, Hashable {
     /// The dimensions a new error is new within: the pair (type, code) per app and model.
     public static let newErrorDimensions: [Dimension] = [.app, .model, .type, .code]
 
+    /// The window an alert's figures were taken over: for burn-rate rules, the long window of
+    /// the pair that fired (found by its factor and severity), else ``windowMs``.
+    public func window(of alert: AlertState) -> Int64 {
+        guard kind == .burnRate else { return windowMs }
+        let pair = burnWindows.first { $0.factor == alert.threshold && $0.severity == alert.severity } ?? burnWindows.first
+        return pair?.longMs ?? windowMs
+    }
+
     /// How far back from now the rule reads counts.
     public var lookbackNeededMs: Int64 {
         switch kind {

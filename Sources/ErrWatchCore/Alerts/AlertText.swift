@@ -20,7 +20,7 @@ public enum AlertText {
     public static func summary(_ event: AlertEvent, rule: AlertRule?) -> String {
         let alert = event.alert
         let name = alert.rule
-        let window = rule.map { DurationText.format($0.kind == .burnRate ? ($0.burnWindows.first?.longMs ?? $0.windowMs) : $0.windowMs) } ?? "?"
+        let window = rule.map { DurationText.format($0.window(of: alert)) } ?? "?"
         let counts = "\(alert.errors) of \(alert.calls) calls in \(window)"
         let measured: String
         switch rule?.kind {

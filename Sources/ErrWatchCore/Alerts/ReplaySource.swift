@@ -24,15 +24,9 @@ public final class ReplaySource: AlertCountSource {
             self.calls = calls
         }
 
-        func value(_ dimension: Dimension) -> String {
-            switch dimension {
-            case .app: app
-            case .endpoint: endpoint
-            case .model: model
-            case .status: String(status)
-            case .type: type
-            case .code: code
-            }
+        /// The row's series.
+        public var series: SeriesDimensions {
+            SeriesDimensions(app: app, endpoint: endpoint, model: model, status: status, type: type, code: code)
         }
     }
 
@@ -102,23 +96,16 @@ public final class ReplaySource: AlertCountSource {
     }
 
     private func build(_ signature: Signature) -> Index {
-        let scope = signature.scope
+        let scope = signature.scope.normalized
         let groupBy = signature.groupBy
         let callSide = groupBy.indices.filter { [.app, .endpoint, .model].contains(groupBy[$0]) }
         var index = Index(callSide: callSide, errorKeyed: groupBy.contains { [.status, .type, .code].contains($0) })
-        let endpoints = Set(scope.endpoints.map(Endpoint.normalize))
         for row in rows {
-            guard scope.apps.isEmpty || scope.apps.contains(row.app),
-                  endpoints.isEmpty || endpoints.contains(row.endpoint),
-                  scope.models.isEmpty || scope.models.contains(row.model)
-            else { continue }
-            let group = groupBy.map(row.value)
+            let series = row.series
+            guard scope.admitsCalls(of: series) else { continue }
+            let group = groupBy.map(series.value)
             index.calls[callSide.map { group[$0] }, default: Cumulative()].add(row.bucket, row.calls)
-            let isError = !row.type.isEmpty
-                && (scope.statuses.isEmpty || scope.statuses.contains(row.status))
-                && (scope.types.isEmpty || scope.types.contains(row.type))
-                && (scope.codes.isEmpty || scope.codes.contains(row.code))
-            if isError {
+            if scope.countsErrors(of: series) {
                 index.errors[group, default: Cumulative()].add(row.bucket, row.calls)
             } else if !index.errorKeyed {
                 index.errors[group, default: Cumulative()].add(row.bucket, 0)
