@@ -13,8 +13,9 @@ struct BenchAlertsCommand: AsyncParsableCommand {
             ten: 50 calls, some rate-limited or unavailable; a few models burst in the last half
             hour and a few show a new error), rolls them up, then evaluates --rules rules as the
             agent does (40% threshold, 20% change, 20% burn-rate with the Workbook's windows, 20%
-            new-error; each grouped by model) --repeat times, alert state carried from one
-            evaluation to the next. It prints the median and slowest evaluation and their ratio to
+            new-error; each grouped by model) --repeat times as the agent does (counts read, rules
+            stepped, changed alerts and events stored), alert state carried from one evaluation to
+            the next. It prints the median and slowest evaluation and their ratio to
             the default 15 s evaluation interval.
 
             Example:
@@ -57,7 +58,11 @@ struct BenchAlertsCommand: AsyncParsableCommand {
         for run in 0..<repetitions {
             var result = AlertEngine.Result()
             let at = now + Int64(run) * 15_000
-            times.append(await seconds { result = AlertEngine.evaluate(ruleSet, at: at, source: StoreCountSource(store: store), states: &states) })
+            // As the agent does it: evaluate, then store what changed and the events.
+            times.append(try await seconds {
+                result = AlertEngine.evaluate(ruleSet, at: at, source: StoreCountSource(store: store), states: &states)
+                _ = try store.saveAlerts(changes: result.changes, events: result.events)
+            })
             if let failure = result.failures.first { throw ValidationErrorText("Rule \(failure.rule) failed: \(Store.describe(failure.error))") }
             events += result.events.count
             context.warn(String(format: "evaluation %d: %.1f ms, %d events", run + 1, times.last! * 1_000, result.events.count))
