@@ -16,9 +16,11 @@ struct AgentCommand: AsyncParsableCommand {
         discussion: """
             Point an app's base URL at http://HOST:PORT/v1 instead of its provider's: every
             request under /v1/ is forwarded to --upstream unchanged and its outcome recorded.
-            errwatch's own API is under /api/v1/ (events, errors, rates, trend), with /healthz
-            and /readyz. SIGTERM or Ctrl-C stops it after in-flight requests finish, with every
-            outcome written.
+            errwatch's own API is under /api/v1/ (events, errors, rates, trend, alerts), with
+            /healthz and /readyz. Alert rules and notifiers come from the config file (see
+            `errwatch alerts rules --config FILE`); SIGHUP reloads them, keeping the previous
+            ones when the file is wrong. SIGTERM or Ctrl-C stops it after in-flight requests
+            finish, with every outcome written.
 
             Settings come from a flag, else an ERRWATCH_* variable, else the --config YAML file,
             else the default. Keys: \(AgentConfiguration.keys.map(\.key).joined(separator: ", ")).
