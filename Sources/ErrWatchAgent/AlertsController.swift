@@ -32,17 +32,10 @@ struct AlertsController<Context: RequestContext>: Sendable {
 
     /// `state=firing,pending`, `active` (pending and firing), or all when absent.
     static func phases(_ text: String?) throws -> Set<AlertPhase> {
-        guard let text, !text.isEmpty else { return Set(AlertPhase.allCases) }
-        var phases = Set<AlertPhase>()
-        for part in text.split(separator: ",") {
-            if part == "active" {
-                phases.formUnion([.pending, .firing])
-            } else if let phase = AlertPhase(rawValue: String(part)) {
-                phases.insert(phase)
-            } else {
-                throw APIError.invalidRequest("invalid_parameter", "Invalid state '\(part)'; give pending, firing, resolved or active.")
-            }
+        do throws(ErrWatchError) {
+            return try AlertPhase.parseList(text, name: "state")
+        } catch {
+            throw APIError.invalidRequest("invalid_parameter", error.message)
         }
-        return phases
     }
 }

@@ -67,19 +67,8 @@ struct AlertsCommand: AsyncParsableCommand {
         var state: String?
 
         func run() async throws {
-            var phases = Set(AlertPhase.allCases)
-            if let state {
-                phases = []
-                for part in state.split(separator: ",") {
-                    if part == "active" {
-                        phases.formUnion([.pending, .firing])
-                    } else if let phase = AlertPhase(rawValue: String(part)) {
-                        phases.insert(phase)
-                    } else {
-                        throw ValidationError("Invalid --state '\(part)'; give pending, firing, resolved or active.")
-                    }
-                }
-            }
+            let phases: Set<AlertPhase>
+            do { phases = try AlertPhase.parseList(state, name: "--state") } catch { throw ValidationError(error) }
             let rules = try config.load(required: false)?.alerts.rules ?? []
             let alerts = try database.openForReading().alerts().filter { phases.contains($0.phase) }
             Report.alerts(alerts, rules: rules).render(output.format, to: CommandContext.current.standardOutput)

@@ -1,6 +1,23 @@
 /// Where an alert is in its life: pending (bad, waiting out `for`), firing, or resolved.
 public enum AlertPhase: String, Sendable, Hashable, CaseIterable, Codable {
     case pending, firing, resolved
+
+    /// A comma list of phases, where `active` is pending and firing; nil or empty is all.
+    /// `name` names the parameter in the error (`--state` or `state`).
+    public static func parseList(_ text: String?, name: String) throws(ErrWatchError) -> Set<AlertPhase> {
+        guard let text, !text.isEmpty else { return Set(allCases) }
+        var phases = Set<AlertPhase>()
+        for part in text.split(separator: ",") {
+            if part == "active" {
+                phases.formUnion([.pending, .firing])
+            } else if let phase = AlertPhase(rawValue: String(part)) {
+                phases.insert(phase)
+            } else {
+                throw ErrWatchError(.invalidArgument, "Invalid \(name) '\(part)'; give pending, firing, resolved or active.")
+            }
+        }
+        return phases
+    }
 }
 
 /// The alert of one rule for one group, as stored between evaluations.
