@@ -147,6 +147,16 @@ public struct AlertsConfiguration: Sendable, Hashable {
             for (key, field) in fields.sorted(by: { $0.value.line < $1.value.line }) {
                 try apply(key, field, to: &rule, origin: "rule '\(name)' (\(path) line \(field.line))")
             }
+            // The Workbook's factors spend fixed shares of a 30-day budget; a shorter or longer
+            // period spends the same shares at proportionally lower or higher burn rates.
+            if rule.kind == .burnRate, fields["windows"] == nil, rule.periodMs != 30 * Timestamp.day {
+                let scale = Double(rule.periodMs) / Double(30 * Timestamp.day)
+                rule.burnWindows = rule.burnWindows.map { pair in
+                    var pair = pair
+                    pair.factor = (pair.factor * scale * 1_000).rounded() / 1_000
+                    return pair
+                }
+            }
             try check(rule, origin: "rule '\(name)' (\(path) line \(line))")
             rules.append(rule)
         }

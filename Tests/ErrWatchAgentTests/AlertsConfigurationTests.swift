@@ -74,7 +74,10 @@ struct AlertsConfigurationTests {
             """).alerts.rules
         #expect(rules.map(\.kind) == [.change, .burnRate, .burnRate, .newError, .threshold])
         #expect(rules[0].compare == .day && rules[0].warning == 3 && rules[0].minRate == 0.01 && rules[0].severity == .critical)
-        #expect(abs(rules[1].slo - 0.999) < 1e-12 && rules[1].periodMs == 28 * Timestamp.day && rules[1].burnWindows == AlertRule.BurnWindow.workbook)
+        #expect(abs(rules[1].slo - 0.999) < 1e-12 && rules[1].periodMs == 28 * Timestamp.day)
+        // A 28-day period spends the Workbook's budget shares at 28/30 of its 30-day factors.
+        #expect(rules[1].burnWindows.map(\.factor) == [13.44, 5.6, 0.933])
+        #expect(rules[1].burnWindows.map(\.longMs) == AlertRule.BurnWindow.workbook.map(\.longMs))
         #expect(rules[2].burnWindows == [AlertRule.BurnWindow(longMs: 2 * Timestamp.hour, shortMs: 10 * Timestamp.minute, factor: 10, severity: .critical)])
         #expect(rules[3].lookbackMs == 3 * Timestamp.day && rules[3].noData == .keep && !rules[3].sendResolved)
         #expect(rules[4].metric == .errorCount && rules[4].warning == 50 && rules[4].scope.statuses == [500, 502] && rules[4].scope.apps == ["shop"])
