@@ -47,6 +47,7 @@ let package = Package(
                 .embedInCode("../../migrations/0002_time_to_headers.sql"),
                 .embedInCode("../../migrations/0003_final_attempts.sql"),
                 .embedInCode("../../migrations/0004_alerts.sql"),
+                .embedInCode("../../migrations/0005_latency_histogram.sql"),
             ],
             swiftSettings: swiftSettings
         ),

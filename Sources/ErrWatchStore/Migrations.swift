@@ -11,6 +11,7 @@ public enum Migrations {
         ("0002_time_to_headers", String(decoding: PackageResources._002_time_to_headers_sql, as: UTF8.self)),
         ("0003_final_attempts", String(decoding: PackageResources._003_final_attempts_sql, as: UTF8.self)),
         ("0004_alerts", String(decoding: PackageResources._004_alerts_sql, as: UTF8.self)),
+        ("0005_latency_histogram", String(decoding: PackageResources._005_latency_histogram_sql, as: UTF8.self)),
     ]
 
     /// A migrator that applies the first `count` migrations (all by default).

@@ -24,8 +24,11 @@ struct OutcomeBatch {
         var headersCalls: Int64 = 0
         var headersSum: Int64 = 0
         var finalCalls: Int64 = 0
+        /// Calls per latency bucket (``LatencyHistogram/bounds``), overflow not kept.
+        var latencyBuckets = InlineArray<10, Int64>(repeating: 0)
 
         mutating func add(_ other: CountSums) {
+            for index in latencyBuckets.indices { latencyBuckets[index] += other.latencyBuckets[index] }
             finalCalls += other.finalCalls
             calls += other.calls
             latencyCalls += other.latencyCalls
@@ -57,12 +60,17 @@ struct OutcomeBatch {
             type: outcome.error?.type.rawValue ?? "", code: outcome.error?.code ?? "")
         let key = CountKey(bucket: Timestamp.floor(outcome.timestamp, to: Timestamp.minute), series: series)
         let calls = Int64(outcome.count)
-        counts[key, default: CountSums()].add(CountSums(
+        var sums = CountSums(
             calls: calls, latencyCalls: outcome.latencyMs == nil ? 0 : calls,
             latencySum: (outcome.latencyMs ?? 0) * calls,
             headersCalls: outcome.timeToHeadersMs == nil ? 0 : calls,
             headersSum: (outcome.timeToHeadersMs ?? 0) * calls,
-            finalCalls: outcome.finalAttempt == true ? calls : 0))
+            finalCalls: outcome.finalAttempt == true ? calls : 0)
+        if let latency = outcome.latencyMs {
+            let bucket = LatencyHistogram.bucket(latency)
+            if bucket < sums.latencyBuckets.count { sums.latencyBuckets[bucket] = calls }
+        }
+        counts[key, default: CountSums()].add(sums)
         records += 1
         self.calls += outcome.count
         if outcome.error != nil { errors.append(outcome) }
