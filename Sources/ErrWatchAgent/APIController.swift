@@ -167,6 +167,15 @@ struct QueryParameters {
     func string(_ name: String) throws -> String? { values[name] }
 
     func filter(now: Int64) throws -> Filter {
+        do throws(ErrWatchError) {
+            return try filterParameters.filter(now: now, prefix: "")
+        } catch {
+            throw APIError.invalidRequest("invalid_parameter", error.message)
+        }
+    }
+
+    /// The filters as given, not yet checked.
+    var filterParameters: FilterParameters {
         var parameters = FilterParameters()
         parameters.since = values["since"]
         parameters.until = values["until"]
@@ -178,11 +187,7 @@ struct QueryParameters {
         parameters.code = values["code"]
         parameters.retryable = values["retryable"]
         parameters.grep = values["grep"]
-        do throws(ErrWatchError) {
-            return try parameters.filter(now: now, prefix: "")
-        } catch {
-            throw APIError.invalidRequest("invalid_parameter", error.message)
-        }
+        return parameters
     }
 
     func integer(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

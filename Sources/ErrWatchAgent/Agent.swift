@@ -68,6 +68,7 @@ public struct Agent: Sendable {
             store: store, writer: writer, rateLimits: rateLimits, maxIngestBody: configuration.maxIngestBody, now: now
         ).addRoutes(to: api)
         AlertsController<BasicRequestContext>(store: store, alerts: alerts, now: now).addRoutes(to: api)
+        ExportController<BasicRequestContext>(store: store, now: now).addRoutes(to: api)
         return router
     }
 

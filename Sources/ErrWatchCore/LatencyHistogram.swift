@@ -5,6 +5,9 @@ public enum LatencyHistogram {
     /// its latency, and slower calls in an overflow bucket past the last.
     public static let bounds: [Int64] = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000]
 
+    /// The buckets' column names in the count tables, the overflow bucket last.
+    public static let columns = bounds.map { "latency_le_\($0)" } + ["latency_le_inf"]
+
     /// The bucket of `latencyMs`: an index into ``bounds``, or `bounds.count` for overflow.
     public static func bucket(_ latencyMs: Int64) -> Int {
         var index = 0
@@ -12,14 +15,15 @@ public enum LatencyHistogram {
         return index
     }
 
-    /// The `q` quantile (0…1) of calls counted per bucket (`counts`, one per bound) out of
-    /// `total` calls with a latency, interpolated linearly within its bucket as Prometheus's
-    /// `histogram_quantile` does; the last bound when it falls past it; nil without calls.
-    public static func quantile(_ q: Double, counts: [Int64], total: Int64) -> Double? {
+    /// The `q` quantile (0…1) of calls counted per bucket (`counts`, one per bound, then the
+    /// overflow), interpolated linearly within its bucket as Prometheus's `histogram_quantile`
+    /// does; the last bound when it falls past it; nil without calls.
+    public static func quantile(_ q: Double, counts: [Int64]) -> Double? {
+        let total = counts.reduce(0, +)
         guard total > 0 else { return nil }
         let rank = q * Double(total)
         var below: Int64 = 0
-        for (index, count) in counts.enumerated() where count > 0 {
+        for (index, count) in counts.prefix(bounds.count).enumerated() where count > 0 {
             if Double(below + count) >= rank {
                 let lower = index == 0 ? 0 : Double(bounds[index - 1])
                 let upper = Double(bounds[index])

@@ -24,8 +24,8 @@ struct OutcomeBatch {
         var headersCalls: Int64 = 0
         var headersSum: Int64 = 0
         var finalCalls: Int64 = 0
-        /// Calls per latency bucket (``LatencyHistogram/bounds``), overflow not kept.
-        var latencyBuckets = InlineArray<10, Int64>(repeating: 0)
+        /// Calls per latency bucket (``LatencyHistogram/columns``), the overflow last.
+        var latencyBuckets = InlineArray<11, Int64>(repeating: 0)
 
         mutating func add(_ other: CountSums) {
             for index in latencyBuckets.indices { latencyBuckets[index] += other.latencyBuckets[index] }
@@ -67,8 +67,7 @@ struct OutcomeBatch {
             headersSum: (outcome.timeToHeadersMs ?? 0) * calls,
             finalCalls: outcome.finalAttempt == true ? calls : 0)
         if let latency = outcome.latencyMs {
-            let bucket = LatencyHistogram.bucket(latency)
-            if bucket < sums.latencyBuckets.count { sums.latencyBuckets[bucket] = calls }
+            sums.latencyBuckets[LatencyHistogram.bucket(latency)] = calls
         }
         counts[key, default: CountSums()].add(sums)
         records += 1

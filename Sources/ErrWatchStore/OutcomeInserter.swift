@@ -16,7 +16,7 @@ struct OutcomeInserter {
 
     /// The summed columns of every call-count table, in order; a new sum is added here once.
     static let countSums = ["calls", "latency_calls", "latency_ms_sum", "headers_calls", "headers_ms_sum", "final_calls"]
-        + LatencyHistogram.bounds.map { "latency_le_\($0)" }
+        + LatencyHistogram.columns
 
     /// `INSERT INTO table (bucket, series, sums…)` followed by `rows`, adding to a row that exists.
     static func addCountsSQL(table: String, rows: String) -> String {

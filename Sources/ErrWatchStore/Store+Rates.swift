@@ -55,7 +55,9 @@ struct CountsQuery {
     var sql: String
     var arguments: StatementArguments
 
-    init(_ db: Database, filter: Filter, alignTo bucket: Int64? = nil) throws {
+    /// `extra` names more count columns to select (such as the latency buckets).
+    init(_ db: Database, filter: Filter, alignTo bucket: Int64? = nil, extra: [String] = []) throws {
+        let extraColumns = extra.map { ", c.\($0)" }.joined()
         let marks = try Watermarks.read(db)
         let segments = Rollup.segments(
             since: filter.since, until: filter.until, hourlyUntil: marks.hourly, dailyUntil: marks.daily, alignTo: bucket)
@@ -65,7 +67,7 @@ struct CountsQuery {
         for segment in segments {
             let conditions = ["c.bucket >= ?", "c.bucket < ?"] + dimensions.sql
             parts.append("""
-                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls, c.latency_calls, c.latency_ms_sum
+                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls, c.latency_calls, c.latency_ms_sum\(extraColumns)
                 FROM \(Watermarks.table(segment.level)) c JOIN series s ON s.id = c.series
                 WHERE \(conditions.joined(separator: " AND "))
                 """)
@@ -73,7 +75,7 @@ struct CountsQuery {
             arguments += dimensions.arguments
         }
         if parts.isEmpty {
-            parts.append("SELECT 0 AS bucket, '' AS app, '' AS endpoint, '' AS model, 0 AS status, '' AS type, '' AS code, 0 AS calls, 0 AS latency_calls, 0 AS latency_ms_sum WHERE 0")
+            parts.append("SELECT 0 AS bucket, '' AS app, '' AS endpoint, '' AS model, 0 AS status, '' AS type, '' AS code, 0 AS calls, 0 AS latency_calls, 0 AS latency_ms_sum" + extra.map { ", 0 AS \($0)" }.joined() + " WHERE 0")
         }
         sql = parts.joined(separator: " UNION ALL ")
     }

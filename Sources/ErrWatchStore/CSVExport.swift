@@ -1,0 +1,288 @@
+import ErrWatchCore
+import GRDB
+
+/// A CSV report read and written a chunk at a time, so that any size streams out with flat
+/// memory: `errwatch export` and `GET /api/v1/export.csv`.
+///
+/// It is a class with a cursor that advances; one caller drives it, one chunk after another
+/// (the export command's loop, or one response's writer), never two at once.
+public final class CSVExport: @unchecked Sendable {
+    /// The reports there are.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// One row per recorded error, newest first.
+        case events
+        /// One row per bucket and group: calls, errors, error rate, and counts per error type.
+        case rates
+        /// One row per group: calls, errors, rate, retryable share, top codes, latency, change.
+        case summary
+        /// The alert history, newest first.
+        case alerts
+    }
+
+    /// Rows per chunk of the events report.
+    public static let pageSize = 5_000
+    /// Buckets per chunk of the rates report.
+    static let bucketsPerChunk: Int64 = 500
+
+    private let store: Store
+    private let kind: Kind
+    private let filter: Filter
+    private let dimensions: [Dimension]
+    private let bucketMs: Int64
+    private var started = false
+    private var finished = false
+    private var cursor: HistoryCursor?
+    private var sliceStart: Int64
+    private var types: [String] = []
+    /// Rows written so far, the header not counted.
+    public private(set) var rows = 0
+
+    /// A report of `kind` over `filter`, grouped `by` (rates, summary; summary defaults to
+    /// app and model), in buckets of `bucketMs` (rates; whole minutes).
+    public init(store: Store, kind: Kind, filter: Filter, by dimensions: [Dimension], bucketMs: Int64) {
+        self.store = store
+        self.kind = kind
+        self.filter = filter
+        self.dimensions = kind == .summary && dimensions.isEmpty ? [.app, .model] : dimensions
+        self.bucketMs = bucketMs
+        sliceStart = filter.since - (filter.since % bucketMs)
+    }
+
+    /// The next piece of the file, the header first; nil once everything is out.
+    public func nextChunk() throws -> String? {
+        guard !finished else { return nil }
+        var text = ""
+        var lines = 0
+        let csv = CSVWriter { line in
+            text += line
+            lines += 1
+        }
+        if !started {
+            started = true
+            if kind == .rates { types = try store.errorTypes(among: filter.types) }
+            csv.header(header)
+            lines -= 1
+        }
+        defer { rows += lines }
+        switch kind {
+        case .events: try events(csv)
+        case .rates: try rates(csv)
+        case .summary: try summary(csv)
+        case .alerts: try alerts(csv)
+        }
+        return text
+    }
+
+    private var header: [String] {
+        switch kind {
+        case .events: Report.errorColumns
+        case .rates: ["bucket"] + dimensions.map(\.rawValue) + ["calls", "errors", "error_rate"] + types
+        case .summary: dimensions.map(\.rawValue) + Self.summaryColumns
+        case .alerts: Report.alertHistory([]).columns
+        }
+    }
+
+    static let summaryColumns = [
+        "calls", "errors", "error_rate", "retryable_share", "top_codes", "p50_latency_ms", "p95_latency_ms",
+        "previous_error_rate", "change",
+    ]
+
+    private func write(_ report: Report, _ csv: CSVWriter) {
+        for row in report.rows { csv.row(row.map(\.csv)) }
+    }
+
+    private func events(_ csv: CSVWriter) throws {
+        let page = try store.errors(filter, limit: Self.pageSize, after: cursor)
+        write(Report.errors(page.events), csv)
+        cursor = page.next
+        finished = page.next == nil
+    }
+
+    private func alerts(_ csv: CSVWriter) throws {
+        let rows = try store.alertHistory(since: filter.since, until: filter.until, limit: .max)
+        write(Report.alertHistory(rows.map(\.event)), csv)
+        finished = true
+    }
+
+    private func rates(_ csv: CSVWriter) throws {
+        let sliceEnd = min(sliceStart + Self.bucketsPerChunk * bucketMs, filter.until)
+        var slice = filter
+        slice.since = max(filter.since, sliceStart)
+        slice.until = sliceEnd
+        let rows = try store.ratesByType(slice, bucketMs: bucketMs, by: dimensions)
+        for row in rows {
+            let calls = row.calls
+            let errors = row.errorsByType.values.reduce(0, +)
+            csv.row([Cell.time(row.bucket).csv] + zip(dimensions, row.group).map { Cell.group($0, $1).csv }
+                + [Cell.integer(calls).csv, Cell.integer(errors).csv, Cell.rate(calls > 0 ? Double(errors) / Double(calls) : nil).csv]
+                + types.map { Cell.integer(row.errorsByType[$0] ?? 0).csv })
+        }
+        sliceStart = sliceEnd
+        finished = sliceEnd >= filter.until
+    }
+
+    private func summary(_ csv: CSVWriter) throws {
+        for row in try store.summary(filter, by: dimensions) {
+            let rate = row.calls > 0 ? Double(row.errors) / Double(row.calls) : nil
+            let previousRate = row.previousCalls > 0 ? Double(row.previousErrors) / Double(row.previousCalls) : nil
+            // Rounded so that 0.1 - 0.01 reads 0.09, not 0.09000000000000001.
+            let change = rate.flatMap { now in previousRate.map { ((now - $0) * 1e9).rounded() / 1e9 } }
+            let codes = row.topCodes.map { "\($0.code.isEmpty ? $0.type : $0.code) (\($0.errors))" }.joined(separator: "; ")
+            csv.row(zip(dimensions, row.group).map { Cell.group($0, $1).csv } + [
+                Cell.integer(row.calls).csv, Cell.integer(row.errors).csv, Cell.rate(rate).csv,
+                Cell.rate(row.errors > 0 ? Double(row.retryableErrors) / Double(row.errors) : nil).csv, Cell.text(codes).csv,
+                Cell.number(row.p50LatencyMs?.rounded(), digits: 0).csv, Cell.number(row.p95LatencyMs?.rounded(), digits: 0).csv,
+                Cell.rate(previousRate).csv, Cell.number(change, digits: 4).csv,
+            ])
+        }
+        finished = true
+    }
+}
+
+/// One bucket and group of the rates export.
+struct TypedRateRow {
+    var bucket: Int64
+    var group: [String]
+    var calls: Int64
+    var errorsByType: [String: Int64]
+}
+
+/// The errors of one error code.
+public struct CodeCount: Sendable, Hashable {
+    public var type: String
+    public var code: String
+    public var errors: Int64
+}
+
+/// One group of the summary export.
+public struct SummaryRow: Sendable, Hashable {
+    public var group: [String]
+    public var calls: Int64
+    public var errors: Int64
+    public var retryableErrors: Int64
+    /// The three codes with the most errors, most first.
+    public var topCodes: [CodeCount]
+    public var p50LatencyMs: Double?
+    public var p95LatencyMs: Double?
+    public var previousCalls: Int64
+    public var previousErrors: Int64
+}
+
+extension Store {
+    /// The error types recorded (or those of `only`, when given), sorted.
+    func errorTypes(among only: [String]) throws -> [String] {
+        let all = try writer.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT type FROM series WHERE type <> '' ORDER BY type") }
+        return only.isEmpty ? all : all.filter(only.contains)
+    }
+
+    /// Calls and errors per type, per bucket of `bucketMs` (aligned since 1970) and group.
+    func ratesByType(_ filter: Filter, bucketMs: Int64, by dimensions: [Dimension]) throws -> [TypedRateRow] {
+        let groups = dimensions.map(\.rawValue)
+        let groupColumns = groups.map { "\($0), " }.joined()
+        return try writer.read { db in
+            let counts = try CountsQuery(db, filter: filter, alignTo: bucketMs)
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT bucket - (bucket % \(bucketMs)) AS start, \(groupColumns) type, sum(calls)
+                FROM (\(counts.sql)) GROUP BY start, \(groupColumns) type ORDER BY start, \(groupColumns) type
+                """, arguments: counts.arguments)
+            var result: [TypedRateRow] = []
+            while let row = try rows.next() {
+                let bucket: Int64 = row[0]
+                let group = (0..<groups.count).map { Self.groupValue(row[1 + $0]) }
+                let type: String = row[groups.count + 1]
+                let calls: Int64 = row[groups.count + 2]
+                if result.last?.bucket != bucket || result.last?.group != group {
+                    result.append(TypedRateRow(bucket: bucket, group: group, calls: 0, errorsByType: [:]))
+                }
+                result[result.count - 1].calls += calls
+                if !type.isEmpty { result[result.count - 1].errorsByType[type, default: 0] += calls }
+            }
+            return result
+        }
+    }
+
+    /// Per group: calls, errors, retryable errors, top codes and latency percentiles over
+    /// `filter`'s range, and calls and errors over the previous period of the same length.
+    /// Most errors first.
+    public func summary(_ filter: Filter, by dimensions: [Dimension]) throws -> [SummaryRow] {
+        let groups = dimensions.map(\.rawValue)
+        let groupColumns = groups.map { "\($0), " }.joined()
+        let histogram = LatencyHistogram.columns
+        var previous = filter
+        previous.since = filter.since - (filter.until - filter.since)
+        previous.until = filter.since
+        let (current, before) = try writer.read { db in
+            let counts = try CountsQuery(db, filter: filter, extra: histogram)
+            let current = try Row.fetchAll(db, sql: """
+                SELECT \(groupColumns) status, type, code, sum(calls), \(histogram.map { "sum(\($0))" }.joined(separator: ", "))
+                FROM (\(counts.sql)) GROUP BY \(groupColumns) status, type, code
+                """, arguments: counts.arguments)
+            let earlier = try CountsQuery(db, filter: previous)
+            let before = try Row.fetchAll(db, sql: """
+                SELECT \(groupColumns) sum(calls), sum(CASE WHEN type <> '' THEN calls ELSE 0 END)
+                FROM (\(earlier.sql)) \(groups.isEmpty ? "" : "GROUP BY \(groups.joined(separator: ", "))")
+                """, arguments: earlier.arguments)
+            return (current, before)
+        }
+        struct Totals {
+            var calls: Int64 = 0, errors: Int64 = 0, retryable: Int64 = 0
+            var buckets = [Int64](repeating: 0, count: LatencyHistogram.columns.count)
+            var codes: [String: CodeCount] = [:]
+        }
+        var totals: [[String]: Totals] = [:]
+        for row in current {
+            let group = (0..<groups.count).map { Self.groupValue(row[$0]) }
+            let status: Int = row[groups.count]
+            let type: String = row[groups.count + 1]
+            let code: String = row[groups.count + 2]
+            let calls: Int64 = row[groups.count + 3]
+            var entry = totals[group] ?? Totals()
+            entry.calls += calls
+            for index in histogram.indices { entry.buckets[index] += row[groups.count + 4 + index] as Int64 }
+            if !type.isEmpty {
+                entry.errors += calls
+                if Classifier.retryable(status: status == 0 ? nil : status, type: ErrorType(rawValue: type)) { entry.retryable += calls }
+                entry.codes["\(type)/\(code)", default: CodeCount(type: type, code: code, errors: 0)].errors += calls
+            }
+            totals[group] = entry
+        }
+        var previousTotals: [[String]: (Int64, Int64)] = [:]
+        for row in before {
+            previousTotals[(0..<groups.count).map { Self.groupValue(row[$0]) }] = (row[groups.count] ?? 0, row[groups.count + 1] ?? 0)
+        }
+        return totals.map { group, entry in
+            let top = entry.codes.values.sorted { ($0.errors, $1.code) > ($1.errors, $0.code) }.prefix(3)
+            return SummaryRow(
+                group: group, calls: entry.calls, errors: entry.errors, retryableErrors: entry.retryable, topCodes: Array(top),
+                p50LatencyMs: LatencyHistogram.quantile(0.5, counts: entry.buckets),
+                p95LatencyMs: LatencyHistogram.quantile(0.95, counts: entry.buckets),
+                previousCalls: previousTotals[group]?.0 ?? 0, previousErrors: previousTotals[group]?.1 ?? 0)
+        }.sorted { ($0.errors, $0.calls, $1.group.joined(separator: "\u{1}")) > ($1.errors, $1.calls, $0.group.joined(separator: "\u{1}")) }
+    }
+}
+
+extension CSVExport {
+    /// An export as a person asks for it, on the command line (`--report rates --by model`) or
+    /// in a query string (`report=rates&by=model`): one parser for both, so both refuse the
+    /// same things. `prefix` names parameters in messages (`--` or nothing).
+    public convenience init(
+        store: Store, report: String?, parameters: FilterParameters, by: String?, bucket: String?, now: Int64, prefix: String
+    ) throws(ErrWatchError) {
+        guard let report, let kind = Kind(rawValue: report) else {
+            throw ErrWatchError(.invalidArgument,
+                "\(report.map { "Unknown \(prefix)report '\($0)'" } ?? "Missing \(prefix)report"); give one of: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let filter = try parameters.filter(now: now, prefix: prefix)
+        let dimensions = try Dimension.parseList(by ?? "")
+        let length = filter.until - filter.since
+        var bucketMs = Report.defaultTrendBucket(for: length)
+        if let bucket {
+            guard let milliseconds = DurationText.milliseconds(bucket) else {
+                throw ErrWatchError(.invalidArgument, "Invalid \(prefix)bucket '\(bucket)'; write it like 1m, 5m, 1h or 1d.")
+            }
+            try Report.checkTrendBucket(milliseconds, length: length, text: bucket, name: prefix + "bucket")
+            bucketMs = milliseconds
+        }
+        self.init(store: store, kind: kind, filter: filter, by: dimensions, bucketMs: bucketMs)
+    }
+}
