@@ -36,13 +36,14 @@ public struct CSVWriter {
         switch field {
         case .text(let value):
             text = value
-            if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
+            if let first = value.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first) {
                 text = "'" + value
             }
         case .number(let value):
             text = value
         }
-        if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
+        // Bytes, not characters: exports run this on millions of fields.
+        if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
             text = "\"" + text.replacingQuotes() + "\""
         }
         return text

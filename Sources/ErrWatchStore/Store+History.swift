@@ -82,16 +82,16 @@ extension Store {
         return HistoryPage(events: events, next: next)
     }
 
+    /// An event from a row of the SELECT above, read by position: looking columns up by name
+    /// costs more than the rest of an export.
     private static func event(from row: Row) -> ErrorEvent {
-        let status: Int = row["status"]
-        let error = CallError(
-            type: ErrorType(rawValue: row["type"]), code: row["code"], message: row["message"],
-            retryable: row["retryable"])
+        let status: Int = row[5]
+        let error = CallError(type: ErrorType(rawValue: row[6]), code: row[7], message: row[8], retryable: row[9])
         let outcome = CallOutcome(
-            timestamp: row["ts"], app: row["app"], endpoint: row["endpoint"], model: row["model"],
-            status: status == 0 ? nil : status, error: error, attempt: row["attempt"],
-            latencyMs: row["latency_ms"], timeToHeadersMs: row["time_to_headers_ms"], requestID: row["request_id"],
-            streamed: row["streamed"], finalAttempt: row["final_attempt"])
-        return ErrorEvent(id: row["id"], outcome: outcome)
+            timestamp: row[1], app: row[2], endpoint: row[3], model: row[4],
+            status: status == 0 ? nil : status, error: error, attempt: row[10],
+            latencyMs: row[11], timeToHeadersMs: row[14], requestID: row[12],
+            streamed: row[13], finalAttempt: row[15])
+        return ErrorEvent(id: row[0], outcome: outcome)
     }
 }
