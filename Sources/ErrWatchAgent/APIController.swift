@@ -9,7 +9,7 @@ import NIOCore
 /// command line with the same JSON (query parameters are named like the flags).
 struct APIController<Context: RequestContext>: Sendable {
     let store: Store
-    let writer: BatchWriter
+    let sink: OutcomeSink
     let rateLimits: RateLimitTracker
     let maxIngestBody: Int64
     let now: @Sendable () -> Int64
@@ -37,7 +37,7 @@ struct APIController<Context: RequestContext>: Sendable {
         let decoder = OutcomeDecoder(now: now())
         let outcomes = try Self.decodeEvents(Array(body.readableBytesView), decoder: decoder)
         var accepted = 0
-        for outcome in outcomes where writer.submit(outcome) { accepted += 1 }
+        for outcome in outcomes where sink.record(outcome) { accepted += 1 }
         let dropped = outcomes.count - accepted
         return Self.json(status: .accepted, "{\"accepted\": \(accepted), \"dropped\": \(dropped)}\n")
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ErrWatchCore
 import ErrWatchStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -16,6 +17,8 @@ public struct Agent: Sendable {
     public let rateLimits = RateLimitTracker()
     /// The aggregator: rules, alert state, notifications.
     public let alerts: AlertService
+    /// What `/metrics` shows.
+    public let metrics = AgentMetrics()
     let client: HTTPClient
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -36,7 +39,7 @@ public struct Agent: Sendable {
         writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
         let dispatcher = NotifierDispatcher(
             notifiers: configuration.alerts.notifiers, client: client, store: store,
-            evaluationIntervalMs: configuration.alerts.evaluationIntervalMs, logger: logger, now: now)
+            evaluationIntervalMs: configuration.alerts.evaluationIntervalMs, metrics: metrics, logger: logger, now: now)
         alerts = AlertService(configuration: configuration.alerts, store: store, dispatcher: dispatcher,
                               dashboardURL: configuration.dashboardURL, logger: logger, now: now)
     }
@@ -58,14 +61,25 @@ public struct Agent: Sendable {
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
+        let sink = OutcomeSink(writer: writer, metrics: metrics)
         ProxyController<BasicRequestContext>(
-            client: client, configuration: configuration, writer: writer, rateLimits: rateLimits, now: now, logger: logger
+            client: client, configuration: configuration, sink: sink, rateLimits: rateLimits, now: now, logger: logger
         ).addRoutes(to: router)
         HealthController<BasicRequestContext>(store: store, writer: writer).addRoutes(to: router)
+        // Prometheus scrapes /metrics; with auth_token set it sends the token too
+        // (`authorization: {credentials: …}` in its scrape config).
+        let exposition = router.group("/metrics")
+        if let token = configuration.authToken { exposition.add(middleware: AuthMiddleware(token: token)) }
+        exposition.get { [metrics, writer, alerts, rateLimits] _, _ -> Response in
+            let text = metrics.render(writer: writer.statistics, alerts: alerts.currentAlerts, rateLimits: rateLimits.all)
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
         let api = router.group("/api/v1")
         if let token = configuration.authToken { api.add(middleware: AuthMiddleware(token: token)) }
         APIController<BasicRequestContext>(
-            store: store, writer: writer, rateLimits: rateLimits, maxIngestBody: configuration.maxIngestBody, now: now
+            store: store, sink: sink, rateLimits: rateLimits, maxIngestBody: configuration.maxIngestBody, now: now
         ).addRoutes(to: api)
         AlertsController<BasicRequestContext>(store: store, alerts: alerts, now: now).addRoutes(to: api)
         ExportController<BasicRequestContext>(store: store, now: now).addRoutes(to: api)

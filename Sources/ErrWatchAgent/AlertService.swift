@@ -51,6 +51,9 @@ public final class AlertService: Service, Sendable {
         set { dashboardURLs.withLock { $0 = newValue } }
     }
 
+    /// The alerts as this process holds them (pending, firing, and the last resolved ones).
+    public var currentAlerts: [AlertState] { state.withLock { Array($0.alerts.values) } }
+
     /// The rules in force.
     public var rules: [AlertRule] { state.withLock { $0.rules } }
 

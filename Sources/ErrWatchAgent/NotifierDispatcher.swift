@@ -41,12 +41,14 @@ public final class NotifierDispatcher: Sendable {
     private let store: Store
     private let logger: Logger
     private let now: @Sendable () -> Int64
+    private let metrics: AgentMetrics?
     /// How long Alertmanager should keep a firing alert without hearing from errwatch again.
     let alertmanagerValidityMs: Int64
 
     /// A dispatcher for `notifiers`, posting with `client` and recording into `store`.
     public init(notifiers: [NotifierConfiguration], client: HTTPClient, store: Store, evaluationIntervalMs: Int64,
-                logger: Logger, now: @escaping @Sendable () -> Int64) {
+                metrics: AgentMetrics? = nil, logger: Logger, now: @escaping @Sendable () -> Int64) {
+        self.metrics = metrics
         (starts, startContinuation) = AsyncStream.makeStream()
         self.client = client
         self.store = store
@@ -124,6 +126,7 @@ public final class NotifierDispatcher: Sendable {
             let attempt = await attemptOnce(job.payload, with: notifier)
             let last = attempt.delivered || !attempt.retryable || number == maxAttempts
             if let eventID = job.eventID {
+                metrics?.notification(notifier: notifier.name, result: attempt.delivered ? .delivered : (last ? .failed : .retrying))
                 let record = NotificationAttempt(
                     eventID: eventID, notifier: notifier.name, attempt: number, at: started,
                     result: attempt.delivered ? .delivered : (last ? .failed : .retrying),

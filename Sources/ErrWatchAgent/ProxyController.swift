@@ -19,7 +19,7 @@ import Synchronization
 struct ProxyController<Context: RequestContext>: Sendable {
     let client: HTTPClient
     let configuration: AgentConfiguration
-    let writer: BatchWriter
+    let sink: OutcomeSink
     let rateLimits: RateLimitTracker
     let now: @Sendable () -> Int64
     let logger: Logger
@@ -184,7 +184,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
             timestamp: call.startedAt, app: call.app, endpoint: call.endpoint, model: call.fields.model, status: status,
             error: error, attempt: call.attempt, latencyMs: elapsed.wholeMilliseconds, timeToHeadersMs: timeToHeaders?.wholeMilliseconds,
             requestID: requestID.map { String($0.prefix(OutcomeDecoder.maxNameLength)) }, streamed: streamed)
-        writer.submit(outcome)
+        sink.record(outcome)
     }
 
     static func describe(_ error: any Error) -> String {

@@ -1,0 +1,168 @@
+import CoreMetrics
+import ErrWatchCore
+import ErrWatchStore
+import Metrics
+import Prometheus
+import Synchronization
+
+private typealias MetricCounter = CoreMetrics.Counter
+private typealias MetricGauge = CoreMetrics.Gauge
+
+/// The agent's Prometheus metrics at `/metrics`, kept through swift-metrics on a
+/// swift-prometheus registry of its own (no global bootstrap, so agents in one process, as in
+/// tests, keep separate counts).
+///
+/// Every outcome the agent records counts, whatever its source (proxy or ingest API). Label
+/// values are bounded: endpoints are normalised routes, and past a cap of distinct values per
+/// label (apps, models, endpoints, codes) new values count under `other`.
+public final class AgentMetrics: Sendable {
+    /// The registry `/metrics` renders.
+    public let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+
+    /// Distinct values a label may take before new ones become `other`.
+    public static let labelCap = 100
+    /// The call-duration histogram's `le` labels: the store's latency buckets, in seconds.
+    static let durationBounds: [String] = LatencyHistogram.bounds.map { bound in
+        let seconds = Double(bound) / 1_000
+        return seconds == seconds.rounded() ? String(Int64(seconds)) : String(seconds)
+    } + ["+Inf"]
+
+    /// One histogram series, written as Prometheus histograms are exposed (`_bucket` with
+    /// cumulative `le`, `_sum`, `_count`) from counters, because an aggregated record stands for
+    /// `count` calls at once, which a histogram's one-observation API cannot take.
+    private struct DurationSeries {
+        var buckets: [MetricCounter]
+        var sum: FloatingPointCounter
+        var count: MetricCounter
+    }
+
+    private struct CallKey: Hashable { var app, endpoint, model, statusClass: String }
+    private struct ErrorKey: Hashable { var app, endpoint, model, type, code, status: String }
+    private struct DurationKey: Hashable { var app, endpoint, model: String }
+
+    private struct State {
+        var calls: [CallKey: MetricCounter] = [:]
+        var errors: [ErrorKey: MetricCounter] = [:]
+        var durations: [DurationKey: DurationSeries] = [:]
+        var notifications: [String: MetricCounter] = [:]
+        var seen: [String: Set<String>] = [:]
+        var gauges: [String: MetricGauge] = [:]
+        var droppedReported = 0
+    }
+
+    private let state = Mutex(State())
+    private let dropped: MetricCounter
+    private let queued: MetricGauge
+
+    /// Fresh metrics.
+    public init() {
+        factory = PrometheusMetricsFactory(registry: registry)
+        dropped = MetricCounter(label: "errwatch_writer_dropped_total", dimensions: [], factory: factory)
+        queued = MetricGauge(label: "errwatch_writer_queue_depth", dimensions: [], factory: factory)
+    }
+
+    /// Counts one recorded outcome (an aggregated record counts `count` calls).
+    public func observe(_ outcome: CallOutcome) {
+        state.withLock { state in
+            let app = Self.bounded("app", outcome.app, &state)
+            let endpoint = Self.bounded("endpoint", outcome.endpoint, &state)
+            let model = Self.bounded("model", outcome.model, &state)
+            let status = outcome.status ?? 0
+            let statusClass = status == 0 ? "none" : "\(status / 100)xx"
+            let callKey = CallKey(app: app, endpoint: endpoint, model: model, statusClass: statusClass)
+            let calls = state.calls[callKey] ?? MetricCounter(
+                label: "errwatch_calls_total",
+                dimensions: [("app", app), ("endpoint", endpoint), ("model", model), ("status_class", statusClass)], factory: factory)
+            state.calls[callKey] = calls
+            calls.increment(by: Int64(outcome.count))
+            if let error = outcome.error {
+                let code = Self.bounded("code", error.code, &state)
+                let type = Self.bounded("type", error.type.rawValue, &state)
+                let errorKey = ErrorKey(app: app, endpoint: endpoint, model: model, type: type, code: code, status: String(status))
+                let errors = state.errors[errorKey] ?? MetricCounter(
+                    label: "errwatch_errors_total",
+                    dimensions: [("app", app), ("endpoint", endpoint), ("model", model), ("type", type), ("code", code), ("status", String(status))],
+                    factory: factory)
+                state.errors[errorKey] = errors
+                errors.increment(by: Int64(outcome.count))
+            }
+            if let latency = outcome.latencyMs {
+                let key = DurationKey(app: app, endpoint: endpoint, model: model)
+                let dimensions = [("app", app), ("endpoint", endpoint), ("model", model)]
+                let series = state.durations[key] ?? DurationSeries(
+                    buckets: Self.durationBounds.map { bound in
+                        MetricCounter(label: "errwatch_call_duration_seconds_bucket", dimensions: dimensions + [("le", bound)], factory: factory)
+                    },
+                    sum: FloatingPointCounter(label: "errwatch_call_duration_seconds_sum", dimensions: dimensions, factory: factory),
+                    count: MetricCounter(label: "errwatch_call_duration_seconds_count", dimensions: dimensions, factory: factory))
+                state.durations[key] = series
+                let calls = Int64(outcome.count)
+                for index in LatencyHistogram.bucket(latency)..<series.buckets.count {
+                    series.buckets[index].increment(by: calls)
+                }
+                series.sum.increment(by: Double(latency) / 1_000 * Double(calls))
+                series.count.increment(by: calls)
+            }
+        }
+    }
+
+    /// Counts one notification attempt's outcome.
+    func notification(notifier: String, result: NotificationAttempt.Result) {
+        state.withLock { state in
+            let key = "\(notifier)\u{1}\(result.rawValue)"
+            let counter = state.notifications[key] ?? MetricCounter(
+                label: "errwatch_notifications_total", dimensions: [("notifier", notifier), ("result", result.rawValue)], factory: factory)
+            state.notifications[key] = counter
+            counter.increment()
+        }
+    }
+
+    /// The exposition text, with the gauges read now: the writer's queue and drops, the
+    /// alerts firing, the latest rate-limit headroom.
+    public func render(writer: BatchWriter.Statistics, alerts: [AlertState], rateLimits: [RateLimitTracker.Snapshot]) -> [UInt8] {
+        state.withLock { state in
+            queued.record(writer.queued)
+            if writer.dropped > state.droppedReported {
+                dropped.increment(by: Int64(writer.dropped - state.droppedReported))
+                state.droppedReported = writer.dropped
+            }
+            // Alerts firing per rule and severity; series that stop firing read 0, not stale.
+            var firing: [String: (rule: String, severity: String, count: Int)] = [:]
+            for key in state.gauges.keys where key.hasPrefix("alerts\u{1}") { firing[key] = nil }
+            for alert in alerts where alert.phase == .firing {
+                let key = "alerts\u{1}\(alert.rule)\u{1}\(alert.severity.rawValue)"
+                firing[key, default: (alert.rule, alert.severity.rawValue, 0)].count += 1
+            }
+            for key in state.gauges.keys where key.hasPrefix("alerts\u{1}") && firing[key] == nil {
+                state.gauges[key]!.record(0)
+            }
+            for (key, entry) in firing {
+                let gauge = state.gauges[key] ?? MetricGauge(
+                    label: "errwatch_alerts_firing", dimensions: [("rule", entry.rule), ("severity", entry.severity)], factory: factory)
+                state.gauges[key] = gauge
+                gauge.record(entry.count)
+            }
+            for snapshot in rateLimits {
+                let model = Self.bounded("model", snapshot.model, &state)
+                for (kind, value) in [("requests", snapshot.remainingRequests), ("tokens", snapshot.remainingTokens)] {
+                    guard let value else { continue }
+                    let key = "ratelimit\u{1}\(model)\u{1}\(kind)"
+                    let gauge = state.gauges[key] ?? MetricGauge(
+                        label: "errwatch_ratelimit_remaining", dimensions: [("model", model), ("limit", kind)], factory: factory)
+                    state.gauges[key] = gauge
+                    gauge.record(value)
+                }
+            }
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// `value`, or `other` once `label` has had ``labelCap`` distinct values.
+    private static func bounded(_ label: String, _ value: String, _ state: inout State) -> String {
+        if state.seen[label]?.contains(value) == true { return value }
+        guard (state.seen[label]?.count ?? 0) < labelCap else { return "other" }
+        state.seen[label, default: []].insert(value)
+        return value
+    }
+}
