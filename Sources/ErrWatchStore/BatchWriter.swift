@@ -57,6 +57,9 @@ public final class BatchWriter: Sendable {
 
         /// All outcomes lost, for whatever reason.
         public var dropped: Int { droppedQueueFull + droppedWriteFailed }
+
+        /// Nothing counted yet.
+        public init() {}
     }
 
     private struct State {

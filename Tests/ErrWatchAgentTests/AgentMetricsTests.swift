@@ -1,0 +1,44 @@
+@testable import ErrWatchAgent
+import ErrWatchCore
+import ErrWatchStore
+import Testing
+
+/// The metrics' own rules: bounded labels, aggregated records, gauges read at scrape time.
+struct AgentMetricsTests {
+    func text(_ metrics: AgentMetrics, alerts: [AlertState] = []) -> String {
+        String(decoding: metrics.render(writer: BatchWriter.Statistics(), alerts: alerts, rateLimits: []), as: UTF8.self)
+    }
+
+    @Test func modelsPastTheCapCountAsOther() {
+        let metrics = AgentMetrics()
+        for index in 0...AgentMetrics.labelCap {
+            metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "chat/completions", model: "model-\(index)", status: 200))
+        }
+        let exposition = text(metrics)
+        #expect(exposition.contains("model=\"model-\(AgentMetrics.labelCap - 1)\""))
+        #expect(!exposition.contains("model=\"model-\(AgentMetrics.labelCap)\""))
+        #expect(exposition.contains("errwatch_calls_total{app=\"a\",endpoint=\"chat/completions\",model=\"other\",status_class=\"2xx\"} 1"))
+    }
+
+    @Test func anAggregatedRecordCountsAllItsCallsInTheHistogram() {
+        let metrics = AgentMetrics()
+        metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "e", model: "m", status: 200, latencyMs: 300, count: 1_000_000))
+        let exposition = text(metrics)
+        #expect(exposition.contains("errwatch_call_duration_seconds_bucket{app=\"a\",endpoint=\"e\",model=\"m\",le=\"0.25\"} 0"))
+        #expect(exposition.contains("errwatch_call_duration_seconds_bucket{app=\"a\",endpoint=\"e\",model=\"m\",le=\"0.5\"} 1000000"))
+        #expect(exposition.contains("errwatch_call_duration_seconds_count{app=\"a\",endpoint=\"e\",model=\"m\"} 1000000"))
+        #expect(exposition.contains("errwatch_calls_total{app=\"a\",endpoint=\"e\",model=\"m\",status_class=\"2xx\"} 1000000"))
+    }
+
+    @Test func alertsFiringFollowTheStateAndDropToZero() {
+        let metrics = AgentMetrics()
+        let alert = AlertState(rule: "r", group: [], labels: [:], phase: .firing, severity: .critical, value: 1, threshold: 0.5,
+                               calls: 10, errors: 10, activeSince: 0, startsAt: 0, endsAt: nil, lastNotifiedAt: 0, updatedAt: 0)
+        #expect(text(metrics, alerts: [alert]).contains("errwatch_alerts_firing{rule=\"r\",severity=\"critical\"} 1"))
+        var resolved = alert
+        resolved.phase = .resolved
+        #expect(text(metrics, alerts: [resolved]).contains("errwatch_alerts_firing{rule=\"r\",severity=\"critical\"} 0"))
+        metrics.notification(notifier: "ops", result: .delivered)
+        #expect(text(metrics).contains("errwatch_notifications_total{notifier=\"ops\",result=\"delivered\"} 1"))
+    }
+}
