@@ -20,6 +20,13 @@ public final class AgentMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
 
+    /// Every metric name `/metrics` may show; dashboards and rules may use only these.
+    public static let names = [
+        "errwatch_calls_total", "errwatch_errors_total", "errwatch_call_duration_seconds_bucket",
+        "errwatch_call_duration_seconds_sum", "errwatch_call_duration_seconds_count", "errwatch_ratelimit_remaining",
+        "errwatch_writer_queue_depth", "errwatch_writer_dropped_total", "errwatch_alerts_firing", "errwatch_notifications_total",
+    ]
+
     /// Distinct values a label may take before new ones become `other`.
     public static let labelCap = 100
     /// The call-duration histogram's `le` labels: the store's latency buckets, in seconds.
