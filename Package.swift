@@ -84,6 +84,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            // The dashboard at `/`: one self-contained page, embedded so the binary needs nothing beside it.
+            resources: [.embedInCode("Dashboard/dashboard.html")],
             swiftSettings: swiftSettings
         ),
         // The command line: argument parsing and output formatting over Core and Store.

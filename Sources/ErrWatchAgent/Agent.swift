@@ -76,6 +76,13 @@ public struct Agent: Sendable {
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
+        // The dashboard: a static page that reads the API (which keeps its own auth).
+        router.get("/") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html; charset=utf-8"
+            headers[.cacheControl] = "no-cache"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.dashboard_html)))
+        }
         let api = router.group("/api/v1")
         if let token = configuration.authToken { api.add(middleware: AuthMiddleware(token: token)) }
         APIController<BasicRequestContext>(
