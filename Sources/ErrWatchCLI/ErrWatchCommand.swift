@@ -12,7 +12,7 @@ public struct ErrWatchCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self, AgentCommand.self, IngestCommand.self, ErrorsCommand.self, RatesCommand.self, TrendCommand.self,
-            AlertsCommand.self, ExportCommand.self, MockUpstreamCommand.self,
+            AlertsCommand.self, ExportCommand.self, ReportCommand.self, MockUpstreamCommand.self,
             MigrateCommand.self, PruneCommand.self, BenchCommand.self,
         ])
 

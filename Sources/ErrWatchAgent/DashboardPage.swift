@@ -1,0 +1,50 @@
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+
+/// The dashboard page, live at `/` and as a self-contained report file: the same page and
+/// charts, with the API's answers for a period embedded instead of fetched.
+public enum DashboardPage {
+    /// The page as the agent serves it.
+    public static var html: [UInt8] { PackageResources.dashboard_html }
+
+    /// The page for `[since, until)` with its data inside, for sharing: it opens anywhere,
+    /// offline. `generatedAt` is printed on it.
+    public static func report(store: Store, since: Int64, until: Int64, generatedAt: Int64) throws -> String {
+        let filter = Filter(since: since, until: until)
+        let bucket = Report.defaultTrendBucket(for: until - since)
+        let codes = try store.rates(filter, by: [.type, .code])
+        var latest: [String] = []
+        for row in codes.filter({ !$0.group[0].isEmpty }).sorted(by: { $0.errors > $1.errors }).prefix(8) {
+            var narrowed = filter
+            narrowed.types = [row.group[0]]
+            narrowed.codes = [row.group[1]]
+            if let event = try store.errors(narrowed, limit: 1).events.first {
+                let object = Report.errors([event]).rendered(.json).trimmingSpaces().dropFirst().dropLast().trimmingSpaces()
+                latest.append("\(JSONText.quote(row.group[0] + "/" + row.group[1])): \(object)")
+            }
+        }
+        let alerts = try store.alerts().filter { alert in
+            guard let start = alert.startsAt else { return false }
+            return start < until && (alert.endsAt ?? .max) > since
+        }
+        let title = "\(Timestamp.iso8601(since)) to \(Timestamp.iso8601(until))"
+        let fields = [
+            "\"range\": \(JSONText.quote(DurationText.format(until - since)))",
+            "\"title\": \(JSONText.quote(title))",
+            "\"generated\": \(JSONText.quote(Timestamp.iso8601(generatedAt)))",
+            "\"overall\": " + Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: []), by: [], bucketMs: bucket),
+            "\"byType\": " + Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: [.type]), by: [.type], bucketMs: bucket),
+            "\"codes\": " + Report.rates(codes, by: [.type, .code]).rendered(.json),
+            "\"models\": " + Report.rates(try store.rates(filter, by: [.model]), by: [.model]).rendered(.json),
+            "\"apps\": " + Report.rates(try store.rates(filter, by: [.app]), by: [.app]).rendered(.json),
+            "\"alerts\": " + Report.alerts(alerts).rendered(.json),
+            "\"latest\": {" + latest.joined(separator: ", ") + "}",
+        ]
+        // Inside a <script>, "</" must not appear: messages come from outside.
+        let data = ("{" + fields.joined(separator: ",\n") + "}").replacingOccurrences(of: "</", with: "<\\/")
+        let page = String(decoding: html, as: UTF8.self)
+        guard let script = page.range(of: "<script>") else { return page }
+        return page.replacingCharacters(in: script, with: "<script>window.ERRWATCH_REPORT = \(data);</script>\n<script>")
+    }
+}
