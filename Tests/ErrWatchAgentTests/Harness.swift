@@ -26,6 +26,7 @@ struct Harness {
         mock: MockUpstream.Configuration = quietMock(),
         upstream: String? = nil,
         busyTimeout: Duration = .seconds(5),
+        writer: BatchWriter.Configuration = .init(),
         configure: (inout AgentConfiguration) -> Void = { _ in },
         _ body: (Harness) async throws -> Void
     ) async throws {
@@ -55,7 +56,7 @@ struct Harness {
             options.busyTimeout = busyTimeout
             let store = try Store.open(path: databasePath, options: options)
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: configuration))
-            let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
+            let agent = Agent(configuration: configuration, store: store, client: client, writerConfiguration: writer, logger: logger)
             let (agentPorts, agentPort) = AsyncStream.makeStream(of: Int.self)
             let agentGroup = ServiceGroup(services: agent.services { agentPort.yield($0) }, logger: logger)
             group.addTask { try await agentGroup.run() }
