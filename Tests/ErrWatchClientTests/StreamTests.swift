@@ -68,7 +68,8 @@ import Testing
     }
 
     @Test func cancellingDuringAStreamStopsIt() async throws {
-        try await withUpstream(streamChunks: 50, chunkDelayMs: 200) { url in
+        // A stream that would last 50 s: only cancellation ends it soon.
+        try await withUpstream(streamChunks: 50, chunkDelayMs: 1_000) { url in
             let client = ErrWatchClient(baseURL: url, apiKey: "sk-test-0123456789abcdef")
             let (firstChunk, signal) = AsyncStream.makeStream(of: Void.self)
             let task = Task {
@@ -79,7 +80,7 @@ import Testing
             let started = ContinuousClock.now
             task.cancel()
             let result = await task.result
-            #expect(started.duration(to: .now) < .milliseconds(500))
+            #expect(started.duration(to: .now) < .seconds(10))
             #expect(throws: CancellationError.self) { try result.get() }
             try await client.shutdown()
         }
