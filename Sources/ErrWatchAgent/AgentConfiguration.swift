@@ -1,4 +1,5 @@
 import ErrWatchCore
+import ErrWatchStore
 import Foundation
 import Yams
 
@@ -30,6 +31,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var shutdownGraceMs: Int64 = 30_000
     /// Whether to listen on a non-loopback address without an auth token.
     public var allowPublic = false
+    /// How durable each committed batch is (SQLite's `synchronous`).
+    public var synchronous: Store.Synchronous = .normal
     /// Rules, notifiers and how often they run (the file's `rules`, `notifiers`,
     /// `evaluation_interval` and `external_url`).
     public var alerts = AlertsConfiguration()
@@ -50,6 +53,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("stream_timeout", "ERRWATCH_STREAM_TIMEOUT", "the same for streams, and the longest silence in one (default 300s)"),
         ("shutdown_grace", "ERRWATCH_SHUTDOWN_GRACE", "how long a stop waits for in-flight requests before cutting them (default 30s)"),
         ("allow_public", "ERRWATCH_ALLOW_PUBLIC", "listen on a non-loopback address without auth_token (default false)"),
+        ("synchronous", "ERRWATCH_SYNCHRONOUS", "normal: survives errwatch crashing; full: also power loss; off (default normal)"),
         ("evaluation_interval", "ERRWATCH_EVALUATION_INTERVAL", "how often alert rules run (default 15s)"),
         ("external_url", "ERRWATCH_EXTERNAL_URL", "the agent's URL as people reach it, for links in alerts (default http://LISTEN)"),
     ]
@@ -98,6 +102,9 @@ public struct AgentConfiguration: Sendable, Hashable {
         case "allow_public":
             guard let value = ["true": true, "false": false][text.lowercased()] else { throw invalid("give true or false") }
             allowPublic = value
+        case "synchronous":
+            guard let value = Store.Synchronous(rawValue: text.uppercased()) else { throw invalid("give normal, full or off") }
+            synchronous = value
         case "evaluation_interval":
             guard let milliseconds = DurationText.milliseconds(text), milliseconds >= 100 else { throw invalid("give a duration such as 15s") }
             alerts.evaluationIntervalMs = milliseconds

@@ -65,7 +65,9 @@ struct AgentCommand: AsyncParsableCommand {
         let configuration = try resolve(environment: context.environment)
         let logger = Logger(label: "errwatch.agent")
         let path = configuration.database ?? DatabaseOptions.defaultPath
-        let store = try Store.open(path: path)
+        var options = Store.Options()
+        options.synchronous = configuration.synchronous
+        let store = try Store.open(path: path, options: options)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: configuration))
         let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
         let file = config ?? context.environment["ERRWATCH_CONFIG"]

@@ -10,11 +10,12 @@ import GRDB
 public struct Store: Sendable {
     /// How durable a committed write is, as SQLite's `synchronous` pragma.
     public enum Synchronous: String, Sendable, CaseIterable {
-        /// Survives a crash of errwatch and of the OS; the default with WAL.
+        /// With WAL: a commit survives errwatch crashing or being killed; a power loss or OS
+        /// crash may undo the last commits (never corrupt the file). The default.
         case normal = "NORMAL"
-        /// Also survives power loss, at the cost of an fsync per transaction.
+        /// A commit also survives power loss, at the cost of an fsync per transaction.
         case full = "FULL"
-        /// Fastest; a power loss may lose recent transactions.
+        /// No fsync at all: a power loss or OS crash may corrupt the file.
         case off = "OFF"
     }
 
