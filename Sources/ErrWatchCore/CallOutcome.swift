@@ -30,22 +30,23 @@ public struct CallOutcome: Sendable, Hashable {
     /// that a client aggregated before reporting.
     public var count: Int
 
-    /// An outcome with the given fields; `error` nil means success.
+    /// An outcome with the given fields; `error` nil means success. Every text field is
+    /// redacted here (an app name or a model can be a pasted key too), so no caller can forget.
     public init(
         timestamp: Int64, app: String, endpoint: String, model: String = "", status: Int?,
         error: CallError? = nil, attempt: Int = 0, latencyMs: Int64? = nil, timeToHeadersMs: Int64? = nil,
         requestID: String? = nil, streamed: Bool = false, finalAttempt: Bool? = nil, count: Int = 1
     ) {
         self.timestamp = timestamp
-        self.app = app
-        self.endpoint = endpoint
-        self.model = model
+        self.app = Redactor.redact(app)
+        self.endpoint = Redactor.redact(endpoint)
+        self.model = Redactor.redact(model)
         self.status = status
         self.error = error
         self.attempt = attempt
         self.latencyMs = latencyMs
         self.timeToHeadersMs = timeToHeadersMs
-        self.requestID = requestID
+        self.requestID = requestID.map(Redactor.redact)
         self.streamed = streamed
         self.finalAttempt = finalAttempt
         self.count = count
@@ -73,8 +74,8 @@ public struct CallError: Sendable, Hashable {
 
     /// An error; `message` is redacted and cut to length here, so no caller can forget to.
     public init(type: ErrorType, code: String = "", message: String, retryable: Bool, retryAfterMs: Int64? = nil) {
-        self.type = type
-        self.code = code
+        self.type = ErrorType(rawValue: Redactor.redact(type.rawValue))
+        self.code = Redactor.redact(code)
         self.message = Redactor.redact(String(message.prefix(Self.maxMessageLength)))
         self.retryable = retryable
         self.retryAfterMs = retryAfterMs

@@ -15,8 +15,10 @@ public enum Redactor {
 
     /// `text` with every key and bearer token masked; unchanged (and not copied) when it has none.
     public static func redact(_ text: String) -> String {
+        // Most texts hold no secret: find that out without copying them.
+        var scanned = text
+        guard scanned.withUTF8({ mightContainSecret($0) }) else { return text }
         let bytes = Array(text.utf8)
-        guard mightContainSecret(bytes) else { return text }
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         var index = 0
@@ -45,9 +47,11 @@ public enum Redactor {
         return String(decoding: output, as: UTF8.self)
     }
 
-    private static func mightContainSecret(_ bytes: [UInt8]) -> Bool {
+    private static func mightContainSecret(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         for index in bytes.indices where bytes[index] == UInt8(ascii: "s") || bytes[index] | 0x20 == UInt8(ascii: "b") {
-            if matches(bytes, index, "sk-") || matchesCaseInsensitive(bytes, index, "bearer ") { return true }
+            if index + 3 <= bytes.count, bytes[index + 1] == UInt8(ascii: "k"), bytes[index + 2] == UInt8(ascii: "-") { return true }
+            if index + 7 <= bytes.count, bytes[index + 6] == UInt8(ascii: " "),
+               zip(bytes[index..<(index + 6)], "bearer".utf8).allSatisfy({ ($0 | 0x20) == $1 }) { return true }
         }
         return false
     }
