@@ -47,7 +47,10 @@ struct APIController<Context: RequestContext>: Sendable {
         func reject(_ item: String, _ error: ErrWatchError) -> APIError {
             .invalidRequest("invalid_event", "\(item): \(error.message); nothing from this request was recorded.")
         }
-        let text = String(decoding: bytes, as: UTF8.self)
+        // Repairing bad bytes would record something the app never sent: refuse them.
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw APIError.invalidRequest("invalid_encoding", "The body is not valid UTF-8; nothing from this request was recorded.")
+        }
         let trimmed = text.trimmingSpaces()
         guard !trimmed.isEmpty else { throw APIError.invalidRequest("empty_body", "The body holds no events; send a JSON object, an array, or newline-delimited JSON.") }
         if let whole = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) {

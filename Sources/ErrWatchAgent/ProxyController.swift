@@ -39,6 +39,11 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let started = ContinuousClock.now
         let startedAt = now()
         let path = request.uri.path
+        // A `..` segment would climb out of the upstream's /v1: refused, and not recorded,
+        // since it is no API call.
+        guard !Self.hasDotSegment(path) else {
+            throw APIError.invalidRequest("invalid_path", "The path \(String(path.prefix(200))) has a '.' or '..' segment; send the API path as is.")
+        }
         let remainder = path.dropFirst(3)  // "/v1"
         let url = configuration.upstream + remainder + (request.uri.query.map { "?" + $0 } ?? "")
         var call = CallInfo(
@@ -185,6 +190,12 @@ struct ProxyController<Context: RequestContext>: Sendable {
             error: error, attempt: call.attempt, latencyMs: elapsed.wholeMilliseconds, timeToHeadersMs: timeToHeaders?.wholeMilliseconds,
             requestID: requestID.map { String($0.prefix(OutcomeDecoder.maxNameLength)) }, streamed: streamed)
         sink.record(outcome)
+    }
+
+    /// Whether `path` has a `.` or `..` segment, plainly or percent-encoded.
+    static func hasDotSegment(_ path: String) -> Bool {
+        path.lowercased().replacingOccurrences(of: "%2e", with: ".").split(separator: "/", omittingEmptySubsequences: false)
+            .contains { $0 == "." || $0 == ".." }
     }
 
     static func describe(_ error: any Error) -> String {
