@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Tests only: property-based (fuzz) testing of the parsers.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Pure: the outcome model, the taxonomy, parsing, arithmetic. No I/O, no clock of its own.
@@ -136,6 +138,7 @@ let package = Package(
             name: "ErrWatchAgentTests",
             dependencies: [
                 "ErrWatchAgent", "ErrWatchCore", "ErrWatchStore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
