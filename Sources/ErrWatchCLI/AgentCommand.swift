@@ -61,6 +61,8 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A file-size limit must fail a write (counted as a drop), not kill the monitor.
+        signal(SIGXFSZ, SIG_IGN)
         let context = CommandContext.current
         let configuration = try resolve(environment: context.environment)
         let logger = Logger(label: "errwatch.agent")

@@ -242,3 +242,28 @@ enum ClosedPort {
         }
     }
 }
+
+extension RecordingFailureTests {
+    /// SQLite's own read-only mode on the writer's connection (`query_only`): every write fails
+    /// as on a read-only file, traffic flows, the losses are counted, and recording resumes by
+    /// itself once the database takes writes again.
+    @Test func aReadOnlyDatabaseStopsNothingAndRecordingResumes() async throws {
+        var writer = BatchWriter.Configuration()
+        writer.retryDelays = [.milliseconds(10)]
+        try await Harness.with(writer: writer) { harness in
+            try await harness.agent.store.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = ON") }
+            for _ in 0..<20 {
+                #expect(try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#).status == 200)
+            }
+            await harness.agent.writer.flush()
+            #expect(harness.agent.writer.statistics.droppedWriteFailed == 20)
+            #expect(try await harness.send("/readyz", method: .GET).status == 503)
+            let metrics = try await harness.send("/metrics", method: .GET).body
+            #expect(metrics.contains("errwatch_writer_dropped_total 20"))
+            try await harness.agent.store.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = OFF") }
+            _ = try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#)
+            await harness.agent.writer.flush()
+            #expect(harness.agent.writer.statistics.written == 1)
+        }
+    }
+}

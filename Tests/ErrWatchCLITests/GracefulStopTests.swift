@@ -12,9 +12,16 @@ final class RunningBinary: @unchecked Sendable {
     let process = Process()
     let lines: AsyncStream<String>
 
-    init(_ arguments: [String]) throws {
-        process.executableURL = StandaloneBinaryTests.builtBinary
-        process.arguments = arguments
+    /// Runs `errwatch ARGUMENTS`, through `launcher` (a program and its arguments, such as
+    /// `prlimit --fsize=…`) when given.
+    init(_ arguments: [String], launcher: [String] = []) throws {
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [StandaloneBinaryTests.builtBinary.path] + arguments
+        } else {
+            process.executableURL = StandaloneBinaryTests.builtBinary
+            process.arguments = arguments
+        }
         process.environment = ["PATH": "/usr/bin:/bin"]
         let pipe = Pipe()
         process.standardError = pipe
