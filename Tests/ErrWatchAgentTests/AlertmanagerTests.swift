@@ -28,6 +28,17 @@ struct AlertmanagerTests {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Starts a daemon with its output discarded; the caller terminates it.
+    static func launch(_ program: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// GET `url`'s body, or nil when nothing answers yet.
     static func get(_ url: String, client: HTTPClient) async -> (Int, String)? {
         guard let response = try? await client.execute(HTTPClientRequest(url: url), timeout: .seconds(5)),
@@ -60,13 +71,9 @@ struct AlertmanagerTests {
         let configFile = directory.appendingPathComponent("alertmanager.yml")
         try Data("route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n".utf8).write(to: configFile)
         let port = try Self.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus-alertmanager")
-        process.arguments = ["--config.file=\(configFile.path)", "--storage.path=\(directory.path)",
-                             "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=warn"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Self.launch("/usr/bin/prometheus-alertmanager", [
+            "--config.file=\(configFile.path)", "--storage.path=\(directory.path)",
+            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=warn"])
         defer {
             process.terminate()
             process.waitUntilExit()

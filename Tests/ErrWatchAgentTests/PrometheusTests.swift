@@ -55,13 +55,9 @@ struct PrometheusTests {
 
                 """.utf8).write(to: config)
             let port = try AlertmanagerTests.freePort()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-            process.arguments = ["--config.file=\(config.path)", "--storage.tsdb.path=\(directory.path)/data",
-                                 "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try AlertmanagerTests.launch("/usr/bin/prometheus", [
+                "--config.file=\(config.path)", "--storage.tsdb.path=\(directory.path)/data",
+                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"])
             defer {
                 process.terminate()
                 process.waitUntilExit()

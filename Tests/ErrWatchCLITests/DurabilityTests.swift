@@ -174,12 +174,8 @@ import Testing
         #expect(await Self.eventually(60) { ((try? Self.recorded(database).calls) ?? 0) >= Int64(answeredWhileLocked) })
         load.stop()
         await running
-        agent.terminate()
-        let dropped = await Self.droppedAtStop(agent)
-        #expect(await agent.exitStatus() == 0)
-        try await client.shutdown()
+        let (calls, dropped, integrity) = try await Self.stop(agent, client: client, database: database)
         // Every call accounted for: recorded or counted as dropped.
-        let (calls, integrity) = try Self.recorded(database)
         #expect(integrity == "ok")
         #expect(calls + Int64(dropped ?? -1) == Int64(load.answered))
     }
@@ -251,15 +247,22 @@ import Testing
 
         load.stop()
         await running
-        agent.terminate()
-        let dropped = await Self.droppedAtStop(agent)
-        #expect(await agent.exitStatus() == 0)
-        try await client.shutdown()
-        let (calls, integrity) = try Self.recorded(database)
+        let (calls, dropped, integrity) = try await Self.stop(agent, client: client, database: database)
         #expect(integrity == "ok")
         #expect(load.failed == 0)
         // Every call accounted for, to the last one written or dropped at the stop.
         #expect(calls + Int64(dropped ?? -1) == Int64(load.answered), "recorded \(calls) + dropped \(dropped ?? -1) of \(load.answered)")
+    }
+
+    /// Stops the agent with SIGTERM and reads what it kept: the calls recorded, the drops it
+    /// reported on its way out, and the file's integrity.
+    static func stop(_ agent: RunningBinary, client: HTTPClient, database: String) async throws -> (calls: Int64, dropped: Int?, integrity: String) {
+        agent.terminate()
+        let dropped = await droppedAtStop(agent)
+        #expect(await agent.exitStatus() == 0)
+        try await client.shutdown()
+        let (calls, integrity) = try recorded(database)
+        return (calls, dropped, integrity)
     }
 
     /// The drops the agent reports in its last log line (`errwatch agent stopped`, `dropped=N`).

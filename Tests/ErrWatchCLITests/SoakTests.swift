@@ -95,15 +95,11 @@ struct SoakTests {
             }
         }
         await sampling
-        agent.terminate()
-        let dropped = await DurabilityTests.droppedAtStop(agent)
-        #expect(await agent.exitStatus() == 0)
-        try await client.shutdown()
+        let (calls, dropped, integrity) = try await DurabilityTests.stop(agent, client: client, database: database)
 
         let counts = tally.counts.withLock { $0 }
         #expect(counts.unexpected.isEmpty, "\(counts.unexpected.count) unexpected, e.g. \(counts.unexpected.prefix(5))")
         #expect(counts.requests > Self.seconds * 50, "only \(counts.requests) requests")
-        let (calls, integrity) = try DurabilityTests.recorded(database)
         #expect(integrity == "ok")
         #expect(calls + Int64(dropped ?? -1) == Int64(counts.outcomes), "recorded \(calls) + dropped \(dropped ?? -1) of \(counts.outcomes) sent")
 

@@ -4,29 +4,14 @@ public final class ReplaySource: AlertCountSource {
     /// One minute row of one series.
     public struct Row: Sendable, Hashable {
         public var bucket: Int64
-        public var app: String
-        public var endpoint: String
-        public var model: String
-        public var status: Int
-        public var type: String
-        public var code: String
+        public var series: SeriesDimensions
         public var calls: Int64
 
         /// A row with every field given.
         public init(bucket: Int64, app: String, endpoint: String, model: String, status: Int, type: String, code: String, calls: Int64) {
             self.bucket = bucket
-            self.app = app
-            self.endpoint = endpoint
-            self.model = model
-            self.status = status
-            self.type = type
-            self.code = code
+            series = SeriesDimensions(app: app, endpoint: endpoint, model: model, status: status, type: type, code: code)
             self.calls = calls
-        }
-
-        /// The row's series.
-        public var series: SeriesDimensions {
-            SeriesDimensions(app: app, endpoint: endpoint, model: model, status: status, type: type, code: code)
         }
     }
 
