@@ -19,6 +19,8 @@ public struct Agent: Sendable {
     public let alerts: AlertService
     /// What `/metrics` shows.
     public let metrics = AgentMetrics()
+    /// Keep-alive upstream connections for the proxy's fast path (nil: the upstream URL is not one it can use).
+    let upstreamPools: UpstreamPools?
     let client: HTTPClient
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -37,6 +39,7 @@ public struct Agent: Sendable {
         self.logger = logger
         self.now = now
         writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
+        upstreamPools = UpstreamTarget(configuration.upstream).map(UpstreamPools.init(target:))
         let dispatcher = NotifierDispatcher(
             notifiers: configuration.alerts.notifiers, client: client, store: store,
             evaluationIntervalMs: configuration.alerts.evaluationIntervalMs, metrics: metrics, logger: logger, now: now)
@@ -95,8 +98,13 @@ public struct Agent: Sendable {
 
     /// The HTTP application; `onServerRunning` learns the bound port (useful with port 0).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        makeApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "errwatch",
-                        logger: logger, onServerRunning: onServerRunning)
+        let fastPath = upstreamPools.map { pools in
+            FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: OutcomeSink(writer: writer, metrics: metrics),
+                                    rateLimits: rateLimits, now: now)
+        }
+        return makeApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "errwatch",
+                               logger: logger, onServerRunning: onServerRunning,
+                               additionalChannelHandlers: { fastPath.map { [FastProxyHandler($0)] } ?? [] })
     }
 
     /// The services to run together, in start order; they stop in reverse: the server first
@@ -133,10 +141,12 @@ struct WriterService: Service {
 /// actually bound (the one the system chose for port 0).
 func makeApplication(
     router: Router<BasicRequestContext>, host: String, port: Int, name: String, logger: Logger,
-    onServerRunning: @escaping @Sendable (Int) async -> Void
+    onServerRunning: @escaping @Sendable (Int) async -> Void,
+    additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
 ) -> some ApplicationProtocol {
     Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: additionalChannelHandlers())),
         configuration: .init(address: .hostname(host, port: port), serverName: name),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)

@@ -25,7 +25,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
     let logger: Logger
 
     /// How much of a body is kept for inspection.
-    static var inspectBytes: Int { 64 * 1024 }
+    static var inspectBytes: Int { ProxyHeaders.inspectBytes }
 
     static var hopByHop: Set<String> { ProxyHeaders.hopByHop }
 
@@ -41,7 +41,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let path = request.uri.path
         // A `..` segment would climb out of the upstream's /v1: refused, and not recorded,
         // since it is no API call.
-        guard !Self.hasDotSegment(path) else {
+        guard !ProxyHeaders.hasDotSegment(path) else {
             throw APIError.invalidRequest("invalid_path", "The path \(String(path.prefix(200))) has a '.' or '..' segment; send the API path as is.")
         }
         let remainder = path.dropFirst(3)  // "/v1"
@@ -184,18 +184,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
     }
 
     private func submit(_ call: CallInfo, status: Int?, error: CallError?, requestID: String?, streamed: Bool, timeToHeaders: Duration?) {
-        let elapsed = call.started.duration(to: .now)
-        let outcome = CallOutcome(
-            timestamp: call.startedAt, app: call.app, endpoint: call.endpoint, model: call.fields.model, status: status,
-            error: error, attempt: call.attempt, latencyMs: elapsed.wholeMilliseconds, timeToHeadersMs: timeToHeaders?.wholeMilliseconds,
-            requestID: requestID.map { String($0.prefix(OutcomeDecoder.maxNameLength)) }, streamed: streamed)
-        sink.record(outcome)
-    }
-
-    /// Whether `path` has a `.` or `..` segment, plainly or percent-encoded.
-    static func hasDotSegment(_ path: String) -> Bool {
-        path.lowercased().replacingOccurrences(of: "%2e", with: ".").split(separator: "/", omittingEmptySubsequences: false)
-            .contains { $0 == "." || $0 == ".." }
+        sink.record(call.outcome(status: status, error: error, requestID: requestID, streamed: streamed, timeToHeaders: timeToHeaders))
     }
 
     static func describe(_ error: any Error) -> String {
@@ -215,6 +204,14 @@ enum ProxyHeaders {
     static let app = HTTPField.Name("x-errwatch-app")!
     /// The attempt number the OpenAI SDKs send.
     static let retryCount = HTTPField.Name("x-stainless-retry-count")!
+    /// How much of a body is kept for inspection.
+    static let inspectBytes = 64 * 1024
+
+    /// Whether `path` has a `.` or `..` segment, plainly or percent-encoded.
+    static func hasDotSegment(_ path: String) -> Bool {
+        path.lowercased().replacingOccurrences(of: "%2e", with: ".").split(separator: "/", omittingEmptySubsequences: false)
+            .contains { $0 == "." || $0 == ".." }
+    }
 }
 
 /// What the proxy knows about a call before the response.
@@ -225,6 +222,15 @@ struct CallInfo: Sendable {
     var endpoint: String
     var attempt: Int
     var fields = RequestFields(prefix: [UInt8]())
+
+    /// The outcome of this call, ending now.
+    func outcome(status: Int?, error: CallError?, requestID: String?, streamed: Bool, timeToHeaders: Duration?) -> CallOutcome {
+        CallOutcome(
+            timestamp: startedAt, app: app, endpoint: endpoint, model: fields.model, status: status,
+            error: error, attempt: attempt, latencyMs: started.duration(to: .now).wholeMilliseconds,
+            timeToHeadersMs: timeToHeaders?.wholeMilliseconds,
+            requestID: requestID.map { String($0.prefix(OutcomeDecoder.maxNameLength)) }, streamed: streamed)
+    }
 }
 
 /// Keeps the first bytes of a streamed request body and enforces the body limit.

@@ -1,0 +1,355 @@
+import ErrWatchCore
+import ErrWatchStore
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// The proxy's fast path, below the router: a channel handler in each client connection's
+/// pipeline that takes the common call — `/v1/*` with a body of known length up to 64 KiB — and
+/// forwards it over a pooled keep-alive upstream connection on the same event loop, streaming
+/// the response back as it comes. Everything else (chunked or larger bodies, odd paths, and
+/// every other route) passes on to the router untouched, where ``ProxyController`` and the API
+/// handle it. It records exactly what the router's proxy records.
+final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    struct Shared: Sendable {
+        let configuration: AgentConfiguration
+        let pools: UpstreamPools
+        let sink: OutcomeSink
+        let rateLimits: RateLimitTracker
+        let now: @Sendable () -> Int64
+    }
+
+    private enum State {
+        case idle
+        /// A request the router handles: its parts pass on until its end.
+        case passing
+        /// A fast-path request whose body is still arriving.
+        case collecting(HTTPRequest, CallInfo, ByteBuffer)
+        /// Sent upstream; waiting for or streaming the response.
+        case proxying(Exchange)
+    }
+
+    /// One proxied call in flight.
+    final class Exchange {
+        var call: CallInfo
+        var connection: UpstreamPool.Connection?
+        var timeoutMs: Int64
+        var timer: Scheduled<Void>?
+        var responseStarted = false
+        var status = 0
+        var headers = ErrWatchCore.HTTPHeaders()
+        var inspector = ResponseInspector(status: 0, isStream: false, now: 0)
+        var isStream = false
+        var timeToHeaders: Duration?
+        var lastRead = ContinuousClock.now
+
+        init(call: CallInfo, timeoutMs: Int64) {
+            self.call = call
+            self.timeoutMs = timeoutMs
+        }
+    }
+
+    private let shared: Shared
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    /// A quiesce (graceful stop) that arrived mid-call, delivered once the call ends.
+    private var heldQuiesce: Any?
+
+    init(_ shared: Shared) {
+        self.shared = shared
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: Requests
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (state, part) {
+        case (.idle, .head(let request)):
+            if let call = fastPathCall(request) {
+                state = .collecting(request, call, context.channel.allocator.buffer(capacity: Int(request.headerFields[.contentLength].flatMap(Int.init) ?? 0)))
+            } else {
+                state = .passing
+                context.fireChannelRead(data)
+            }
+        case (.passing, .end):
+            state = .idle
+            context.fireChannelRead(data)
+        case (.passing, _):
+            context.fireChannelRead(data)
+        case (.collecting(let request, let call, var body), .body(var chunk)):
+            body.writeBuffer(&chunk)
+            state = .collecting(request, call, body)
+        case (.collecting(let request, var call, let body), .end):
+            call.fields = RequestFields(prefix: body.readableBytesView)
+            let exchange = Exchange(call: call, timeoutMs: call.fields.stream ? shared.configuration.streamTimeoutMs : shared.configuration.timeoutMs)
+            state = .proxying(exchange)
+            send(request, body: body, exchange: exchange, context: context)
+        default:
+            // A request part while a response is still going: pipelining assistance upstream in
+            // the pipeline prevents it; refuse to mix them up.
+            context.close(promise: nil)
+        }
+    }
+
+    /// The call to proxy on the fast path, or nil to leave the request to the router.
+    private func fastPathCall(_ request: HTTPRequest) -> CallInfo? {
+        guard let full = request.path, full.hasPrefix("/v1/") else { return nil }
+        let path = full.split(separator: "?", maxSplits: 1).first.map(String.init) ?? full
+        guard !ProxyHeaders.hasDotSegment(path) else { return nil }
+        let length = request.headerFields[.contentLength].flatMap { Int64($0) }
+        // A body without a declared length (chunked) or a large one streams through the router.
+        if request.method != .get && request.method != .head && request.method != .delete && request.method != .options {
+            guard let length, length <= Int64(ProxyHeaders.inspectBytes),
+                  length <= shared.configuration.maxRequestBody
+            else { return nil }
+        } else if let length, length > 0 {
+            return nil
+        } else if request.headerFields[.transferEncoding] != nil {
+            return nil
+        }
+        return CallInfo(
+            startedAt: shared.now(), started: .now,
+            app: request.headerFields[ProxyHeaders.app].map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? shared.configuration.app,
+            endpoint: Endpoint.normalize(path),
+            attempt: request.headerFields[ProxyHeaders.retryCount].flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
+    }
+
+    private func send(_ request: HTTPRequest, body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
+        let target = shared.pools.target
+        var fields = HTTPFields()
+        for field in request.headerFields {
+            let name = field.name.canonicalName
+            if ProxyHeaders.hopByHop.contains(name) || name == "accept-encoding" || name == "x-errwatch-app" { continue }
+            fields.append(field)
+        }
+        if body.readableBytes > 0 || request.headerFields[.contentLength] != nil {
+            fields[.contentLength] = String(body.readableBytes)
+        }
+        let remainder = request.path.map { String($0.dropFirst(3)) } ?? "/"
+        let upstream = HTTPRequest(method: request.method, scheme: target.scheme, authority: target.authority,
+                                   path: target.basePath + remainder, headerFields: fields)
+        let poolBound = NIOLoopBound(shared.pools.pool(for: context.eventLoop), eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
+        poolBound.value.acquire(connectTimeout: .seconds(10)).whenComplete { result in
+            let pool = poolBound.value
+            let handler = loopBound.value
+            let exchange = exchangeBound.value
+            guard case .proxying(let current) = handler.state, current === exchange else {
+                // The client left while connecting: give the connection back unused.
+                if case .success(let connection) = result { pool.release(connection) }
+                return
+            }
+            switch result {
+            case .failure(let error):
+                handler.answerItself(exchange, failure: error, timeout: false)
+            case .success(let connection):
+                exchange.connection = connection
+                connection.handler.delegate = handler
+                connection.handler.keepAlive = true
+                connection.channel.write(HTTPRequestPart.head(upstream), promise: nil)
+                if body.readableBytes > 0 { connection.channel.write(HTTPRequestPart.body(body), promise: nil) }
+                connection.channel.writeAndFlush(HTTPRequestPart.end(nil), promise: nil)
+                handler.armHeadersTimer(exchange)
+            }
+        }
+    }
+
+    private func armHeadersTimer(_ exchange: Exchange) {
+        guard let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
+        exchange.timer = context.eventLoop.scheduleTask(in: .milliseconds(exchange.timeoutMs)) {
+            bound.value.timerFired(exchangeBound.value)
+        }
+    }
+
+    /// No headers in time (504), or a stream silent for too long (cut).
+    private func timerFired(_ exchange: Exchange) {
+        guard case .proxying(let current) = state, current === exchange else { return }
+        if !exchange.responseStarted {
+            answerItself(exchange, failure: nil, timeout: true)
+            return
+        }
+        let silence = exchange.lastRead.duration(to: .now)
+        let limit = Duration.milliseconds(shared.configuration.streamTimeoutMs)
+        if silence < limit {
+            guard let context else { return }
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
+            let rest = (limit - silence).wholeMilliseconds
+            exchange.timer = context.eventLoop.scheduleTask(in: .milliseconds(max(1, rest))) { bound.value.timerFired(exchangeBound.value) }
+            return
+        }
+        exchange.connection?.channel.close(promise: nil)
+    }
+
+    // MARK: Responses
+
+    func upstreamRead(_ part: HTTPResponsePart) {
+        guard case .proxying(let exchange) = state, let context else { return }
+        exchange.lastRead = .now
+        switch part {
+        case .head(let response):
+            exchange.timer?.cancel()
+            exchange.responseStarted = true
+            exchange.timeToHeaders = exchange.call.started.duration(to: .now)
+            exchange.status = response.status.code
+            var pairs: [(String, String)] = []
+            var fields = HTTPFields()
+            for field in response.headerFields {
+                pairs.append((field.name.rawName, field.value))
+                if ProxyHeaders.hopByHop.contains(field.name.canonicalName) && field.name != .contentLength { continue }
+                fields.append(field)
+            }
+            exchange.headers = ErrWatchCore.HTTPHeaders(pairs)
+            shared.rateLimits.observe(exchange.headers, model: exchange.call.fields.model, at: exchange.call.startedAt)
+            exchange.isStream = (exchange.headers["content-type"] ?? "").lowercased().hasPrefix("text/event-stream")
+            exchange.inspector = ResponseInspector(status: exchange.status, isStream: exchange.isStream, now: exchange.call.startedAt)
+            if exchange.isStream {
+                // From here the limit is the longest silence in the stream.
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
+                exchange.timer = context.eventLoop.scheduleTask(in: .milliseconds(shared.configuration.streamTimeoutMs)) {
+                    bound.value.timerFired(exchangeBound.value)
+                }
+            }
+            var head = response
+            head.headerFields = fields
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        case .body(let chunk):
+            exchange.inspector.feed(chunk)
+            context.write(wrapOutboundOut(.body(chunk)), promise: nil)
+        case .end(let trailers):
+            exchange.timer?.cancel()
+            // Recorded before the app sees the end, so that whoever got the response finds it recorded.
+            let requestID = exchange.headers["x-request-id"] ?? exchange.headers["request-id"]
+            record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers), requestID: requestID)
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            if let connection = exchange.connection {
+                connection.handler.delegate = nil
+                shared.pools.pool(for: context.eventLoop).release(connection)
+            }
+            finish()
+        }
+    }
+
+    func upstreamReadComplete() {
+        context?.flush()
+    }
+
+    func upstreamClosed(_ error: (any Error)?) {
+        guard case .proxying(let exchange) = state, let context else { return }
+        exchange.timer?.cancel()
+        exchange.connection = nil
+        if !exchange.responseStarted {
+            answerItself(exchange, failure: error ?? ChannelError.eof, timeout: false)
+            return
+        }
+        // Cut mid-response: the client's response cannot end well either.
+        let reason = error.map { String(describing: $0) } ?? "the connection closed"
+        let cut = CallError(type: .upstream, code: "stream_interrupted",
+                            message: "The upstream connection broke before the response ended: \(reason).", retryable: true)
+        record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers) ?? cut,
+               requestID: exchange.headers["x-request-id"] ?? exchange.headers["request-id"])
+        state = .idle
+        context.close(promise: nil)
+    }
+
+    /// Answers the client with errwatch's own error (502 or 504) and records it.
+    private func answerItself(_ exchange: Exchange, failure: (any Error)?, timeout: Bool) {
+        guard let context else { return }
+        exchange.timer?.cancel()
+        if let connection = exchange.connection {
+            connection.handler.delegate = nil
+            connection.channel.close(promise: nil)
+            exchange.connection = nil
+        }
+        let answer: APIError
+        let recorded: CallError
+        if timeout {
+            answer = APIError(status: .gatewayTimeout, type: .timeout, code: "upstream_timeout",
+                              message: "The upstream sent no response within \(DurationText.format(exchange.timeoutMs)).")
+            recorded = Classifier.timeout(code: "upstream_timeout", message: answer.message)
+        } else {
+            let description = failure.map { String(describing: $0).split(separator: "\n").first.map(String.init) ?? "" } ?? "unknown error"
+            answer = APIError(status: .badGateway, type: .upstream, code: "upstream_connect_failed",
+                              message: "Could not reach the upstream at \(shared.configuration.upstream): \(description).")
+            recorded = Classifier.connectionFailure(code: "upstream_connect_failed", message: answer.message)
+        }
+        exchange.timeToHeaders = nil
+        record(exchange, status: nil, error: recorded, requestID: nil)
+        let body = ByteBuffer(string: answer.body)
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        fields[.contentLength] = String(body.readableBytes)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        finish()
+    }
+
+    private func record(_ exchange: Exchange, status: Int?, error: CallError?, requestID: String?) {
+        shared.sink.record(exchange.call.outcome(status: status, error: error, requestID: requestID, streamed: exchange.isStream,
+                                                 timeToHeaders: exchange.timeToHeaders))
+    }
+
+    /// The call is over: the connection takes the next request, and a held stop goes on.
+    private func finish() {
+        state = .idle
+        if let event = heldQuiesce, let context {
+            heldQuiesce = nil
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // MARK: The client connection
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state {
+            // The app hung up: record it, and cancel the upstream request.
+            exchange.timer?.cancel()
+            let gone = CallError(type: .connection, code: "client_closed_request",
+                                 message: "The client closed the connection before the response ended.", retryable: false)
+            record(exchange, status: 499, error: exchange.inspector.error(headers: exchange.headers) ?? gone,
+                   requestID: exchange.headers["x-request-id"] ?? exchange.headers["request-id"])
+            if let connection = exchange.connection {
+                connection.handler.delegate = nil
+                connection.channel.close(promise: nil)
+            }
+            state = .idle
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // A slow app slows the upstream, instead of the response piling up in memory.
+        if case .proxying(let exchange) = state, let channel = exchange.connection?.channel {
+            let writable = context.channel.isWritable
+            channel.setOption(.autoRead, value: writable).whenSuccess { if writable { channel.read() } }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A graceful stop waits for the call in flight on this connection to end.
+        if event is ChannelShouldQuiesceEvent, case .proxying = state {
+            heldQuiesce = event
+            return
+        }
+        if event is ChannelShouldQuiesceEvent, case .collecting = state {
+            heldQuiesce = event
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

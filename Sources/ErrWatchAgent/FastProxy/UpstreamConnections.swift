@@ -1,0 +1,180 @@
+import ErrWatchCore
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// Where the proxy's fast path connects: the upstream base URL, parsed once.
+struct UpstreamTarget: Sendable {
+    var scheme: String
+    var host: String
+    var port: Int
+    /// The base URL's path, without a trailing slash (`/v1`).
+    var basePath: String
+    var tls: NIOSSLContext?
+
+    init?(_ url: String) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host,
+              ["http", "https"].contains(scheme)
+        else { return nil }
+        self.scheme = scheme
+        self.host = host
+        port = components.port ?? (scheme == "https" ? 443 : 80)
+        basePath = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
+        tls = scheme == "https" ? try? NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        if scheme == "https", tls == nil { return nil }
+    }
+
+    /// The `host:port` the upstream is addressed by.
+    var authority: String {
+        (scheme == "https" && port == 443) || (scheme == "http" && port == 80) ? host : "\(host):\(port)"
+    }
+}
+
+/// What an upstream connection hands its current exchange: the response, and its end.
+protocol UpstreamDelegate: AnyObject {
+    func upstreamRead(_ part: HTTPResponsePart)
+    func upstreamReadComplete()
+    func upstreamClosed(_ error: (any Error)?)
+}
+
+/// The last handler of an upstream connection: passes the response to the exchange using the
+/// connection, and keeps whether the upstream lets the connection be reused.
+///
+/// Unchecked Sendable: it is created for, and only ever touched on, its channel's event loop
+/// (the pool and the exchange using it live on that loop too); futures carry it across no thread.
+final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPResponsePart
+
+    weak var delegate: (any UpstreamDelegate)?
+    /// Whether the last response allows another request on this connection.
+    var keepAlive = true
+    /// Called when an idle connection closes, so the pool forgets it.
+    var onIdleClose: (() -> Void)?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        delegate?.upstreamRead(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let delegate {
+            self.delegate = nil
+            delegate.upstreamClosed(nil)
+        } else {
+            onIdleClose?()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.upstreamClosed(error)
+        context.close(promise: nil)
+    }
+}
+
+/// Peeks at the HTTP/1 response head for keep-alive before the HTTP types codec drops the
+/// connection headers.
+final class KeepAliveObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundOut = HTTPClientResponsePart
+    let upstream: UpstreamHandler
+
+    init(upstream: UpstreamHandler) { self.upstream = upstream }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) { upstream.keepAlive = head.isKeepAlive }
+        context.fireChannelRead(data)
+    }
+}
+
+/// Idle keep-alive connections to the upstream, one pool per event loop, used only on it: the
+/// client connection, its upstream connection and the proxying between them stay on one thread.
+final class UpstreamPool {
+    struct Connection: Sendable {
+        var channel: any Channel
+        var handler: UpstreamHandler
+    }
+
+    let eventLoop: any EventLoop
+    let target: UpstreamTarget
+    private var idle: [Connection] = []
+    /// Idle connections kept per event loop.
+    static let maxIdle = 64
+
+    init(eventLoop: any EventLoop, target: UpstreamTarget) {
+        self.eventLoop = eventLoop
+        self.target = target
+    }
+
+    /// An idle connection, or a new one.
+    func acquire(connectTimeout: TimeAmount) -> EventLoopFuture<Connection> {
+        eventLoop.preconditionInEventLoop()
+        while let connection = idle.popLast() {
+            if connection.channel.isActive {
+                connection.handler.onIdleClose = nil
+                return eventLoop.makeSucceededFuture(connection)
+            }
+        }
+        let target = self.target
+        let handler = UpstreamHandler()
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls = target.tls {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: target.host))
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(KeepAliveObserver(upstream: handler))
+                    try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPClientCodec())
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .map { Connection(channel: $0, handler: handler) }
+    }
+
+    /// Takes a connection back after a complete exchange.
+    func release(_ connection: Connection) {
+        eventLoop.preconditionInEventLoop()
+        guard connection.handler.keepAlive, connection.channel.isActive, idle.count < Self.maxIdle else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        let channel = connection.channel
+        connection.handler.onIdleClose = { [weak self] in
+            self?.idle.removeAll { $0.channel === channel }
+        }
+        idle.append(connection)
+    }
+}
+
+/// The pools of all event loops.
+final class UpstreamPools: Sendable {
+    private let pools = Mutex<[ObjectIdentifier: NIOLoopBound<UpstreamPool>]>([:])
+    let target: UpstreamTarget
+
+    init(target: UpstreamTarget) { self.target = target }
+
+    /// The pool of `eventLoop`; call on that loop.
+    func pool(for eventLoop: any EventLoop) -> UpstreamPool {
+        let key = ObjectIdentifier(eventLoop)
+        return pools.withLock { pools in
+            if let pool = pools[key] { return pool.value }
+            let pool = UpstreamPool(eventLoop: eventLoop, target: target)
+            pools[key] = NIOLoopBound(pool, eventLoop: eventLoop)
+            return pool
+        }
+    }
+}
