@@ -39,6 +39,8 @@ public struct Agent: Sendable {
         self.logger = logger
         self.now = now
         writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
+        // The fast path speaks plain HTTP to the upstream; an https upstream goes through the
+        // router's proxy (AsyncHTTPClient), whose TLS is tested, until the fast path has its own.
         upstreamPools = UpstreamTarget(configuration.upstream).map(UpstreamPools.init(target:))
         let dispatcher = NotifierDispatcher(
             notifiers: configuration.alerts.notifiers, client: client, store: store,

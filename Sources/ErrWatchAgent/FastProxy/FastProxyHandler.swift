@@ -204,11 +204,17 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             exchange.responseStarted = true
             exchange.timeToHeaders = exchange.call.started.duration(to: .now)
             exchange.status = response.status.code
+            // Only what the recording reads is copied: every header of an error (the classifier
+            // reads retry headers), else the rate-limit, request-id and content-type ones.
+            let isError = exchange.status >= 400
             var pairs: [(String, String)] = []
             var fields = HTTPFields()
             for field in response.headerFields {
-                pairs.append((field.name.rawName, field.value))
-                if ProxyHeaders.hopByHop.contains(field.name.canonicalName) && field.name != .contentLength { continue }
+                let name = field.name.canonicalName
+                if isError || name.hasPrefix("x-ratelimit-") || name == "content-type" || name == "x-request-id" || name == "request-id" {
+                    pairs.append((name, field.value))
+                }
+                if field.name != .contentLength, ProxyHeaders.hopByHop.contains(name) { continue }
                 fields.append(field)
             }
             exchange.headers = ErrWatchCore.HTTPHeaders(pairs)

@@ -6,34 +6,27 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOPosix
-import NIOSSL
 import Synchronization
 
-/// Where the proxy's fast path connects: the upstream base URL, parsed once.
+/// Where the proxy's fast path connects: a plain-HTTP upstream base URL, parsed once. (An https
+/// upstream goes through the router's proxy, whose TLS client is AsyncHTTPClient's.)
 struct UpstreamTarget: Sendable {
-    var scheme: String
+    let scheme = "http"
     var host: String
     var port: Int
     /// The base URL's path, without a trailing slash (`/v1`).
     var basePath: String
-    var tls: NIOSSLContext?
 
+    /// The target of `url`, or nil when it is not a plain-HTTP URL.
     init?(_ url: String) {
-        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host,
-              ["http", "https"].contains(scheme)
-        else { return nil }
-        self.scheme = scheme
+        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else { return nil }
         self.host = host
-        port = components.port ?? (scheme == "https" ? 443 : 80)
+        port = components.port ?? 80
         basePath = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
-        tls = scheme == "https" ? try? NIOSSLContext(configuration: .makeClientConfiguration()) : nil
-        if scheme == "https", tls == nil { return nil }
     }
 
     /// The `host:port` the upstream is addressed by.
-    var authority: String {
-        (scheme == "https" && port == 443) || (scheme == "http" && port == 80) ? host : "\(host):\(port)"
-    }
+    var authority: String { port == 80 ? host : "\(host):\(port)" }
 }
 
 /// What an upstream connection hands its current exchange: the response, and its end.
@@ -103,7 +96,13 @@ final class UpstreamPool {
     struct Connection: Sendable {
         var channel: any Channel
         var handler: UpstreamHandler
+        /// When it went idle; connections idle longer than ``maxIdleTime`` are not reused, so as
+        /// not to race an upstream that closes idle connections itself.
+        var idleSince = NIODeadline.now()
     }
+
+    /// How long an idle connection is kept for reuse.
+    static let maxIdleTime = TimeAmount.seconds(20)
 
     let eventLoop: any EventLoop
     let target: UpstreamTarget
@@ -120,10 +119,11 @@ final class UpstreamPool {
     func acquire(connectTimeout: TimeAmount) -> EventLoopFuture<Connection> {
         eventLoop.preconditionInEventLoop()
         while let connection = idle.popLast() {
-            if connection.channel.isActive {
+            if connection.channel.isActive, NIODeadline.now() - connection.idleSince < Self.maxIdleTime {
                 connection.handler.onIdleClose = nil
                 return eventLoop.makeSucceededFuture(connection)
             }
+            connection.channel.close(promise: nil)
         }
         let target = self.target
         let handler = UpstreamHandler()
@@ -132,9 +132,6 @@ final class UpstreamPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls = target.tls {
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: target.host))
-                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(KeepAliveObserver(upstream: handler))
                     try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPClientCodec())
@@ -156,7 +153,9 @@ final class UpstreamPool {
         connection.handler.onIdleClose = { [weak self] in
             self?.idle.removeAll { $0.channel === channel }
         }
-        idle.append(connection)
+        var idled = connection
+        idled.idleSince = .now()
+        idle.append(idled)
     }
 }
 
