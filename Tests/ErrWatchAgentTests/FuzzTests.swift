@@ -136,6 +136,22 @@ struct FuzzTests {
         }
     }
 
+    /// The proxy reads `model` and `stream` from every request body with a byte scan: on any
+    /// JSON object, it must agree with a real JSON parser.
+    @Test func theRequestScanAgreesWithTheJSONParser() async {
+        let keys = ["model", "stream", "messages", "mode", "models", "stream_options", "x", "model\\u0020", "\\u006dodel"]
+        let values = ["\"gpt-4o\"", "\"a,b}\"", "\"with \\\"quote\\\"\"", "\"é💥\"", "true", "false", "null", "1", "-2.5e3", "[]",
+                      "[{\"model\":\"inner\"}]", "{\"stream\":true}", "\"\"", "\"\\u0067pt\"", " true ", "[1, [2, {\"a\": \"}\"}]]"]
+        let objects = zip(Gen<String?>.element(of: keys).map { $0! }, Gen<String?>.element(of: values).map { $0! }).array(of: 0...6)
+            .map { pairs in "{" + pairs.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}" }
+        await propertyCheck(count: Self.count, input: objects) { json in
+            let fields = RequestFields(prefix: Array(json.utf8))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(json)")
+            #expect(fields.model == Redactor.redact((object["model"] as? String) ?? ""), "\(json)")
+            #expect(fields.stream == ((object["stream"] as? Bool) ?? false), "\(json)")
+        }
+    }
+
     @Test func timesRedactionAndEndpointsTakeAnyText() async {
         await propertyCheck(count: Self.count, input: Self.text) { text in
             _ = Timestamp.parseISO8601(text)
