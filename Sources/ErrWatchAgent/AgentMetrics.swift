@@ -38,10 +38,17 @@ public final class AgentMetrics: Sendable {
     /// One histogram series, written as Prometheus histograms are exposed (`_bucket` with
     /// cumulative `le`, `_sum`, `_count`) from counters, because an aggregated record stands for
     /// `count` calls at once, which a histogram's one-observation API cannot take.
+    ///
+    /// Observations land in plain counts under the lock the observation holds anyway; the
+    /// counters catch up at scrape time, so a call costs array increments, not a dozen atomics.
     private struct DurationSeries {
         var buckets: [MetricCounter]
         var sum: FloatingPointCounter
         var count: MetricCounter
+        /// Calls per bucket (not cumulative), their latency sum in seconds, and what the
+        /// counters have been given so far.
+        var pending = [Int64](repeating: 0, count: AgentMetrics.durationBounds.count)
+        var pendingSum = 0.0
     }
 
     private struct CallKey: Hashable { var app, endpoint, model, statusClass: String }
@@ -103,13 +110,11 @@ public final class AgentMetrics: Sendable {
                     },
                     sum: FloatingPointCounter(label: "errwatch_call_duration_seconds_sum", dimensions: dimensions, factory: factory),
                     count: MetricCounter(label: "errwatch_call_duration_seconds_count", dimensions: dimensions, factory: factory))
-                state.durations[key] = series
                 let calls = Int64(outcome.count)
-                for index in LatencyHistogram.bucket(latency)..<series.buckets.count {
-                    series.buckets[index].increment(by: calls)
-                }
-                series.sum.increment(by: Double(latency) / 1_000 * Double(calls))
-                series.count.increment(by: calls)
+                var updated = series
+                updated.pending[LatencyHistogram.bucket(latency)] += calls
+                updated.pendingSum += Double(latency) / 1_000 * Double(calls)
+                state.durations[key] = updated
             }
         }
     }
@@ -129,6 +134,22 @@ public final class AgentMetrics: Sendable {
     /// alerts firing, the latest rate-limit headroom.
     public func render(writer: BatchWriter.Statistics, alerts: [AlertState], rateLimits: [RateLimitTracker.Snapshot]) -> [UInt8] {
         state.withLock { state in
+            // The histogram's counters catch up with the calls counted since the last scrape.
+            for key in state.durations.keys {
+                var series = state.durations[key]!
+                var cumulative: Int64 = 0
+                for index in series.pending.indices {
+                    cumulative += series.pending[index]
+                    if cumulative > 0 { series.buckets[index].increment(by: cumulative) }
+                }
+                if cumulative > 0 {
+                    series.count.increment(by: cumulative)
+                    series.sum.increment(by: series.pendingSum)
+                }
+                series.pending = [Int64](repeating: 0, count: series.pending.count)
+                series.pendingSum = 0
+                state.durations[key] = series
+            }
             queued.record(writer.queued)
             if writer.dropped > state.droppedReported {
                 dropped.increment(by: Int64(writer.dropped - state.droppedReported))

@@ -40,14 +40,16 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         var call: CallInfo
         var connection: UpstreamPool.Connection?
         var timeoutMs: Int64
-        var timer: Scheduled<Void>?
+        /// When errwatch answers 504 if no response head has come.
+        var headersDeadline = NIODeadline.distantFuture
         var responseStarted = false
         var status = 0
         var headers = ErrWatchCore.HTTPHeaders()
         var inspector = ResponseInspector(status: 0, isStream: false, now: 0)
         var isStream = false
         var timeToHeaders: Duration?
-        var lastRead = ContinuousClock.now
+        /// When the upstream last sent something (NIODeadline's clock, in nanoseconds).
+        var lastReadNanoseconds = NIODeadline.now().uptimeNanoseconds
 
         init(call: CallInfo, timeoutMs: Int64) {
             self.call = call
@@ -164,43 +166,50 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         }
     }
 
+    /// The connection's one deadline check, re-armed as calls come and go: a timer per call
+    /// would cost a scheduled task and two heap operations on every request.
+    private var check: (task: Scheduled<Void>, at: NIODeadline)?
+
     private func armHeadersTimer(_ exchange: Exchange) {
-        guard let context else { return }
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
-        exchange.timer = context.eventLoop.scheduleTask(in: .milliseconds(exchange.timeoutMs)) {
-            bound.value.timerFired(exchangeBound.value)
-        }
+        exchange.headersDeadline = .now() + .milliseconds(exchange.timeoutMs)
+        arm(at: exchange.headersDeadline)
     }
 
-    /// No headers in time (504), or a stream silent for too long (cut).
-    private func timerFired(_ exchange: Exchange) {
-        guard case .proxying(let current) = state, current === exchange else { return }
+    /// Makes sure a check runs by `deadline`.
+    private func arm(at deadline: NIODeadline) {
+        guard let context else { return }
+        if let check, check.at <= deadline { return }
+        check?.task.cancel()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        check = (context.eventLoop.scheduleTask(deadline: deadline) { bound.value.deadlineCheck() }, deadline)
+    }
+
+    /// No headers in time (504), or a response silent for longer than `stream_timeout` (cut);
+    /// otherwise the next check, at the call's next deadline.
+    private func deadlineCheck() {
+        check = nil
+        guard case .proxying(let exchange) = state else { return }
+        let deadline = exchange.responseStarted
+            ? NIODeadline.uptimeNanoseconds(exchange.lastReadNanoseconds) + .milliseconds(shared.configuration.streamTimeoutMs)
+            : exchange.headersDeadline
+        guard NIODeadline.now() >= deadline else {
+            arm(at: deadline)
+            return
+        }
         if !exchange.responseStarted {
             answerItself(exchange, failure: nil, timeout: true)
-            return
+        } else {
+            exchange.connection?.channel.close(promise: nil)
         }
-        let silence = exchange.lastRead.duration(to: .now)
-        let limit = Duration.milliseconds(shared.configuration.streamTimeoutMs)
-        if silence < limit {
-            guard let context else { return }
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
-            let rest = (limit - silence).wholeMilliseconds
-            exchange.timer = context.eventLoop.scheduleTask(in: .milliseconds(max(1, rest))) { bound.value.timerFired(exchangeBound.value) }
-            return
-        }
-        exchange.connection?.channel.close(promise: nil)
     }
 
     // MARK: Responses
 
     func upstreamRead(_ part: HTTPResponsePart) {
         guard case .proxying(let exchange) = state, let context else { return }
-        exchange.lastRead = .now
+        exchange.lastReadNanoseconds = NIODeadline.now().uptimeNanoseconds
         switch part {
         case .head(let response):
-            exchange.timer?.cancel()
             exchange.responseStarted = true
             exchange.timeToHeaders = exchange.call.started.duration(to: .now)
             exchange.status = response.status.code
@@ -221,14 +230,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             shared.rateLimits.observe(exchange.headers, model: exchange.call.fields.model, at: exchange.call.startedAt)
             exchange.isStream = (exchange.headers["content-type"] ?? "").lowercased().hasPrefix("text/event-stream")
             exchange.inspector = ResponseInspector(status: exchange.status, isStream: exchange.isStream, now: exchange.call.startedAt)
-            if exchange.isStream {
-                // From here the limit is the longest silence in the stream.
-                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
-                exchange.timer = context.eventLoop.scheduleTask(in: .milliseconds(shared.configuration.streamTimeoutMs)) {
-                    bound.value.timerFired(exchangeBound.value)
-                }
-            }
+            // From here the limit is the longest silence in the response.
+            arm(at: .now() + .milliseconds(shared.configuration.streamTimeoutMs))
             var head = response
             head.headerFields = fields
             context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -236,7 +239,6 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             exchange.inspector.feed(chunk)
             context.write(wrapOutboundOut(.body(chunk)), promise: nil)
         case .end(let trailers):
-            exchange.timer?.cancel()
             // Recorded before the app sees the end, so that whoever got the response finds it recorded.
             let requestID = exchange.headers["x-request-id"] ?? exchange.headers["request-id"]
             record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers), requestID: requestID)
@@ -255,7 +257,6 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
 
     func upstreamClosed(_ error: (any Error)?) {
         guard case .proxying(let exchange) = state, let context else { return }
-        exchange.timer?.cancel()
         exchange.connection = nil
         if !exchange.responseStarted {
             answerItself(exchange, failure: error ?? ChannelError.eof, timeout: false)
@@ -274,7 +275,6 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     /// Answers the client with errwatch's own error (502 or 504) and records it.
     private func answerItself(_ exchange: Exchange, failure: (any Error)?, timeout: Bool) {
         guard let context else { return }
-        exchange.timer?.cancel()
         if let connection = exchange.connection {
             connection.handler.delegate = nil
             connection.channel.close(promise: nil)
@@ -323,7 +323,6 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state {
             // The app hung up: record it, and cancel the upstream request.
-            exchange.timer?.cancel()
             let gone = CallError(type: .connection, code: "client_closed_request",
                                  message: "The client closed the connection before the response ended.", retryable: false)
             record(exchange, status: 499, error: exchange.inspector.error(headers: exchange.headers) ?? gone,
