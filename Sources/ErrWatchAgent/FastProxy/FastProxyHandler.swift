@@ -3,6 +3,7 @@ import ErrWatchStore
 import Foundation
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// The proxy's fast path, below the router: a channel handler in each client connection's
@@ -127,18 +128,21 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
 
     private func send(_ request: HTTPRequest, body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
         let target = shared.pools.target
-        var fields = HTTPFields()
+        // Straight to HTTP/1 headers: one copy, the filtering included.
+        var headers = NIOHTTP1.HTTPHeaders()
+        headers.reserveCapacity(request.headerFields.count + 2)
+        headers.add(name: "host", value: target.authority)
         for field in request.headerFields {
             let name = field.name.canonicalName
             if ProxyHeaders.hopByHop.contains(name) || name == "accept-encoding" || name == "x-errwatch-app" { continue }
-            fields.append(field)
+            headers.add(name: field.name.rawName, value: field.value)
         }
         if body.readableBytes > 0 || request.headerFields[.contentLength] != nil {
-            fields[.contentLength] = String(body.readableBytes)
+            headers.add(name: "content-length", value: String(body.readableBytes))
         }
         let remainder = request.path.map { String($0.dropFirst(3)) } ?? "/"
-        let upstream = HTTPRequest(method: request.method, scheme: target.scheme, authority: target.authority,
-                                   path: target.basePath + remainder, headerFields: fields)
+        let upstream = HTTPRequestHead(version: .http1_1, method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue),
+                                       uri: target.basePath + remainder, headers: headers)
         let poolBound = NIOLoopBound(shared.pools.pool(for: context.eventLoop), eventLoop: context.eventLoop)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
@@ -158,9 +162,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
                 exchange.connection = connection
                 connection.handler.delegate = handler
                 connection.handler.keepAlive = true
-                connection.channel.write(HTTPRequestPart.head(upstream), promise: nil)
-                if body.readableBytes > 0 { connection.channel.write(HTTPRequestPart.body(body), promise: nil) }
-                connection.channel.writeAndFlush(HTTPRequestPart.end(nil), promise: nil)
+                connection.channel.write(HTTPClientRequestPart.head(upstream), promise: nil)
+                if body.readableBytes > 0 { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+                connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
                 handler.armHeadersTimer(exchange)
             }
         }
@@ -205,26 +209,28 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
 
     // MARK: Responses
 
-    func upstreamRead(_ part: HTTPResponsePart) {
+    func upstreamRead(_ part: HTTPClientResponsePart) {
         guard case .proxying(let exchange) = state, let context else { return }
         exchange.lastReadNanoseconds = NIODeadline.now().uptimeNanoseconds
         switch part {
         case .head(let response):
             exchange.responseStarted = true
             exchange.timeToHeaders = exchange.call.started.duration(to: .now)
-            exchange.status = response.status.code
+            exchange.status = Int(response.status.code)
             // Only what the recording reads is copied: every header of an error (the classifier
             // reads retry headers), else the rate-limit, request-id and content-type ones.
             let isError = exchange.status >= 400
             var pairs: [(String, String)] = []
             var fields = HTTPFields()
-            for field in response.headerFields {
-                let name = field.name.canonicalName
+            fields.reserveCapacity(response.headers.count)
+            for (rawName, value) in response.headers {
+                let name = rawName.lowercased()
                 if isError || name.hasPrefix("x-ratelimit-") || name == "content-type" || name == "x-request-id" || name == "request-id" {
-                    pairs.append((name, field.value))
+                    pairs.append((name, value))
                 }
-                if field.name != .contentLength, ProxyHeaders.hopByHop.contains(name) { continue }
-                fields.append(field)
+                if name != "content-length", ProxyHeaders.hopByHop.contains(name) { continue }
+                guard let fieldName = HTTPField.Name(rawName) else { continue }
+                fields.append(HTTPField(name: fieldName, value: value))
             }
             exchange.headers = ErrWatchCore.HTTPHeaders(pairs)
             shared.rateLimits.observe(exchange.headers, model: exchange.call.fields.model, at: exchange.call.startedAt)
@@ -232,17 +238,16 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             exchange.inspector = ResponseInspector(status: exchange.status, isStream: exchange.isStream, now: exchange.call.startedAt)
             // From here the limit is the longest silence in the response.
             arm(at: .now() + .milliseconds(shared.configuration.streamTimeoutMs))
-            var head = response
-            head.headerFields = fields
+            let head = HTTPResponse(status: .init(code: exchange.status, reasonPhrase: response.status.reasonPhrase), headerFields: fields)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .body(let chunk):
             exchange.inspector.feed(chunk)
             context.write(wrapOutboundOut(.body(chunk)), promise: nil)
-        case .end(let trailers):
+        case .end:
             // Recorded before the app sees the end, so that whoever got the response finds it recorded.
             let requestID = exchange.headers["x-request-id"] ?? exchange.headers["request-id"]
             record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers), requestID: requestID)
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
                 shared.pools.pool(for: context.eventLoop).release(connection)

@@ -1,10 +1,7 @@
 import ErrWatchCore
 import Foundation
-import HTTPTypes
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
-import NIOHTTPTypesHTTP1
 import NIOPosix
 import Synchronization
 
@@ -31,7 +28,7 @@ struct UpstreamTarget: Sendable {
 
 /// What an upstream connection hands its current exchange: the response, and its end.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamRead(_ part: HTTPResponsePart)
+    func upstreamRead(_ part: HTTPClientResponsePart)
     func upstreamReadComplete()
     func upstreamClosed(_ error: (any Error)?)
 }
@@ -42,7 +39,7 @@ protocol UpstreamDelegate: AnyObject {
 /// Unchecked Sendable: it is created for, and only ever touched on, its channel's event loop
 /// (the pool and the exchange using it live on that loop too); futures carry it across no thread.
 final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPResponsePart
+    typealias InboundIn = HTTPClientResponsePart
 
     weak var delegate: (any UpstreamDelegate)?
     /// Whether the last response allows another request on this connection.
@@ -51,7 +48,9 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
     var onIdleClose: (() -> Void)?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        delegate?.upstreamRead(unwrapInboundIn(data))
+        let part = unwrapInboundIn(data)
+        if case .head(let head) = part { keepAlive = head.isKeepAlive }
+        delegate?.upstreamRead(part)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -72,21 +71,6 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
         self.delegate = nil
         delegate?.upstreamClosed(error)
         context.close(promise: nil)
-    }
-}
-
-/// Peeks at the HTTP/1 response head for keep-alive before the HTTP types codec drops the
-/// connection headers.
-final class KeepAliveObserver: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias InboundOut = HTTPClientResponsePart
-    let upstream: UpstreamHandler
-
-    init(upstream: UpstreamHandler) { self.upstream = upstream }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data) { upstream.keepAlive = head.isKeepAlive }
-        context.fireChannelRead(data)
     }
 }
 
@@ -133,8 +117,6 @@ final class UpstreamPool {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(KeepAliveObserver(upstream: handler))
-                    try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPClientCodec())
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
