@@ -167,18 +167,8 @@ struct ProxyController<Context: RequestContext>: Sendable {
         case .deadlineExceeded?, .readTimeout?, .connectTimeout?: isTimeout = true
         default: isTimeout = false
         }
-        let description = Self.describe(failure)
-        let answer: APIError
-        let recorded: CallError
-        if isTimeout {
-            answer = APIError(status: .gatewayTimeout, type: .timeout, code: "upstream_timeout",
-                              message: "The upstream sent no response within \(DurationText.format(timeout)).")
-            recorded = Classifier.timeout(code: "upstream_timeout", message: answer.message)
-        } else {
-            answer = APIError(status: .badGateway, type: .upstream, code: "upstream_connect_failed",
-                              message: "Could not reach the upstream at \(configuration.upstream): \(description).")
-            recorded = Classifier.connectionFailure(code: "upstream_connect_failed", message: answer.message)
-        }
+        let (answer, recorded) = ProxyHeaders.upstreamFailure(
+            timeoutMs: isTimeout ? timeout : nil, upstream: configuration.upstream, description: Self.describe(failure))
         submit(call, status: nil, error: recorded, requestID: nil, streamed: false, timeToHeaders: nil)
         return answer
     }
@@ -206,6 +196,19 @@ enum ProxyHeaders {
     static let retryCount = HTTPField.Name("x-stainless-retry-count")!
     /// How much of a body is kept for inspection.
     static let inspectBytes = 64 * 1024
+
+    /// What the client gets and what is recorded when the upstream did not answer: 504 after
+    /// `timeoutMs` without response headers, else 502 (it could not be reached).
+    static func upstreamFailure(timeoutMs: Int64?, upstream: String, description: String) -> (answer: APIError, recorded: CallError) {
+        if let timeoutMs {
+            let answer = APIError(status: .gatewayTimeout, type: .timeout, code: "upstream_timeout",
+                                  message: "The upstream sent no response within \(DurationText.format(timeoutMs)).")
+            return (answer, Classifier.timeout(code: "upstream_timeout", message: answer.message))
+        }
+        let answer = APIError(status: .badGateway, type: .upstream, code: "upstream_connect_failed",
+                              message: "Could not reach the upstream at \(upstream): \(description).")
+        return (answer, Classifier.connectionFailure(code: "upstream_connect_failed", message: answer.message))
+    }
 
     /// Whether `path` has a `.` or `..` segment, plainly or percent-encoded.
     static func hasDotSegment(_ path: String) -> Bool {

@@ -285,18 +285,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             connection.channel.close(promise: nil)
             exchange.connection = nil
         }
-        let answer: APIError
-        let recorded: CallError
-        if timeout {
-            answer = APIError(status: .gatewayTimeout, type: .timeout, code: "upstream_timeout",
-                              message: "The upstream sent no response within \(DurationText.format(exchange.timeoutMs)).")
-            recorded = Classifier.timeout(code: "upstream_timeout", message: answer.message)
-        } else {
-            let description = failure.map { String(describing: $0).split(separator: "\n").first.map(String.init) ?? "" } ?? "unknown error"
-            answer = APIError(status: .badGateway, type: .upstream, code: "upstream_connect_failed",
-                              message: "Could not reach the upstream at \(shared.configuration.upstream): \(description).")
-            recorded = Classifier.connectionFailure(code: "upstream_connect_failed", message: answer.message)
-        }
+        let description = failure.map { String(describing: $0).split(separator: "\n").first.map(String.init) ?? "" } ?? "unknown error"
+        let (answer, recorded) = ProxyHeaders.upstreamFailure(
+            timeoutMs: timeout ? exchange.timeoutMs : nil, upstream: shared.configuration.upstream, description: description)
         exchange.timeToHeaders = nil
         record(exchange, status: nil, error: recorded, requestID: nil)
         let body = ByteBuffer(string: answer.body)
