@@ -97,22 +97,43 @@ import Testing
         return line.flatMap { Int($0.split(separator: " ").last!) } ?? 0
     }
 
+    /// The binaries on a fresh database with four clients under way, once 1,000 calls are answered.
+    struct UnderLoad {
+        let database: String
+        let mock: RunningBinary
+        let agent: RunningBinary
+        let client: HTTPClient
+        let load: Load
+        let running: Task<Void, Never>
+
+        init(_ workspace: Workspace) async throws {
+            let database = workspace.path("agent.db")
+            let (mock, agent, port) = try await DurabilityTests.start(database: database)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let load = Load(port: port)
+            (self.database, self.mock, self.agent, self.client, self.load) = (database, mock, agent, client, load)
+            running = Task { await load.run(clients: 4, client: client) }
+            #expect(await DurabilityTests.eventually { load.answered >= 1_000 })
+        }
+
+        /// Stops the clients (the agent is gone or going).
+        func stopLoad() async {
+            load.stop()
+            await running.value
+        }
+    }
+
     @Test func killNineUnderLoadKeepsEverythingButTheLastMoment() async throws {
         let workspace = try Workspace()
         defer { workspace.cleanup() }
-        let database = workspace.path("agent.db")
-        let (mock, agent, port) = try await Self.start(database: database)
-        defer { mock.terminate() }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let load = Load(port: port)
-        async let running: Void = load.run(clients: 4, client: client)
-        #expect(await Self.eventually { load.answered >= 1_000 })
+        let setup = try await UnderLoad(workspace)
+        defer { setup.mock.terminate() }
+        let (agent, load, database) = (setup.agent, setup.load, setup.database)
         let killedAt = ContinuousClock.now
         kill(agent.process.processIdentifier, SIGKILL)
         _ = await agent.exitStatus()
-        load.stop()
-        await running
-        try await client.shutdown()
+        await setup.stopLoad()
+        try await setup.client.shutdown()
 
         let (calls, integrity) = try Self.recorded(database)
         #expect(integrity == "ok")
@@ -125,19 +146,14 @@ import Testing
     @Test func sigtermUnderLoadLosesNothing() async throws {
         let workspace = try Workspace()
         defer { workspace.cleanup() }
-        let database = workspace.path("agent.db")
-        let (mock, agent, port) = try await Self.start(database: database)
-        defer { mock.terminate() }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let load = Load(port: port)
-        async let running: Void = load.run(clients: 4, client: client)
-        #expect(await Self.eventually { load.answered >= 1_000 })
+        let setup = try await UnderLoad(workspace)
+        defer { setup.mock.terminate() }
+        let (agent, load, database) = (setup.agent, setup.load, setup.database)
         // Stop while requests are in flight: they finish, new ones are refused, all answered are written.
         agent.terminate()
         #expect(await agent.exitStatus() == 0)
-        load.stop()
-        await running
-        try await client.shutdown()
+        await setup.stopLoad()
+        try await setup.client.shutdown()
         let (calls, integrity) = try Self.recorded(database)
         #expect(integrity == "ok")
         #expect(calls == Int64(load.answered))
