@@ -24,9 +24,6 @@ struct ProxyController<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Int64
     let logger: Logger
 
-    /// How much of a body is kept for inspection.
-    static var inspectBytes: Int { ProxyHeaders.inspectBytes }
-
     static var hopByHop: Set<String> { ProxyHeaders.hopByHop }
 
     func addRoutes(to router: Router<Context>) {
@@ -56,8 +53,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
         upstream.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers {
             let name = field.name.canonicalName
-            // Compressed responses could not be classified; the app gets identity bodies instead.
-            if Self.hopByHop.contains(name) || name == "accept-encoding" || name == "x-errwatch-app" { continue }
+            if ProxyHeaders.dropsFromRequest(name) { continue }
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
 
@@ -65,9 +61,9 @@ struct ProxyController<Context: RequestContext>: Sendable {
         if let declaredLength, declaredLength > configuration.maxRequestBody {
             throw record(call, rejecting: tooLarge())
         }
-        let capture = BodyPrefix(limit: Self.inspectBytes, maxTotal: configuration.maxRequestBody)
+        let capture = BodyPrefix(limit: ProxyHeaders.inspectBytes, maxTotal: configuration.maxRequestBody)
         var timeout = configuration.timeoutMs
-        if let declaredLength, declaredLength <= Int64(Self.inspectBytes) {
+        if let declaredLength, declaredLength <= Int64(ProxyHeaders.inspectBytes) {
             // Small bodies (nearly every API call) are read first, so the model and the stream
             // flag are known before the request leaves.
             let buffer: ByteBuffer
@@ -197,6 +193,12 @@ enum ProxyHeaders {
     /// How much of a body is kept for inspection.
     static let inspectBytes = 64 * 1024
 
+    /// Whether a request header stays behind: hop-by-hop ones, `accept-encoding` (compressed
+    /// responses could not be classified; the app gets identity bodies instead) and errwatch's own.
+    static func dropsFromRequest(_ lowercasedName: String) -> Bool {
+        hopByHop.contains(lowercasedName) || lowercasedName == "accept-encoding" || lowercasedName == "x-errwatch-app"
+    }
+
     /// What the client gets and what is recorded when the upstream did not answer: 504 after
     /// `timeoutMs` without response headers, else 502 (it could not be reached).
     static func upstreamFailure(timeoutMs: Int64?, upstream: String, description: String) -> (answer: APIError, recorded: CallError) {
@@ -212,7 +214,9 @@ enum ProxyHeaders {
 
     /// Whether `path` has a `.` or `..` segment, plainly or percent-encoded.
     static func hasDotSegment(_ path: String) -> Bool {
-        path.lowercased().replacingOccurrences(of: "%2e", with: ".").split(separator: "/", omittingEmptySubsequences: false)
+        // Nearly every path has neither a dot nor an escape: answer that without copying it.
+        guard path.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "%") }) else { return false }
+        return path.lowercased().replacingOccurrences(of: "%2e", with: ".").split(separator: "/", omittingEmptySubsequences: false)
             .contains { $0 == "." || $0 == ".." }
     }
 }

@@ -191,7 +191,10 @@ final class DemoDriver: Service, @unchecked Sendable {
         let tally = traffic?.counts ?? .init()
         let elapsed = DurationText.format((now - started) / 1_000 * 1_000)
         let alerts = try agent.store.alerts().filter { $0.phase == .firing }
-            .map { "\($0.rule) FIRING (\($0.severity.rawValue), \(AlertText.value($0.value, rule: agent.alerts.rules.first { $0.name == "rate-limit-storm" })))" }
+            .map { alert in
+                let rule = agent.alerts.rules.first { $0.name == alert.rule }
+                return "\(alert.rule) FIRING (\(alert.severity.rawValue), \(AlertText.value(alert.value, rule: rule)))"
+            }
         return "\(elapsed): \(calls) calls recorded, \(errors) errors (\(Format.percent(calls > 0 ? Double(errors) / Double(calls) : 0))); "
             + "apps retried \(tally.retries) times, \(tally.failed) calls failed after retries\n"
             + report.rendered(.table)

@@ -54,24 +54,10 @@ struct ExportCommand: AsyncParsableCommand {
             while let chunk = try export.nextChunk() { context.standardOutput(chunk) }
             return
         }
-        let target = URL(fileURLWithPath: output)
-        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil), let handle = FileHandle(forWritingAtPath: temporary.path) else {
-            throw ValidationErrorText("Cannot write to \(target.deletingLastPathComponent().path); check that the folder exists and is writable.")
-        }
-        do {
+        try writeWholeFile(output) { handle in
             while let chunk = try export.nextChunk() {
                 try handle.write(contentsOf: Data(chunk.utf8))
             }
-            try handle.synchronize()
-            try handle.close()
-            guard rename(temporary.path, target.path) == 0 else {
-                throw ValidationErrorText("Cannot rename the finished export to \(output): \(String(cString: strerror(errno))).")
-            }
-        } catch {
-            try? handle.close()
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
         context.warn("Wrote \(export.rows) row\(export.rows == 1 ? "" : "s") to \(output).")
     }

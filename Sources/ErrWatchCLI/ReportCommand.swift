@@ -55,17 +55,7 @@ struct ReportCommand: AsyncParsableCommand {
             context.standardOutput(text)
             return
         }
-        let target = URL(fileURLWithPath: output)
-        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            guard rename(temporary.path, target.path) == 0 else {
-                throw ValidationErrorText("Cannot write \(output): \(String(cString: strerror(errno))).")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+        try writeWholeFile(output) { handle in try handle.write(contentsOf: Data(text.utf8)) }
         context.warn("Wrote the report to \(output).")
     }
 

@@ -134,7 +134,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         headers.add(name: "host", value: target.authority)
         for field in request.headerFields {
             let name = field.name.canonicalName
-            if ProxyHeaders.hopByHop.contains(name) || name == "accept-encoding" || name == "x-errwatch-app" { continue }
+            if ProxyHeaders.dropsFromRequest(name) { continue }
             headers.add(name: field.name.rawName, value: field.value)
         }
         if body.readableBytes > 0 || request.headerFields[.contentLength] != nil {

@@ -8,7 +8,6 @@ import Synchronization
 /// Where the proxy's fast path connects: a plain-HTTP upstream base URL, parsed once. (An https
 /// upstream goes through the router's proxy, whose TLS client is AsyncHTTPClient's.)
 struct UpstreamTarget: Sendable {
-    let scheme = "http"
     var host: String
     var port: Int
     /// The base URL's path, without a trailing slash (`/v1`).
