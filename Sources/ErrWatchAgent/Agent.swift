@@ -4,8 +4,10 @@ import ErrWatchStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTPTypesHTTP1
 import ServiceLifecycle
 
 /// The errwatch agent: the recording proxy at `/v1/*`, errwatch's API at `/api/v1/*`,
@@ -106,7 +108,7 @@ public struct Agent: Sendable {
         }
         return makeApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "errwatch",
                                logger: logger, onServerRunning: onServerRunning,
-                               additionalChannelHandlers: { fastPath.map { [FastProxyHandler($0)] } ?? [] })
+                               frontHandlers: { fastPath.map { [FastProxyHandler($0)] } ?? [] })
     }
 
     /// The services to run together, in start order; they stop in reverse: the server first
@@ -140,16 +142,38 @@ struct WriterService: Service {
 }
 
 /// An HTTP/1 application serving `router` on `host:port`; `onServerRunning` learns the port
-/// actually bound (the one the system chose for port 0).
+/// actually bound (the one the system chose for port 0). `frontHandlers` sit in each
+/// connection's pipeline right after HTTP/1 parsing, before Hummingbird's HTTP types: they see
+/// NIOHTTP1 parts and may answer a request themselves or pass it on to the router.
 func makeApplication(
     router: Router<BasicRequestContext>, host: String, port: Int, name: String, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void,
-    additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
+    frontHandlers: @escaping @Sendable () -> [any ChannelHandler] = { [] }
 ) -> some ApplicationProtocol {
     Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: additionalChannelHandlers())),
+        server: HTTPServerBuilder { responder in FrontedHTTP1Channel(inner: HTTP1Channel(responder: responder), front: frontHandlers) },
         configuration: .init(address: .hostname(host, port: port), serverName: name),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)
+}
+
+/// Hummingbird's HTTP/1 child channel with handlers of errwatch's own in front of its
+/// conversion to HTTP types: a request those handlers serve costs no conversion either way.
+struct FrontedHTTP1Channel: ServerChildChannel {
+    let inner: HTTP1Channel
+    let front: @Sendable () -> [any ChannelHandler]
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
+            for handler in front() { try pipeline.addHandler(handler, position: .before(codec)) }
+            return value
+        }
+    }
+
+    func handle(value: HTTP1Channel.Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
 }

@@ -85,11 +85,13 @@ public final class AgentMetrics: Sendable {
             let status = outcome.status ?? 0
             let statusClass = status == 0 ? "none" : "\(status / 100)xx"
             let callKey = CallKey(app: app, endpoint: endpoint, model: model, statusClass: statusClass)
-            let calls = state.calls[callKey] ?? MetricCounter(
-                label: "errwatch_calls_total",
-                dimensions: [("app", app), ("endpoint", endpoint), ("model", model), ("status_class", statusClass)], factory: factory)
-            state.calls[callKey] = calls
-            calls.increment(by: Int64(outcome.count))
+            // Looked up once and changed in place: no copy of a series on the request path.
+            if state.calls[callKey] == nil {
+                state.calls[callKey] = MetricCounter(
+                    label: "errwatch_calls_total",
+                    dimensions: [("app", app), ("endpoint", endpoint), ("model", model), ("status_class", statusClass)], factory: factory)
+            }
+            state.calls[callKey]!.increment(by: Int64(outcome.count))
             if let error = outcome.error {
                 let code = Self.bounded("code", error.code, &state)
                 let type = Self.bounded("type", error.type.rawValue, &state)
@@ -103,18 +105,18 @@ public final class AgentMetrics: Sendable {
             }
             if let latency = outcome.latencyMs {
                 let key = DurationKey(app: app, endpoint: endpoint, model: model)
-                let dimensions = [("app", app), ("endpoint", endpoint), ("model", model)]
-                let series = state.durations[key] ?? DurationSeries(
-                    buckets: Self.durationBounds.map { bound in
-                        MetricCounter(label: "errwatch_call_duration_seconds_bucket", dimensions: dimensions + [("le", bound)], factory: factory)
-                    },
-                    sum: FloatingPointCounter(label: "errwatch_call_duration_seconds_sum", dimensions: dimensions, factory: factory),
-                    count: MetricCounter(label: "errwatch_call_duration_seconds_count", dimensions: dimensions, factory: factory))
+                if state.durations[key] == nil {
+                    let dimensions = [("app", app), ("endpoint", endpoint), ("model", model)]
+                    state.durations[key] = DurationSeries(
+                        buckets: Self.durationBounds.map { bound in
+                            MetricCounter(label: "errwatch_call_duration_seconds_bucket", dimensions: dimensions + [("le", bound)], factory: factory)
+                        },
+                        sum: FloatingPointCounter(label: "errwatch_call_duration_seconds_sum", dimensions: dimensions, factory: factory),
+                        count: MetricCounter(label: "errwatch_call_duration_seconds_count", dimensions: dimensions, factory: factory))
+                }
                 let calls = Int64(outcome.count)
-                var updated = series
-                updated.pending[LatencyHistogram.bucket(latency)] += calls
-                updated.pendingSum += Double(latency) / 1_000 * Double(calls)
-                state.durations[key] = updated
+                state.durations[key]!.pending[LatencyHistogram.bucket(latency)] += calls
+                state.durations[key]!.pendingSum += Double(latency) / 1_000 * Double(calls)
             }
         }
     }

@@ -70,121 +70,134 @@ public struct MockUpstream: Sendable {
         state = MockState(seed: configuration.seed)
     }
 
-    /// The fake API's routes.
+    /// The router answers only what the fake does not serve (404 in the unified body): the API
+    /// itself is served by ``MockUpstreamHandler``, in front of the router.
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: UnknownRouteMiddleware())
-        router.post("/v1/chat/completions") { request, _ in try await chat(request) }
-        router.post("/v1/embeddings") { request, _ in try await embeddings(request) }
-        router.get("/v1/models") { request, _ in try await models(request) }
         return router
     }
 
     /// The HTTP application; `onServerRunning` learns the bound port.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         makeApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "mock-upstream",
-                        logger: logger, onServerRunning: onServerRunning)
+                        logger: logger, onServerRunning: onServerRunning,
+                        frontHandlers: { [self] in [MockUpstreamHandler(self)] })
     }
 
-    // MARK: Routes
+    // MARK: Replies
 
-    private func chat(_ request: Request) async throws -> Response {
-        let (body, plan) = try await prepare(request)
+    /// What the fake answers: a status, headers, and a body whole or as a stream of events.
+    struct Reply {
+        var status: Int
+        var headers: [(String, String)]
+        var body: String
+        /// For a stream: its events, the pause before each after the first, and whether the
+        /// connection is cut after the last one instead of the stream ending.
+        var events: [String] = []
+        var eventDelayMs: Int64 = 0
+        var cut = false
+    }
+
+    /// Whether the fake serves this route (the router answers 404 for the rest).
+    static func serves(method: String, path: Substring) -> Bool {
+        switch (method, path) {
+        case ("POST", "/v1/chat/completions"), ("POST", "/v1/embeddings"), ("GET", "/v1/models"): true
+        default: false
+        }
+    }
+
+    /// The reply to a request on one of the served routes, with the outcome drawn in `plan`.
+    func reply(path: Substring, header: (String) -> String?, body: ByteBuffer, plan: Plan) -> Reply {
+        switch path {
+        case "/v1/chat/completions": chat(header: header, body: body, plan: plan)
+        case "/v1/embeddings": embeddings(body: body, plan: plan)
+        default: models(plan: plan)
+        }
+    }
+
+    private func chat(header: (String) -> String?, body: ByteBuffer, plan: Plan) -> Reply {
         let fields = RequestFields(prefix: body.readableBytesView)
         let model = fields.model.isEmpty ? "gpt-4o" : fields.model
-        let failing = request.headers[HTTPField.Name("x-mock-fail-model")!].map { $0 == fields.model } ?? true
+        let failing = header("x-mock-fail-model").map { $0 == fields.model } ?? true
         if let status = plan.status, failing || status == 401 {
-            var response = error(status, model: model, requestID: plan.requestID)
-            if let advice = request.headers[HTTPField.Name("x-mock-should-retry")!] {
-                response.headers[HTTPField.Name("x-should-retry")!] = advice
+            var reply = error(status, model: model, requestID: plan.requestID)
+            if let advice = header("x-mock-should-retry") {
+                reply.headers.append(("x-should-retry", advice))
             }
-            if let only = request.headers[HTTPField.Name("x-mock-retry-header")!], let equals = only.firstIndex(of: "="),
-               let name = HTTPField.Name(String(only[..<equals])) {
-                for header in ["retry-after", "retry-after-ms", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"] {
-                    response.headers[HTTPField.Name(header)!] = nil
-                }
-                response.headers[name] = String(only[only.index(after: equals)...])
+            if let only = header("x-mock-retry-header"), let equals = only.firstIndex(of: "=") {
+                let retryHeaders: Set = ["retry-after", "retry-after-ms", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+                reply.headers.removeAll { retryHeaders.contains($0.0) }
+                reply.headers.append((String(only[..<equals]).lowercased(), String(only[only.index(after: equals)...])))
             }
-            return response
+            return reply
         }
         let created = Int(Date().timeIntervalSince1970)
         let id = "chatcmpl-\(plan.requestID.dropFirst(4))"
         guard fields.stream else {
-            return json(.ok, requestID: plan.requestID, remaining: plan.remaining, """
+            return json(200, requestID: plan.requestID, remaining: plan.remaining, """
                 {"id":"\(id)","object":"chat.completion","created":\(created),"model":\(JSONText.quote(model)),"choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the errwatch mock upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}
                 """)
         }
-        let chunks = configuration.streamChunks
-        let delay = configuration.chunkDelayMs
-        let streamError = plan.streamError
-        let cut = plan.cut
-        var headers = baseHeaders(requestID: plan.requestID, remaining: plan.remaining)
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        let state = state
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            // A stream whose reader went away ends here, counted, instead of running to its end.
-            var writer = AbandonCounting(writer: writer, state: state)
-            for index in 0..<chunks {
-                if index > 0, delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
-                if index == chunks / 2 {
-                    if streamError {
-                        try await writer.write(ByteBuffer(string: "data: {\"error\":{\"code\":\"upstream_error\",\"message\":\"The upstream model failed mid-stream.\",\"type\":\"upstream_error\"}}\n\n"))
-                        try await writer.finish(nil)
-                        return
-                    }
-                    if cut { throw CutStream() }
+        var reply = Reply(status: 200, headers: baseHeaders(requestID: plan.requestID, remaining: plan.remaining), body: "")
+        reply.headers += [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+        reply.eventDelayMs = configuration.chunkDelayMs
+        for index in 0..<configuration.streamChunks {
+            if index == configuration.streamChunks / 2 {
+                if plan.streamError {
+                    reply.events.append("data: {\"error\":{\"code\":\"upstream_error\",\"message\":\"The upstream model failed mid-stream.\",\"type\":\"upstream_error\"}}\n\n")
+                    return reply
                 }
-                try await writer.write(ByteBuffer(string: """
-                    data: {"id":"\(id)","object":"chat.completion.chunk","created":\(created),"model":\(JSONText.quote(model)),"choices":[{"index":0,"delta":{"content":"token\(index) "},"finish_reason":null}]}
-
-
-                    """))
+                if plan.cut {
+                    reply.cut = true
+                    return reply
+                }
             }
-            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
-            try await writer.finish(nil)
-        })
+            reply.events.append("""
+                data: {"id":"\(id)","object":"chat.completion.chunk","created":\(created),"model":\(JSONText.quote(model)),"choices":[{"index":0,"delta":{"content":"token\(index) "},"finish_reason":null}]}
+
+
+                """)
+        }
+        reply.events.append("data: [DONE]\n\n")
+        return reply
     }
 
-    private func embeddings(_ request: Request) async throws -> Response {
-        let (body, plan) = try await prepare(request)
+    private func embeddings(body: ByteBuffer, plan: Plan) -> Reply {
         let fields = RequestFields(prefix: body.readableBytesView)
         let model = fields.model.isEmpty ? "text-embedding-3-small" : fields.model
         if let status = plan.status { return error(status, model: model, requestID: plan.requestID) }
-        return json(.ok, requestID: plan.requestID, remaining: plan.remaining, """
+        return json(200, requestID: plan.requestID, remaining: plan.remaining, """
             {"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.0023,-0.0091,0.0154,0.0078]}],"model":\(JSONText.quote(model)),"usage":{"prompt_tokens":5,"total_tokens":5}}
             """)
     }
 
-    private func models(_ request: Request) async throws -> Response {
-        let (_, plan) = try await prepare(request)
+    private func models(plan: Plan) -> Reply {
         if let status = plan.status { return error(status, model: "", requestID: plan.requestID) }
         let ids = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "text-embedding-3-small"]
         let data = ids.map { "{\"id\":\"\($0)\",\"object\":\"model\",\"owned_by\":\"errwatch-mock\"}" }.joined(separator: ",")
-        return json(.ok, requestID: plan.requestID, remaining: plan.remaining, "{\"object\":\"list\",\"data\":[\(data)]}")
+        return json(200, requestID: plan.requestID, remaining: plan.remaining, "{\"object\":\"list\",\"data\":[\(data)]}")
     }
 
     // MARK: Outcomes
 
-    private struct Plan {
+    struct Plan {
         var status: Int?
         var streamError: Bool
         var cut: Bool
         var requestID: String
         var remaining: Int
+        /// How long to wait before answering.
+        var latencyMs: Int64
     }
 
-    private struct CutStream: Error {}
-
-    /// Reads the body, draws the outcome (or takes the forced one), and waits the latency.
-    private func prepare(_ request: Request) async throws -> (ByteBuffer, Plan) {
-        let body = try await request.body.collect(upTo: 32 << 20)
-        let forced = { (name: String) in request.headers[HTTPField.Name(name)!] }
+    /// Draws the outcome of a request (or takes the one its headers force).
+    func plan(header: (String) -> String?) -> Plan {
         let (draw, streamDraw, latencyDraw, id, count) = state.draw()
         var status: Int?
-        if request.headers[.authorization] == nil {
+        if header("authorization") == nil {
             status = 401
-        } else if let text = forced("x-mock-status"), let value = Int(text) {
+        } else if let text = header("x-mock-status"), let value = Int(text) {
             status = value >= 400 ? value : nil
         } else {
             var cumulative = 0.0
@@ -193,25 +206,28 @@ public struct MockUpstream: Sendable {
                 if draw < cumulative { status = candidate; break }
             }
         }
-        let latency = forced("x-mock-latency-ms").flatMap { Int64($0) }
-            ?? configuration.latencyMs.lowerBound + Int64(latencyDraw * Double(configuration.latencyMs.upperBound - configuration.latencyMs.lowerBound))
-        if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }
-        let plan = Plan(
+        let streamError = header("x-mock-stream-error")
+        return Plan(
             status: status,
-            streamError: forced("x-mock-stream-error") == "true" || (forced("x-mock-stream-error") == nil && streamDraw < configuration.streamErrorShare),
-            cut: forced("x-mock-cut") == "true",
+            streamError: streamError == "true" || (streamError == nil && streamDraw < configuration.streamErrorShare),
+            cut: header("x-mock-cut") == "true",
             requestID: "req_" + String(id, radix: 16),
-            remaining: max(0, 10_000 - count % 10_000))
-        return (body, plan)
+            remaining: max(0, 10_000 - count % 10_000),
+            latencyMs: header("x-mock-latency-ms").flatMap { Int64($0) }
+                ?? configuration.latencyMs.lowerBound + Int64(latencyDraw * Double(configuration.latencyMs.upperBound - configuration.latencyMs.lowerBound)))
     }
 
+    /// Counts a stream whose reader went away before its end.
+    func countAbandoned() { state.countAbandoned() }
+
     /// The guide's error for `status`, with its unified body and headers.
-    private func error(_ status: Int, model: String, requestID: String) -> Response {
+    func error(_ status: Int, model: String, requestID: String) -> Reply {
         let (type, code, message): (String, String, String) = switch status {
         case 400: ("invalid_request_error", "invalid_parameter", "Invalid value for 'messages': expected an array.")
         case 401: ("authentication_error", "invalid_api_key", "Incorrect API key provided. You can find your API key in your account settings.")
         case 403: ("permission_error", "insufficient_permissions", "You do not have access to the model '\(model)'.")
         case 404: ("not_found_error", "model_not_found", "The model '\(model)' does not exist or you do not have access to it.")
+        case 413: ("invalid_request_error", "request_too_large", "The request body is larger than 32 MiB.")
         case 429: ("rate_limit_error", "rate_limit_exceeded", "Rate limit reached for \(model.isEmpty ? "requests" : model): 500 requests per minute. Please try again in 1s.")
         case 500: ("internal_error", "internal_error", "The server had an error while processing your request.")
         case 502: ("upstream_error", "upstream_error", "The upstream provider for '\(model)' returned an invalid response.")
@@ -219,32 +235,33 @@ public struct MockUpstream: Sendable {
         default: (ErrorType.forStatus(status).rawValue, "mock_error", "Mock error with status \(status).")
         }
         var headers = baseHeaders(requestID: requestID, remaining: status == 429 ? 0 : nil)
-        headers[.contentType] = "application/json"
+        headers.append(("content-type", "application/json"))
         if status == 429 {
-            headers[.retryAfter] = "1"
-            headers[HTTPField.Name("retry-after-ms")!] = "1000"
-            headers[HTTPField.Name("x-ratelimit-reset-requests")!] = "1s"
+            headers.removeAll { $0.0 == "x-ratelimit-reset-requests" }
+            headers += [("retry-after", "1"), ("retry-after-ms", "1000"), ("x-ratelimit-reset-requests", "1s")]
         }
         let body = "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message)),\"type\":\(JSONText.quote(type))}}"
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Reply(status: status, headers: headers, body: body)
     }
 
-    private func baseHeaders(requestID: String, remaining: Int?) -> HTTPFields {
-        var headers: HTTPFields = [HTTPField.Name("x-request-id")!: requestID]
+    private func baseHeaders(requestID: String, remaining: Int?) -> [(String, String)] {
+        var headers = [("x-request-id", requestID)]
         if let remaining {
-            headers[HTTPField.Name("x-ratelimit-limit-requests")!] = "10000"
-            headers[HTTPField.Name("x-ratelimit-remaining-requests")!] = String(remaining)
-            headers[HTTPField.Name("x-ratelimit-reset-requests")!] = "6m0s"
-            headers[HTTPField.Name("x-ratelimit-remaining-tokens")!] = String(remaining * 100)
-            headers[HTTPField.Name("x-ratelimit-reset-tokens")!] = "20ms"
+            headers += [
+                ("x-ratelimit-limit-requests", "10000"),
+                ("x-ratelimit-remaining-requests", String(remaining)),
+                ("x-ratelimit-reset-requests", "6m0s"),
+                ("x-ratelimit-remaining-tokens", String(remaining * 100)),
+                ("x-ratelimit-reset-tokens", "20ms"),
+            ]
         }
         return headers
     }
 
-    private func json(_ status: HTTPResponse.Status, requestID: String, remaining: Int, _ body: String) -> Response {
+    private func json(_ status: Int, requestID: String, remaining: Int, _ body: String) -> Reply {
         var headers = baseHeaders(requestID: requestID, remaining: remaining)
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        headers.append(("content-type", "application/json"))
+        return Reply(status: status, headers: headers, body: body)
     }
 }
 
@@ -257,25 +274,6 @@ struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
             let body = "{\"error\":{\"code\":\"unknown_url\",\"message\":\(JSONText.quote("Unknown request URL: \(request.method) \(request.uri.path).")),\"type\":\"not_found_error\"}}"
             return Response(status: .notFound, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-    }
-}
-
-/// A response writer that counts a failed write (the reader is gone) as an abandoned stream.
-struct AbandonCounting {
-    var writer: any ResponseBodyWriter
-    let state: MockState
-
-    mutating func write(_ buffer: ByteBuffer) async throws {
-        do {
-            try await writer.write(buffer)
-        } catch {
-            state.countAbandoned()
-            throw error
-        }
-    }
-
-    mutating func finish(_ trailers: HTTPFields?) async throws {
-        try await writer.finish(trailers)
     }
 }
 

@@ -13,6 +13,8 @@ public struct RequestFields: Sendable, Hashable {
     public init(prefix: some Collection<UInt8>) {
         model = ""
         stream = false
+        // A request without a body (GET, DELETE) asks for neither.
+        if prefix.isEmpty { return }
         // The proxy reads every request: a scan of the top-level keys, without building the
         // object, costs a fraction of a JSON parse. Only when it cannot tell does the parser decide.
         if let fields = Self.scanTopLevel(Array(prefix)) {

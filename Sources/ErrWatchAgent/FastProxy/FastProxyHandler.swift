@@ -4,19 +4,19 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 
 /// The proxy's fast path, below the router: a channel handler in each client connection's
-/// pipeline that takes the common call — `/v1/*` with a body of known length up to 64 KiB — and
+/// pipeline, right after HTTP/1 parsing (so in NIOHTTP1's types, with no conversion to HTTP types
+/// either way), that takes the common call — `/v1/*` with a body of known length up to 64 KiB — and
 /// forwards it over a pooled keep-alive upstream connection on the same event loop, streaming
 /// the response back as it comes. Everything else (chunked or larger bodies, odd paths, and
 /// every other route) passes on to the router untouched, where ``ProxyController`` and the API
 /// handle it. It records exactly what the router's proxy records.
 final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     struct Shared: Sendable {
         let configuration: AgentConfiguration
@@ -31,7 +31,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         /// A request the router handles: its parts pass on until its end.
         case passing
         /// A fast-path request whose body is still arriving.
-        case collecting(HTTPRequest, CallInfo, ByteBuffer)
+        case collecting(HTTPRequestHead, CallInfo, ByteBuffer)
         /// Sent upstream; waiting for or streaming the response.
         case proxying(Exchange)
     }
@@ -39,6 +39,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     /// One proxied call in flight.
     final class Exchange {
         var call: CallInfo
+        /// Whether the client connection stays open after this call.
+        var keepAlive = true
         var connection: UpstreamPool.Connection?
         var timeoutMs: Int64
         /// When errwatch answers 504 if no response head has come.
@@ -78,7 +80,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         switch (state, part) {
         case (.idle, .head(let request)):
             if let call = fastPathCall(request) {
-                state = .collecting(request, call, context.channel.allocator.buffer(capacity: Int(request.headerFields[.contentLength].flatMap(Int.init) ?? 0)))
+                state = .collecting(request, call, context.channel.allocator.buffer(capacity: request.headers.first(name: "content-length").flatMap(Int.init) ?? 0))
             } else {
                 state = .passing
                 context.fireChannelRead(data)
@@ -94,6 +96,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         case (.collecting(let request, var call, let body), .end):
             call.fields = RequestFields(prefix: body.readableBytesView)
             let exchange = Exchange(call: call, timeoutMs: call.fields.stream ? shared.configuration.streamTimeoutMs : shared.configuration.timeoutMs)
+            exchange.keepAlive = request.isKeepAlive
             state = .proxying(exchange)
             send(request, body: body, exchange: exchange, context: context)
         default:
@@ -104,45 +107,59 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     }
 
     /// The call to proxy on the fast path, or nil to leave the request to the router.
-    private func fastPathCall(_ request: HTTPRequest) -> CallInfo? {
-        guard let full = request.path, full.hasPrefix("/v1/") else { return nil }
+    private func fastPathCall(_ request: HTTPRequestHead) -> CallInfo? {
+        let full = request.uri
+        // HTTP/1.0 and absolute-form targets are rare enough for the router to take.
+        guard full.hasPrefix("/v1/"), request.version == .http1_1 else { return nil }
         let path = full.split(separator: "?", maxSplits: 1).first.map(String.init) ?? full
         guard !ProxyHeaders.hasDotSegment(path) else { return nil }
-        let length = request.headerFields[.contentLength].flatMap { Int64($0) }
+        let length = request.headers.first(name: "content-length").flatMap { Int64($0) }
         // A body without a declared length (chunked) or a large one streams through the router.
-        if request.method != .get && request.method != .head && request.method != .delete && request.method != .options {
+        if request.method != .GET && request.method != .HEAD && request.method != .DELETE && request.method != .OPTIONS {
             guard let length, length <= Int64(ProxyHeaders.inspectBytes),
                   length <= shared.configuration.maxRequestBody
             else { return nil }
         } else if let length, length > 0 {
             return nil
-        } else if request.headerFields[.transferEncoding] != nil {
+        } else if request.headers.contains(name: "transfer-encoding") {
             return nil
         }
         return CallInfo(
             startedAt: shared.now(), started: .now,
-            app: request.headerFields[ProxyHeaders.app].map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? shared.configuration.app,
-            endpoint: Endpoint.normalize(path),
-            attempt: request.headerFields[ProxyHeaders.retryCount].flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
+            app: request.headers.first(name: "x-errwatch-app").map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? shared.configuration.app,
+            endpoint: endpoint(path),
+            attempt: request.headers.first(name: "x-stainless-retry-count").flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
     }
 
-    private func send(_ request: HTTPRequest, body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
+    /// The last path seen on this connection and its route: an app calls the same few routes
+    /// over and over.
+    private var lastRoute: (path: String, endpoint: String)?
+
+    private func endpoint(_ path: String) -> String {
+        if let lastRoute, lastRoute.path == path { return lastRoute.endpoint }
+        let endpoint = Endpoint.normalize(path)
+        lastRoute = (path, endpoint)
+        return endpoint
+    }
+
+    private func send(_ request: HTTPRequestHead, body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
         let target = shared.pools.target
-        // Straight to HTTP/1 headers: one copy, the filtering included.
+        // One copy of the headers, the filtering included.
         var headers = NIOHTTP1.HTTPHeaders()
-        headers.reserveCapacity(request.headerFields.count + 2)
+        headers.reserveCapacity(request.headers.count + 2)
         headers.add(name: "host", value: target.authority)
-        for field in request.headerFields {
-            let name = field.name.canonicalName
-            if ProxyHeaders.dropsFromRequest(name) { continue }
-            headers.add(name: field.name.rawName, value: field.value)
+        var hadLength = false
+        for (name, value) in request.headers {
+            let lowercased = name.lowercased()
+            if lowercased == "content-length" { hadLength = true }
+            if ProxyHeaders.dropsFromRequest(lowercased) { continue }
+            headers.add(name: name, value: value)
         }
-        if body.readableBytes > 0 || request.headerFields[.contentLength] != nil {
+        if body.readableBytes > 0 || hadLength {
             headers.add(name: "content-length", value: String(body.readableBytes))
         }
-        let remainder = request.path.map { String($0.dropFirst(3)) } ?? "/"
-        let upstream = HTTPRequestHead(version: .http1_1, method: NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue),
-                                       uri: target.basePath + remainder, headers: headers)
+        let upstream = HTTPRequestHead(version: .http1_1, method: request.method,
+                                       uri: target.basePath + request.uri.dropFirst(3), headers: headers)
         let poolBound = NIOLoopBound(shared.pools.pool(for: context.eventLoop), eventLoop: context.eventLoop)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
@@ -221,28 +238,27 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             // reads retry headers), else the rate-limit, request-id and content-type ones.
             let isError = exchange.status >= 400
             var pairs: [(String, String)] = []
-            var fields = HTTPFields()
-            fields.reserveCapacity(response.headers.count)
+            var forwarded = NIOHTTP1.HTTPHeaders()
+            forwarded.reserveCapacity(response.headers.count + 1)
             for (rawName, value) in response.headers {
                 let name = rawName.lowercased()
                 if isError || name.hasPrefix("x-ratelimit-") || name == "content-type" || name == "x-request-id" || name == "request-id" {
                     pairs.append((name, value))
                 }
                 if name != "content-length", ProxyHeaders.hopByHop.contains(name) { continue }
-                guard let fieldName = HTTPField.Name(rawName) else { continue }
-                fields.append(HTTPField(name: fieldName, value: value))
+                forwarded.add(name: rawName, value: value)
             }
+            if !exchange.keepAlive { forwarded.add(name: "connection", value: "close") }
             exchange.headers = ErrWatchCore.HTTPHeaders(pairs)
             shared.rateLimits.observe(exchange.headers, model: exchange.call.fields.model, at: exchange.call.startedAt)
             exchange.isStream = (exchange.headers["content-type"] ?? "").lowercased().hasPrefix("text/event-stream")
             exchange.inspector = ResponseInspector(status: exchange.status, isStream: exchange.isStream, now: exchange.call.startedAt)
             // From here the limit is the longest silence in the response.
             arm(at: .now() + .milliseconds(shared.configuration.streamTimeoutMs))
-            let head = HTTPResponse(status: .init(code: exchange.status, reasonPhrase: response.status.reasonPhrase), headerFields: fields)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: forwarded))), promise: nil)
         case .body(let chunk):
             exchange.inspector.feed(chunk)
-            context.write(wrapOutboundOut(.body(chunk)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
         case .end:
             // Recorded before the app sees the end, so that whoever got the response finds it recorded.
             let requestID = exchange.headers["x-request-id"] ?? exchange.headers["request-id"]
@@ -252,7 +268,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
                 connection.handler.delegate = nil
                 shared.pools.pool(for: context.eventLoop).release(connection)
             }
-            finish()
+            finish(exchange)
         }
     }
 
@@ -291,13 +307,13 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         exchange.timeToHeaders = nil
         record(exchange, status: nil, error: recorded, requestID: nil)
         let body = ByteBuffer(string: answer.body)
-        var fields = HTTPFields()
-        fields[.contentType] = "application/json"
-        fields[.contentLength] = String(body.readableBytes)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: fields))), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        var headers: NIOHTTP1.HTTPHeaders = ["content-type": "application/json", "content-length": String(body.readableBytes)]
+        if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status.code),
+                                                             headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        finish()
+        finish(exchange)
     }
 
     private func record(_ exchange: Exchange, status: Int?, error: CallError?, requestID: String?) {
@@ -305,9 +321,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
                                                  timeToHeaders: exchange.timeToHeaders))
     }
 
-    /// The call is over: the connection takes the next request, and a held stop goes on.
-    private func finish() {
+    /// The call is over: the connection takes the next request (or closes, when the app asked
+    /// for that), and a held stop goes on.
+    private func finish(_ exchange: Exchange) {
         state = .idle
+        if !exchange.keepAlive { context?.close(promise: nil) }
         if let event = heldQuiesce, let context {
             heldQuiesce = nil
             context.fireUserInboundEventTriggered(event)

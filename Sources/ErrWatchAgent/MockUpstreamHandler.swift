@@ -1,0 +1,181 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Serves the fake API in each connection's pipeline, right after HTTP/1 parsing: a load test
+/// through errwatch should measure errwatch, not the fake, so the fake answers without the
+/// router, its async bridge or a conversion to HTTP types. Latency and the pauses of a stream
+/// are timers on the connection's event loop. Routes the fake does not serve pass on to the
+/// router, which answers 404.
+final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// The largest request body the fake reads; a larger one gets 413.
+    static let maxBody = 32 << 20
+
+    private enum State {
+        case idle
+        /// A request the router answers: its parts pass on until its end.
+        case passing
+        case collecting(HTTPRequestHead, ByteBuffer)
+        /// Answering (or waiting to); `events` is where a stream has got to.
+        case answering(HTTPRequestHead)
+        /// The rest of a request that was refused (too large) is read and dropped.
+        case discarding
+    }
+
+    private let mock: MockUpstream
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var pending: Scheduled<Void>?
+    /// A stream under way, counted as abandoned if the connection goes first.
+    private var streaming = false
+    private var heldQuiesce: Any?
+
+    init(_ mock: MockUpstream) {
+        self.mock = mock
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (state, unwrapInboundIn(data)) {
+        case (.idle, .head(let head)):
+            let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            if MockUpstream.serves(method: head.method.rawValue, path: path) {
+                state = .collecting(head, context.channel.allocator.buffer(capacity: 0))
+            } else {
+                state = .passing
+                context.fireChannelRead(data)
+            }
+        case (.passing, .end):
+            state = .idle
+            context.fireChannelRead(data)
+        case (.passing, _):
+            context.fireChannelRead(data)
+        case (.collecting(let head, var body), .body(var chunk)):
+            guard body.readableBytes + chunk.readableBytes <= Self.maxBody else {
+                state = .discarding
+                var refused = mock.error(413, model: "", requestID: "req_too_large")
+                refused.headers.append(("connection", "close"))
+                write(refused, to: head, context: context)
+                return
+            }
+            body.writeBuffer(&chunk)
+            state = .collecting(head, body)
+        case (.collecting(let head, let body), .end):
+            state = .answering(head)
+            let header = { (name: String) in head.headers.first(name: name) }
+            let plan = mock.plan(header: header)
+            let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            let reply = mock.reply(path: path, header: header, body: body, plan: plan)
+            if plan.latencyMs > 0 {
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                pending = context.eventLoop.scheduleTask(in: .milliseconds(plan.latencyMs)) { bound.value.answer(reply, to: head) }
+            } else {
+                answer(reply, to: head)
+            }
+        case (.discarding, .end):
+            context.close(promise: nil)
+        case (.discarding, _):
+            break
+        default:
+            // A new request before the last one was answered: pipelining is not served.
+            context.close(promise: nil)
+        }
+    }
+
+    private func answer(_ reply: MockUpstream.Reply, to head: HTTPRequestHead) {
+        guard let context else { return }
+        pending = nil
+        if reply.events.isEmpty && !reply.cut {
+            write(reply, to: head, context: context)
+            finish(head)
+            return
+        }
+        var headers = HTTPHeaders(reply.headers)
+        if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: reply.status), headers: headers))),
+                      promise: nil)
+        streaming = true
+        stream(reply, from: 0, to: head)
+    }
+
+    /// Writes the stream's events from `index` on, pausing between them.
+    private func stream(_ reply: MockUpstream.Reply, from index: Int, to head: HTTPRequestHead) {
+        guard let context else { return }
+        pending = nil
+        if index == reply.events.count {
+            streaming = false
+            if reply.cut {
+                context.flush()
+                context.close(promise: nil)
+                return
+            }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            finish(head)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply.events[index])))), promise: nil)
+        if reply.eventDelayMs > 0, index + 1 < reply.events.count {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            pending = context.eventLoop.scheduleTask(in: .milliseconds(reply.eventDelayMs)) {
+                bound.value.stream(reply, from: index + 1, to: head)
+            }
+        } else {
+            stream(reply, from: index + 1, to: head)
+        }
+    }
+
+    /// A whole reply: head, body and end in one flush.
+    private func write(_ reply: MockUpstream.Reply, to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let body = ByteBuffer(string: reply.body)
+        var headers = HTTPHeaders(reply.headers)
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: reply.status), headers: headers))),
+                      promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// The request is answered: the connection takes the next one, or closes.
+    private func finish(_ head: HTTPRequestHead) {
+        state = .idle
+        if !head.isKeepAlive {
+            context?.close(promise: nil)
+        } else if let event = heldQuiesce, let context {
+            heldQuiesce = nil
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pending?.cancel()
+        pending = nil
+        if streaming {
+            streaming = false
+            mock.countAbandoned()
+        }
+        state = .idle
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A graceful stop lets the request being answered finish first.
+        if event is ChannelShouldQuiesceEvent {
+            switch state {
+            case .collecting, .answering:
+                heldQuiesce = event
+                return
+            default:
+                break
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
