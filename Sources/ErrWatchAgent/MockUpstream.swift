@@ -28,6 +28,8 @@ public struct MockUpstream: Sendable {
         /// Chunks in a streamed completion, and the pause between them.
         public var streamChunks = 8
         public var chunkDelayMs: Int64 = 0
+        /// The largest request body read; a larger one gets 413.
+        public var maxBodyBytes = 32 << 20
         /// Seed of the random choices, for reproducible runs.
         public var seed: UInt64 = 1
         public var host = "127.0.0.1"
@@ -92,10 +94,12 @@ public struct MockUpstream: Sendable {
         var status: Int
         var headers: [(String, String)]
         var body: String
-        /// For a stream: its events, the pause before each after the first, and whether the
-        /// connection is cut after the last one instead of the stream ending.
+        /// For a stream: its events, the pause before each after the first (but the closing
+        /// `[DONE]`, which follows the last chunk at once), and whether the connection is cut
+        /// after the last one instead of the stream ending.
         var events: [String] = []
         var eventDelayMs: Int64 = 0
+        var endsWithDone = false
         var cut = false
     }
 
@@ -160,6 +164,7 @@ public struct MockUpstream: Sendable {
                 """)
         }
         reply.events.append("data: [DONE]\n\n")
+        reply.endsWithDone = true
         return reply
     }
 
@@ -227,7 +232,7 @@ public struct MockUpstream: Sendable {
         case 401: ("authentication_error", "invalid_api_key", "Incorrect API key provided. You can find your API key in your account settings.")
         case 403: ("permission_error", "insufficient_permissions", "You do not have access to the model '\(model)'.")
         case 404: ("not_found_error", "model_not_found", "The model '\(model)' does not exist or you do not have access to it.")
-        case 413: ("invalid_request_error", "request_too_large", "The request body is larger than 32 MiB.")
+        case 413: ("invalid_request_error", "request_too_large", "The request body is larger than \(ByteSize.format(Int64(configuration.maxBodyBytes))).")
         case 429: ("rate_limit_error", "rate_limit_exceeded", "Rate limit reached for \(model.isEmpty ? "requests" : model): 500 requests per minute. Please try again in 1s.")
         case 500: ("internal_error", "internal_error", "The server had an error while processing your request.")
         case 502: ("upstream_error", "upstream_error", "The upstream provider for '\(model)' returned an invalid response.")

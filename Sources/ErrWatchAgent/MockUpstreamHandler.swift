@@ -13,9 +13,6 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// The largest request body the fake reads; a larger one gets 413.
-    static let maxBody = 32 << 20
-
     private enum State {
         case idle
         /// A request the router answers: its parts pass on until its end.
@@ -58,7 +55,7 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.passing, _):
             context.fireChannelRead(data)
         case (.collecting(let head, var body), .body(var chunk)):
-            guard body.readableBytes + chunk.readableBytes <= Self.maxBody else {
+            guard body.readableBytes + chunk.readableBytes <= mock.configuration.maxBodyBytes else {
                 state = .discarding
                 var refused = mock.error(413, model: "", requestID: "req_too_large")
                 refused.headers.append(("connection", "close"))
@@ -98,6 +95,9 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         var headers = HTTPHeaders(reply.headers)
+        // HTTP/1.0 has no chunked encoding: the stream ends with the connection.
+        var head = head
+        if head.version == .http1_0 { head.headers.replaceOrAdd(name: "connection", value: "close") }
         if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: reply.status), headers: headers))),
                       promise: nil)
@@ -121,7 +121,7 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply.events[index])))), promise: nil)
-        if reply.eventDelayMs > 0, index + 1 < reply.events.count {
+        if reply.eventDelayMs > 0, index + 1 < reply.events.count - (reply.endsWithDone ? 1 : 0) {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             pending = context.eventLoop.scheduleTask(in: .milliseconds(reply.eventDelayMs)) {
                 bound.value.stream(reply, from: index + 1, to: head)

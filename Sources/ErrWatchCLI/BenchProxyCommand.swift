@@ -12,8 +12,14 @@ struct BenchProxyCommand: AsyncParsableCommand {
             Starts `errwatch mock-upstream` (no errors, no latency) and `errwatch agent` in front of
             it, as separate processes, recording into a fresh database. Loads each with wrk (Debian
             package `wrk`) at the same concurrency and length — first the upstream directly, then
-            through the agent — and prints requests/s, p50 and p99 latency of both, the latency the
-            agent adds, and the agent's peak RSS.
+            through the agent — twice: flat out (each connection sends its next request as soon as
+            the last is answered: the throughput), and paced (each connection waits --pace between
+            requests, as apps do: the latency the agent adds, compared at the same offered load).
+            Prints requests/s, p50 and p99 latency of each, what the agent adds, and its peak RSS.
+
+            Flat out, both targets saturate the machine at different rates, so the difference of
+            their latencies measures the saturation more than the agent; the paced runs are the
+            added-latency figure.
 
             Example:
               swift run -c release errwatch bench proxy --connections 32 --duration 10s
@@ -27,6 +33,8 @@ struct BenchProxyCommand: AsyncParsableCommand {
     var threads = 2
     @Option(help: "Runs of each target, alternating; medians are printed.")
     var runs = 3
+    @Option(help: ArgumentHelp("Pause between a connection's requests in the paced runs (whole milliseconds).", valueName: "duration"))
+    var pace = "2ms"
 
     struct Run {
         var requestsPerSecond: Double
@@ -39,8 +47,9 @@ struct BenchProxyCommand: AsyncParsableCommand {
     func run() async throws {
         let context = CommandContext.current
         let seconds = try parseDuration(duration, option: "--duration") / 1_000
-        guard seconds >= 1, (1...1_000).contains(connections), (1...16).contains(threads), (1...20).contains(runs) else {
-            throw ValidationError("Give --duration of at least 1s, --connections from 1 to 1000, --threads from 1 to 16 and --runs from 1 to 20.")
+        let paceMs = try parseDuration(pace, option: "--pace")
+        guard seconds >= 1, (1...1_000).contains(connections), (1...16).contains(threads), (1...20).contains(runs), (1...1_000).contains(paceMs) else {
+            throw ValidationError("Give --duration of at least 1s, --connections from 1 to 1000, --threads from 1 to 16, --runs from 1 to 20 and --pace from 1ms to 1s.")
         }
         guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw ValidationError("bench proxy needs wrk; install it with 'apt-get install wrk'.")
@@ -52,14 +61,17 @@ struct BenchProxyCommand: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let script = directory.appendingPathComponent("post.lua").path
-        try Data("""
+        let request = """
             wrk.method = "POST"
             wrk.body = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
             wrk.headers["Content-Type"] = "application/json"
             wrk.headers["Authorization"] = "Bearer sk-bench-not-a-real-key-000"
 
-            """.utf8).write(to: URL(fileURLWithPath: script))
+            """
+        let script = directory.appendingPathComponent("post.lua").path
+        try Data(request.utf8).write(to: URL(fileURLWithPath: script))
+        let pacedScript = directory.appendingPathComponent("paced.lua").path
+        try Data((request + "function delay() return \(paceMs) end\n").utf8).write(to: URL(fileURLWithPath: pacedScript))
 
         let upstream = try Child(binary, ["mock-upstream", "--listen", "127.0.0.1:0", "--mix", ""], marker: "mock upstream listening")
         defer { upstream.stop() }
@@ -68,7 +80,7 @@ struct BenchProxyCommand: AsyncParsableCommand {
                               marker: "errwatch agent listening")
         defer { agent.stop() }
 
-        let load = { (url: String) throws -> Run in
+        let load = { (url: String, script: String) throws -> Run in
             let output = try Self.capture(wrk, ["-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script, url])
             guard let run = Self.parse(output) else { throw ValidationErrorText("Could not read wrk's output:\n\(output)") }
             return run
@@ -76,28 +88,41 @@ struct BenchProxyCommand: AsyncParsableCommand {
         // A short warm-up of each, then the measured runs.
         _ = try Self.capture(wrk, ["-t1", "-c4", "-d1s", "-s", script, "http://127.0.0.1:\(upstream.port)/v1/chat/completions"])
         _ = try Self.capture(wrk, ["-t1", "-c4", "-d1s", "-s", script, "http://127.0.0.1:\(agent.port)/v1/chat/completions"])
-        var directRuns: [Run] = [], proxiedRuns: [Run] = []
+        let directURL = "http://127.0.0.1:\(upstream.port)/v1/chat/completions", agentURL = "http://127.0.0.1:\(agent.port)/v1/chat/completions"
+        var directRuns: [Run] = [], proxiedRuns: [Run] = [], pacedDirectRuns: [Run] = [], pacedProxiedRuns: [Run] = []
         for run in 1...runs {
-            directRuns.append(try load("http://127.0.0.1:\(upstream.port)/v1/chat/completions"))
-            proxiedRuns.append(try load("http://127.0.0.1:\(agent.port)/v1/chat/completions"))
-            context.warn("run \(run): direct \(Int(directRuns.last!.requestsPerSecond)) req/s, through the agent \(Int(proxiedRuns.last!.requestsPerSecond)) req/s")
+            directRuns.append(try load(directURL, script))
+            proxiedRuns.append(try load(agentURL, script))
+            pacedDirectRuns.append(try load(directURL, pacedScript))
+            pacedProxiedRuns.append(try load(agentURL, pacedScript))
+            context.warn("""
+                run \(run): flat out direct \(Int(directRuns.last!.requestsPerSecond)) req/s, through the agent \(Int(proxiedRuns.last!.requestsPerSecond)) req/s; \
+                paced p99 direct \(Format.fixed(pacedDirectRuns.last!.p99Ms, digits: 3)) ms, through the agent \(Format.fixed(pacedProxiedRuns.last!.p99Ms, digits: 3)) ms
+                """)
         }
         let direct = Self.median(directRuns), proxied = Self.median(proxiedRuns)
-        let sent = proxiedRuns.reduce(0) { $0 + $1.requests }
+        let pacedDirect = Self.median(pacedDirectRuns), pacedProxied = Self.median(pacedProxiedRuns)
+        let sent = (proxiedRuns + pacedProxiedRuns).reduce(0) { $0 + $1.requests }
         let peakRSS = agent.peakRSSKiB()
         agent.stop()
 
         let store = try Store.open(path: database)
         let recorded = try store.rates(Filter(since: 0, until: Int64.max / 2), by: [])[0].calls
-        let rows: [[Cell]] = [("upstream directly", direct), ("through the agent", proxied)].map { name, run in
-            [.text(name), .number(run.requestsPerSecond, digits: 0), .number(run.p50Ms, digits: 3), .number(run.p99Ms, digits: 3),
-             .integer(Int64(run.requests)), .integer(Int64(run.non2xx))]
-        }
+        let rows: [[Cell]] = [("upstream directly", "flat out", direct), ("through the agent", "flat out", proxied),
+                              ("upstream directly", "paced \(paceMs) ms", pacedDirect), ("through the agent", "paced \(paceMs) ms", pacedProxied)]
+            .map { name, mode, run in
+                [.text(name), .text(mode), .number(run.requestsPerSecond, digits: 0), .number(run.p50Ms, digits: 3), .number(run.p99Ms, digits: 3),
+                 .integer(Int64(run.requests)), .integer(Int64(run.non2xx))]
+            }
         context.print("medians of \(runs) runs of \(seconds)s at \(connections) connections:")
-        Report(columns: ["target", "requests_per_s", "p50_ms", "p99_ms", "requests", "non_2xx"], rows: rows).render(.table, to: context.standardOutput)
+        Report(columns: ["target", "load", "requests_per_s", "p50_ms", "p99_ms", "requests", "non_2xx"], rows: rows)
+            .render(.table, to: context.standardOutput)
         context.print("""
-            added latency: p50 \(Format.fixed(proxied.p50Ms - direct.p50Ms, digits: 3)) ms, p99 \(Format.fixed(proxied.p99Ms - direct.p99Ms, digits: 3)) ms; \
-            throughput \(Format.fixed(proxied.requestsPerSecond / direct.requestsPerSecond * 100, digits: 1))% of direct
+            throughput through the agent: \(Int(proxied.requestsPerSecond)) requests/s, \
+            \(Format.fixed(proxied.requestsPerSecond / direct.requestsPerSecond * 100, digits: 1))% of direct
+            added latency, paced: p50 \(Format.fixed(pacedProxied.p50Ms - pacedDirect.p50Ms, digits: 3)) ms, \
+            p99 \(Format.fixed(pacedProxied.p99Ms - pacedDirect.p99Ms, digits: 3)) ms \
+            (flat out: p50 \(Format.fixed(proxied.p50Ms - direct.p50Ms, digits: 3)) ms, p99 \(Format.fixed(proxied.p99Ms - direct.p99Ms, digits: 3)) ms)
             agent peak RSS: \(peakRSS.map { "\($0 / 1024) MiB" } ?? "unknown"); outcomes recorded: \(recorded) (the measured runs sent \(sent), plus a warm-up)
             """)
     }

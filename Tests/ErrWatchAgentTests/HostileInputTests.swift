@@ -153,7 +153,7 @@ struct HostileInputTests {
         try await Harness.with { harness in
             let port = Int(harness.agentURL.split(separator: ":").last!)!
             let headers = (0..<2_000).map { "x-h\($0): \(String(repeating: "a", count: 100))\r\n" }.joined()
-            let reply = try Self.rawExchange(port: port, "GET /api/v1/rates HTTP/1.1\r\nHost: x\r\n\(headers)\r\n")
+            let reply = try await Self.rawExchange(port: port, "GET /api/v1/rates HTTP/1.1\r\nHost: x\r\n\(headers)\r\n")
             // The HTTP parser refuses it before errwatch sees a request: a 400 without a body.
             #expect(reply.hasPrefix("HTTP/1.1 400"))
             #expect(try await harness.send("/healthz", method: .GET).status == 200)
@@ -161,7 +161,15 @@ struct HostileInputTests {
     }
 
     /// Sends `text` on a fresh connection and returns what comes back until the server closes.
-    static func rawExchange(port: Int, _ text: String) throws -> String {
+    /// The blocking socket calls run on a thread of their own: on the cooperative pool they
+    /// could hold every thread the servers' router needs to answer.
+    static func rawExchange(port: Int, _ text: String) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try blockingExchange(port: port, text) }) }.start()
+        }
+    }
+
+    private static func blockingExchange(port: Int, _ text: String) throws -> String {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()

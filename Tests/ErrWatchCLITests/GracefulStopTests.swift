@@ -12,14 +12,14 @@ final class RunningBinary: @unchecked Sendable {
     let process = Process()
     let lines: AsyncStream<String>
 
-    /// Runs `errwatch ARGUMENTS`, through `launcher` (a program and its arguments, such as
-    /// `prlimit --fsize=…`) when given.
-    init(_ arguments: [String], launcher: [String] = []) throws {
+    /// Runs `errwatch ARGUMENTS` (the debug build unless told `binary`), through `launcher` (a
+    /// program and its arguments, such as `prlimit --fsize=…`) when given.
+    init(_ arguments: [String], binary: URL = StandaloneBinaryTests.builtBinary, launcher: [String] = []) throws {
         if let program = launcher.first {
             process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = Array(launcher.dropFirst()) + [StandaloneBinaryTests.builtBinary.path] + arguments
+            process.arguments = Array(launcher.dropFirst()) + [binary.path] + arguments
         } else {
-            process.executableURL = StandaloneBinaryTests.builtBinary
+            process.executableURL = binary
             process.arguments = arguments
         }
         process.environment = ["PATH": "/usr/bin:/bin"]

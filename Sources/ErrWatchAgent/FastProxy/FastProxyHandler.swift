@@ -41,6 +41,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         var call: CallInfo
         /// Whether the client connection stays open after this call.
         var keepAlive = true
+        /// The client's HTTP version, which its response carries.
+        var version = HTTPVersion.http1_1
         var connection: UpstreamPool.Connection?
         var timeoutMs: Int64
         /// When errwatch answers 504 if no response head has come.
@@ -97,6 +99,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             call.fields = RequestFields(prefix: body.readableBytesView)
             let exchange = Exchange(call: call, timeoutMs: call.fields.stream ? shared.configuration.streamTimeoutMs : shared.configuration.timeoutMs)
             exchange.keepAlive = request.isKeepAlive
+            exchange.version = request.version
             state = .proxying(exchange)
             send(request, body: body, exchange: exchange, context: context)
         default:
@@ -109,8 +112,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     /// The call to proxy on the fast path, or nil to leave the request to the router.
     private func fastPathCall(_ request: HTTPRequestHead) -> CallInfo? {
         let full = request.uri
-        // HTTP/1.0 and absolute-form targets are rare enough for the router to take.
-        guard full.hasPrefix("/v1/"), request.version == .http1_1 else { return nil }
+        guard full.hasPrefix("/v1/"), request.version == .http1_1 || request.version == .http1_0 else { return nil }
         let path = full.split(separator: "?", maxSplits: 1).first.map(String.init) ?? full
         guard !ProxyHeaders.hasDotSegment(path) else { return nil }
         let length = request.headers.first(name: "content-length").flatMap { Int64($0) }
@@ -248,14 +250,20 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
                 if name != "content-length", ProxyHeaders.hopByHop.contains(name) { continue }
                 forwarded.add(name: rawName, value: value)
             }
-            if !exchange.keepAlive { forwarded.add(name: "connection", value: "close") }
+            // HTTP/1.0 has no chunked encoding: a body of unknown length ends with the connection.
+            if exchange.version == .http1_0 && !response.headers.contains(name: "content-length") { exchange.keepAlive = false }
+            if !exchange.keepAlive {
+                forwarded.add(name: "connection", value: "close")
+            } else if exchange.version == .http1_0 {
+                forwarded.add(name: "connection", value: "keep-alive")
+            }
             exchange.headers = ErrWatchCore.HTTPHeaders(pairs)
             shared.rateLimits.observe(exchange.headers, model: exchange.call.fields.model, at: exchange.call.startedAt)
             exchange.isStream = (exchange.headers["content-type"] ?? "").lowercased().hasPrefix("text/event-stream")
             exchange.inspector = ResponseInspector(status: exchange.status, isStream: exchange.isStream, now: exchange.call.startedAt)
             // From here the limit is the longest silence in the response.
             arm(at: .now() + .milliseconds(shared.configuration.streamTimeoutMs))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: forwarded))), promise: nil)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.version, status: response.status, headers: forwarded))), promise: nil)
         case .body(let chunk):
             exchange.inspector.feed(chunk)
             context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
@@ -309,7 +317,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         let body = ByteBuffer(string: answer.body)
         var headers: NIOHTTP1.HTTPHeaders = ["content-type": "application/json", "content-length": String(body.readableBytes)]
         if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: answer.status.code),
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.version, status: HTTPResponseStatus(statusCode: answer.status.code),
                                                              headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
