@@ -15,10 +15,8 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private enum State {
         case idle
-        /// A request the router answers: its parts pass on until its end.
-        case passing
         case collecting(HTTPRequestHead, ByteBuffer)
-        /// Answering (or waiting to); `events` is where a stream has got to.
+        /// Answering, or waiting out the latency before answering.
         case answering(HTTPRequestHead)
         /// The rest of a request that was refused (too large) is read and dropped.
         case discarding
@@ -30,7 +28,7 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var pending: Scheduled<Void>?
     /// A stream under way, counted as abandoned if the connection goes first.
     private var streaming = false
-    private var heldQuiesce: Any?
+    private var passage = FrontPassage()
 
     init(_ mock: MockUpstream) {
         self.mock = mock
@@ -40,20 +38,16 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (state, unwrapInboundIn(data)) {
+        let part = unwrapInboundIn(data)
+        if passage.passOn(part, data, context: context) { return }
+        switch (state, part) {
         case (.idle, .head(let head)):
             let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
             if MockUpstream.serves(method: head.method.rawValue, path: path) {
                 state = .collecting(head, context.channel.allocator.buffer(capacity: 0))
             } else {
-                state = .passing
-                context.fireChannelRead(data)
+                passage.giveToRouter(data, context: context)
             }
-        case (.passing, .end):
-            state = .idle
-            context.fireChannelRead(data)
-        case (.passing, _):
-            context.fireChannelRead(data)
         case (.collecting(let head, var body), .body(var chunk)):
             guard body.readableBytes + chunk.readableBytes <= mock.configuration.maxBodyBytes else {
                 state = .discarding
@@ -146,12 +140,8 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The request is answered: the connection takes the next one, or closes.
     private func finish(_ head: HTTPRequestHead) {
         state = .idle
-        if !head.isKeepAlive {
-            context?.close(promise: nil)
-        } else if let event = heldQuiesce, let context {
-            heldQuiesce = nil
-            context.fireUserInboundEventTriggered(event)
-        }
+        if !head.isKeepAlive { context?.close(promise: nil) }
+        passage.callEnded(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -167,15 +157,11 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // A graceful stop lets the request being answered finish first.
-        if event is ChannelShouldQuiesceEvent {
-            switch state {
-            case .collecting, .answering:
-                heldQuiesce = event
-                return
-            default:
-                break
-            }
+        let busy = switch state {
+        case .collecting, .answering: true
+        case .idle, .discarding: false
         }
+        if passage.hold(event, busy: busy) { return }
         context.fireUserInboundEventTriggered(event)
     }
 }

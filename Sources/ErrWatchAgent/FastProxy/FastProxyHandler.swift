@@ -28,8 +28,6 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
 
     private enum State {
         case idle
-        /// A request the router handles: its parts pass on until its end.
-        case passing
         /// A fast-path request whose body is still arriving.
         case collecting(HTTPRequestHead, CallInfo, ByteBuffer)
         /// Sent upstream; waiting for or streaming the response.
@@ -65,8 +63,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     private let shared: Shared
     private var state = State.idle
     private var context: ChannelHandlerContext?
-    /// A quiesce (graceful stop) that arrived mid-call, delivered once the call ends.
-    private var heldQuiesce: Any?
+    private var passage = FrontPassage()
 
     init(_ shared: Shared) {
         self.shared = shared
@@ -79,19 +76,14 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if passage.passOn(part, data, context: context) { return }
         switch (state, part) {
         case (.idle, .head(let request)):
             if let call = fastPathCall(request) {
                 state = .collecting(request, call, context.channel.allocator.buffer(capacity: request.headers.first(name: "content-length").flatMap(Int.init) ?? 0))
             } else {
-                state = .passing
-                context.fireChannelRead(data)
+                passage.giveToRouter(data, context: context)
             }
-        case (.passing, .end):
-            state = .idle
-            context.fireChannelRead(data)
-        case (.passing, _):
-            context.fireChannelRead(data)
         case (.collecting(let request, let call, var body), .body(var chunk)):
             body.writeBuffer(&chunk)
             state = .collecting(request, call, body)
@@ -334,10 +326,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     private func finish(_ exchange: Exchange) {
         state = .idle
         if !exchange.keepAlive { context?.close(promise: nil) }
-        if let event = heldQuiesce, let context {
-            heldQuiesce = nil
-            context.fireUserInboundEventTriggered(event)
-        }
+        passage.callEnded(context: context)
     }
 
     // MARK: The client connection
@@ -369,14 +358,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // A graceful stop waits for the call in flight on this connection to end.
-        if event is ChannelShouldQuiesceEvent, case .proxying = state {
-            heldQuiesce = event
-            return
+        let busy = switch state {
+        case .collecting, .proxying: true
+        case .idle: false
         }
-        if event is ChannelShouldQuiesceEvent, case .collecting = state {
-            heldQuiesce = event
-            return
-        }
+        if passage.hold(event, busy: busy) { return }
         context.fireUserInboundEventTriggered(event)
     }
 }

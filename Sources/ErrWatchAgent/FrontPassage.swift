@@ -1,0 +1,40 @@
+import NIOCore
+import NIOHTTP1
+
+/// What the handlers in front of the router (the proxy's fast path, the fake upstream) share:
+/// a request they do not take passes on to the router untouched, part by part, and a graceful
+/// stop waits for the call they are answering before it reaches the connection.
+struct FrontPassage {
+    /// Whether the request under way belongs to the router.
+    private var passing = false
+    /// A quiesce (graceful stop) that arrived mid-call, delivered once the call ends.
+    private var heldQuiesce: Any?
+
+    /// Passes on a part of the router's request; true when the part was the router's.
+    mutating func passOn(_ part: HTTPServerRequestPart, _ data: NIOAny, context: ChannelHandlerContext) -> Bool {
+        guard passing else { return false }
+        if case .end = part { passing = false }
+        context.fireChannelRead(data)
+        return true
+    }
+
+    /// Gives the request whose head is `data` to the router.
+    mutating func giveToRouter(_ data: NIOAny, context: ChannelHandlerContext) {
+        passing = true
+        context.fireChannelRead(data)
+    }
+
+    /// Holds `event` when it is a graceful stop and a call is `busy`; true when held.
+    mutating func hold(_ event: Any, busy: Bool) -> Bool {
+        guard busy, event is ChannelShouldQuiesceEvent else { return false }
+        heldQuiesce = event
+        return true
+    }
+
+    /// The call is over: a held graceful stop goes on.
+    mutating func callEnded(context: ChannelHandlerContext?) {
+        guard let event = heldQuiesce, let context else { return }
+        heldQuiesce = nil
+        context.fireUserInboundEventTriggered(event)
+    }
+}
