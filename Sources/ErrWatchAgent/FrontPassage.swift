@@ -18,10 +18,23 @@ struct FrontPassage {
         return true
     }
 
-    /// Gives the request whose head is `data` to the router.
-    mutating func giveToRouter(_ data: NIOAny, context: ChannelHandlerContext) {
+    /// Gives the request with `head` to the router.
+    mutating func giveToRouter(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         passing = true
-        context.fireChannelRead(data)
+        context.fireChannelRead(NIOAny(HTTPServerRequestPart.head(head)))
+    }
+
+    /// Answers `expect: 100-continue` at once, so that an app waiting to be told to send its
+    /// body (curl does, for large ones) does not wait a second for nothing: errwatch reads every
+    /// body it is sent. Returns the head without the expectation, which is met.
+    static func continueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> HTTPRequestHead {
+        guard let expectation = head.headers.first(name: "expect") else { return head }
+        var head = head
+        head.headers.remove(name: "expect")
+        if expectation.lowercased() == "100-continue" {
+            context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        }
+        return head
     }
 
     /// Holds `event` when it is a graceful stop and a call is `busy`; true when held.

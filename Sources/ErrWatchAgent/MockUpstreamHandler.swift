@@ -41,12 +41,13 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         if passage.passOn(part, data, context: context) { return }
         switch (state, part) {
-        case (.idle, .head(let head)):
+        case (.idle, .head(let request)):
+            let head = FrontPassage.continueIfExpected(request, context: context)
             let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
             if MockUpstream.serves(method: head.method.rawValue, path: path) {
                 state = .collecting(head, context.channel.allocator.buffer(capacity: 0))
             } else {
-                passage.giveToRouter(data, context: context)
+                passage.giveToRouter(head, context: context)
             }
         case (.collecting(let head, var body), .body(var chunk)):
             guard body.readableBytes + chunk.readableBytes <= mock.configuration.maxBodyBytes else {

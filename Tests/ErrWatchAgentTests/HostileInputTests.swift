@@ -170,8 +170,33 @@ struct HostileInputTests {
     }
 
     private static func blockingExchange(port: Int, _ text: String) throws -> String {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = try connected(port: port)
         defer { close(descriptor) }
+        sendAll(descriptor, text)
+        return receive(descriptor) { _ in false }
+    }
+
+    /// Sends `head` (which expects `100 Continue`), reads the interim answer (waiting at most
+    /// 10 s), then sends `body` and reads until the server closes: the interim answer and the rest.
+    static func continueExchange(port: Int, head: String, body: String) async throws -> (interim: String, reply: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let descriptor = try connected(port: port)
+                    defer { close(descriptor) }
+                    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+                    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                    sendAll(descriptor, head)
+                    let interim = receive(descriptor) { $0.contains("\r\n\r\n") }
+                    sendAll(descriptor, body)
+                    return (interim, receive(descriptor) { _ in false })
+                })
+            }.start()
+        }
+    }
+
+    private static func connected(port: Int) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -179,12 +204,23 @@ struct HostileInputTests {
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        guard connected == 0 else {
+            close(descriptor)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        return descriptor
+    }
+
+    private static func sendAll(_ descriptor: Int32, _ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// What arrives until the server closes (or a receive times out), or until `enough` says so.
+    private static func receive(_ descriptor: Int32, until enough: (String) -> Bool) -> String {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
+        while !enough(String(decoding: received, as: UTF8.self)) {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count <= 0 { break }
             received += buffer.prefix(count)

@@ -109,6 +109,23 @@ import Testing
         }
     }
 
+    @Test func anAppWaitingFor100ContinueIsToldAtOnce() async throws {
+        try await Harness.with { harness in
+            let port = Int(harness.agentURL.split(separator: ":").last!)!
+            // A small body (the fast path) and one over 64 KiB (the router's path).
+            for size in [100, 100_000] {
+                let body = #"{"model":"gpt-4o","messages":[{"role":"user","content":""# + String(repeating: "x", count: size) + #""}]}"#
+                let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test-abcdefghijklmnop1234\r\n" +
+                    "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+                let (interim, reply) = try await HostileInputTests.continueExchange(port: port, head: head, body: body)
+                #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "size \(size): \(interim)")
+                #expect(reply.contains("HTTP/1.1 200 OK\r\n") && reply.hasSuffix("\"total_tokens\":21}}"), "size \(size)")
+            }
+            let recorded = try await harness.recorded()
+            #expect(recorded.calls == 2 && recorded.errors.isEmpty)
+        }
+    }
+
     @Test func streamsArriveIncrementally() async throws {
         var mock = Harness.quietMock()
         mock.streamChunks = 4

@@ -6,13 +6,17 @@ import Testing
 enum ReleaseBinary {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `.build/release/errwatch`, provided it is newer than every source file; a missing or
-    /// stale build fails the test that needs it, saying what to run.
+    /// `.build/release/errwatch`, provided the release build is newer than every source file;
+    /// a missing or stale build fails the test that needs it, saying what to run.
     static func url() throws -> URL {
-        let binary = packageRoot.appendingPathComponent(".build/release/errwatch")
-        let attributes = try? FileManager.default.attributesOfItem(atPath: binary.path)
-        let built = try #require(attributes?[.modificationDate] as? Date,
-                                 "no release build at \(binary.path); run 'swift build -c release' first (README: Tests)")
+        let release = packageRoot.appendingPathComponent(".build/release").resolvingSymlinksInPath()
+        let binary = release.appendingPathComponent("errwatch")
+        let modified = { (url: URL) in try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate }
+        try #require(modified(binary) != nil, "no release build at \(binary.path); run 'swift build -c release' first (README: Tests)")
+        // A module compiled again to the same objects is not linked again: its build folder
+        // (`.build/release/NAME.build`) says when it was last compiled.
+        let products = (try? FileManager.default.contentsOfDirectory(at: release, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+        let built = ([binary] + products.filter { $0.pathExtension == "build" }).compactMap(modified).max() ?? .distantPast
         let sources = FileManager.default.enumerator(at: packageRoot.appendingPathComponent("Sources"), includingPropertiesForKeys: [.contentModificationDateKey])
         let newest = (sources?.allObjects as? [URL] ?? [])
             .compactMap { try? $0.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate }

@@ -78,11 +78,12 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         let part = unwrapInboundIn(data)
         if passage.passOn(part, data, context: context) { return }
         switch (state, part) {
-        case (.idle, .head(let request)):
+        case (.idle, .head(let head)):
+            let request = FrontPassage.continueIfExpected(head, context: context)
             if let call = fastPathCall(request) {
                 state = .collecting(request, call, context.channel.allocator.buffer(capacity: request.headers.first(name: "content-length").flatMap(Int.init) ?? 0))
             } else {
-                passage.giveToRouter(data, context: context)
+                passage.giveToRouter(request, context: context)
             }
         case (.collecting(let request, let call, var body), .body(var chunk)):
             body.writeBuffer(&chunk)
