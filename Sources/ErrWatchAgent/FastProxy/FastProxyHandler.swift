@@ -121,9 +121,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         }
         return CallInfo(
             startedAt: shared.now(), started: .now,
-            app: request.headers.first(name: "x-errwatch-app").map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? shared.configuration.app,
+            app: request.headers.first(name: ProxyHeaders.app.rawName).map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? shared.configuration.app,
             endpoint: endpoint(path),
-            attempt: request.headers.first(name: "x-stainless-retry-count").flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
+            attempt: request.headers.first(name: ProxyHeaders.retryCount.rawName).flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
     }
 
     /// The last path seen on this connection and its route: an app calls the same few routes
