@@ -103,20 +103,26 @@ public struct MockUpstream: Sendable {
         var cut = false
     }
 
-    /// Whether the fake serves this route (the router answers 404 for the rest).
-    static func serves(method: String, path: Substring) -> Bool {
-        switch (method, path) {
-        case ("POST", "/v1/chat/completions"), ("POST", "/v1/embeddings"), ("GET", "/v1/models"): true
-        default: false
+    /// The routes the fake serves; the router answers 404 for the rest.
+    enum Route {
+        case chat, embeddings, models
+
+        init?(method: String, uri: String) {
+            switch (method, uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]) {
+            case ("POST", "/v1/chat/completions"): self = .chat
+            case ("POST", "/v1/embeddings"): self = .embeddings
+            case ("GET", "/v1/models"): self = .models
+            default: return nil
+            }
         }
     }
 
-    /// The reply to a request on one of the served routes, with the outcome drawn in `plan`.
-    func reply(path: Substring, header: (String) -> String?, body: ByteBuffer, plan: Plan) -> Reply {
-        switch path {
-        case "/v1/chat/completions": chat(header: header, body: body, plan: plan)
-        case "/v1/embeddings": embeddings(body: body, plan: plan)
-        default: models(plan: plan)
+    /// The reply to a request on `route`, with the outcome drawn in `plan`.
+    func reply(_ route: Route, header: (String) -> String?, body: ByteBuffer, plan: Plan) -> Reply {
+        switch route {
+        case .chat: chat(header: header, body: body, plan: plan)
+        case .embeddings: embeddings(body: body, plan: plan)
+        case .models: models(plan: plan)
         }
     }
 

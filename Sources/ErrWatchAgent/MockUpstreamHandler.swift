@@ -15,7 +15,7 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private enum State {
         case idle
-        case collecting(HTTPRequestHead, ByteBuffer)
+        case collecting(HTTPRequestHead, MockUpstream.Route, ByteBuffer)
         /// Answering, or waiting out the latency before answering.
         case answering(HTTPRequestHead)
         /// The rest of a request that was refused (too large) is read and dropped.
@@ -43,13 +43,12 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch (state, part) {
         case (.idle, .head(let request)):
             let head = FrontPassage.continueIfExpected(request, context: context)
-            let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            if MockUpstream.serves(method: head.method.rawValue, path: path) {
-                state = .collecting(head, context.channel.allocator.buffer(capacity: 0))
+            if let route = MockUpstream.Route(method: head.method.rawValue, uri: head.uri) {
+                state = .collecting(head, route, context.channel.allocator.buffer(capacity: 0))
             } else {
                 passage.giveToRouter(head, context: context)
             }
-        case (.collecting(let head, var body), .body(var chunk)):
+        case (.collecting(let head, let route, var body), .body(var chunk)):
             guard body.readableBytes + chunk.readableBytes <= mock.configuration.maxBodyBytes else {
                 state = .discarding
                 var refused = mock.error(413, model: "", requestID: "req_too_large")
@@ -58,13 +57,12 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             body.writeBuffer(&chunk)
-            state = .collecting(head, body)
-        case (.collecting(let head, let body), .end):
+            state = .collecting(head, route, body)
+        case (.collecting(let head, let route, let body), .end):
             state = .answering(head)
             let header = { (name: String) in head.headers.first(name: name) }
             let plan = mock.plan(header: header)
-            let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            let reply = mock.reply(path: path, header: header, body: body, plan: plan)
+            let reply = mock.reply(route, header: header, body: body, plan: plan)
             if plan.latencyMs > 0 {
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
                 pending = context.eventLoop.scheduleTask(in: .milliseconds(plan.latencyMs)) { bound.value.answer(reply, to: head) }
