@@ -125,6 +125,12 @@ let package = Package(
             path: "Examples/ClientExample",
             swiftSettings: swiftSettings
         ),
+        // Helpers every test suite shares (raw sockets for what an HTTP client would not send).
+        .target(
+            name: "ErrWatchTestKit",
+            path: "Tests/ErrWatchTestKit",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ErrWatchCoreTests",
             dependencies: ["ErrWatchCore"],
@@ -141,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchAgentTests",
             dependencies: [
-                "ErrWatchAgent", "ErrWatchCore", "ErrWatchStore",
+                "ErrWatchAgent", "ErrWatchCore", "ErrWatchStore", "ErrWatchTestKit",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -171,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchCLITests",
             dependencies: [
-                "ErrWatchCLI", "ErrWatchCore", "ErrWatchStore", "ErrWatchAgent",
+                "ErrWatchCLI", "ErrWatchCore", "ErrWatchStore", "ErrWatchAgent", "ErrWatchTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypesHTTP1
 import ServiceLifecycle
 
@@ -23,6 +24,8 @@ public struct Agent: Sendable {
     public let metrics = AgentMetrics()
     /// Keep-alive upstream connections for the proxy's fast path (nil: the upstream URL is not one it can use).
     let upstreamPools: UpstreamPools?
+    /// The open client connections and their cap.
+    let clientConnections: ClientConnections
     let client: HTTPClient
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -43,6 +46,8 @@ public struct Agent: Sendable {
         writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
         // The fast path speaks plain HTTP to the upstream; an https upstream goes through the
         // router's proxy (AsyncHTTPClient), whose TLS is tested, until the fast path has its own.
+        clientConnections = ClientConnections(
+            limit: configuration.maxConnections ?? ClientConnections.derivedLimit(descriptors: ClientConnections.descriptorLimit))
         upstreamPools = UpstreamTarget(configuration.upstream).map(UpstreamPools.init(target:))
         let dispatcher = NotifierDispatcher(
             notifiers: configuration.alerts.notifiers, client: client, store: store,
@@ -77,8 +82,11 @@ public struct Agent: Sendable {
         // (`authorization: {credentials: …}` in its scrape config).
         let exposition = router.group("/metrics")
         if let token = configuration.authToken { exposition.add(middleware: AuthMiddleware(token: token)) }
-        exposition.get { [metrics, writer, alerts, rateLimits] _, _ -> Response in
-            let text = metrics.render(writer: writer.statistics, alerts: alerts.currentAlerts, rateLimits: rateLimits.all)
+        exposition.get { [metrics, writer, alerts, rateLimits, clientConnections] _, _ -> Response in
+            let clients = AgentMetrics.ClientCounts(
+                open: clientConnections.count, timedOut: clientConnections.timedOut,
+                evicted: clientConnections.evicted, refused: clientConnections.refused)
+            let text = metrics.render(writer: writer.statistics, alerts: alerts.currentAlerts, rateLimits: rateLimits.all, clients: clients)
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))
@@ -106,8 +114,12 @@ public struct Agent: Sendable {
             FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: OutcomeSink(writer: writer, metrics: metrics),
                                     rateLimits: rateLimits, now: now)
         }
+        let clients = ClientGuardSettings(
+            limits: .init(header: .milliseconds(configuration.headerTimeoutMs), body: .milliseconds(configuration.bodyTimeoutMs),
+                          idle: .milliseconds(configuration.idleTimeoutMs)),
+            connections: clientConnections)
         return makeApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "errwatch",
-                               logger: logger, onServerRunning: onServerRunning,
+                               logger: logger, onServerRunning: onServerRunning, clients: clients,
                                frontHandlers: { fastPath.map { [FastProxyHandler($0)] } ?? [] })
     }
 
@@ -141,6 +153,12 @@ struct WriterService: Service {
     }
 }
 
+/// How a server treats its clients: timeouts for slow ones and a cap on how many at once.
+struct ClientGuardSettings: Sendable {
+    var limits = ClientConnectionState.Limits(header: .seconds(10), body: .seconds(30), idle: .seconds(60))
+    var connections = ClientConnections(limit: ClientConnections.derivedLimit(descriptors: ClientConnections.descriptorLimit))
+}
+
 /// An HTTP/1 application serving `router` on `host:port`; `onServerRunning` learns the port
 /// actually bound (the one the system chose for port 0). `frontHandlers` sit in each
 /// connection's pipeline right after HTTP/1 parsing, before Hummingbird's HTTP types: they see
@@ -148,11 +166,14 @@ struct WriterService: Service {
 func makeApplication(
     router: Router<BasicRequestContext>, host: String, port: Int, name: String, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void,
+    clients: ClientGuardSettings = ClientGuardSettings(),
     frontHandlers: @escaping @Sendable () -> [any ChannelHandler] = { [] }
 ) -> some ApplicationProtocol {
     Application(
         router: router,
-        server: HTTPServerBuilder { responder in FrontedHTTP1Channel(inner: HTTP1Channel(responder: responder), front: frontHandlers) },
+        server: HTTPServerBuilder { responder in
+            FrontedHTTP1Channel(inner: HTTP1Channel(responder: responder), clients: clients, front: frontHandlers)
+        },
         configuration: .init(address: .hostname(host, port: port), serverName: name),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger)
@@ -160,14 +181,24 @@ func makeApplication(
 
 /// Hummingbird's HTTP/1 child channel with handlers of errwatch's own in front of its
 /// conversion to HTTP types: a request those handlers serve costs no conversion either way.
+///
+/// In front of them: NIO's pipelining assistance, so a connection's requests are handed on one
+/// at a time and answered in order whichever handler answers each (a pipelined fast-path call
+/// after a router call would otherwise overtake it), and the client guard (timeouts, the cap).
 struct FrontedHTTP1Channel: ServerChildChannel {
     let inner: HTTP1Channel
+    let clients: ClientGuardSettings
     let front: @Sendable () -> [any ChannelHandler]
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
-        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        let entry = clients.connections.admit(channel)
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
+            let guardHandler = ClientGuardHandler(limits: clients.limits, connections: clients.connections, entry: entry)
+            try pipeline.addHandler(ClientGuardHandler.ByteWatcher(guardHandler), position: .first)
+            try pipeline.addHandler(HTTPServerPipelineHandler(), position: .before(codec))
+            try pipeline.addHandler(guardHandler, position: .before(codec))
             for handler in front() { try pipeline.addHandler(handler, position: .before(codec)) }
             return value
         }

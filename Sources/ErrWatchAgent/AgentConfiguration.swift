@@ -29,6 +29,15 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var streamTimeoutMs: Int64 = 300_000
     /// How long a stop waits for in-flight requests before cutting them.
     public var shutdownGraceMs: Int64 = 30_000
+    /// How long a client has to send a whole request head once it has begun one.
+    public var headerTimeoutMs: Int64 = 10_000
+    /// The longest a request body may go without a byte arriving.
+    public var bodyTimeoutMs: Int64 = 30_000
+    /// How long an idle keep-alive client connection is kept open.
+    public var idleTimeoutMs: Int64 = 60_000
+    /// The most client connections open at once; nil derives it from the descriptor limit
+    /// (``ClientConnections/derivedLimit(descriptors:)``).
+    public var maxConnections: Int?
     /// Whether to listen on a non-loopback address without an auth token.
     public var allowPublic = false
     /// How durable each committed batch is (SQLite's `synchronous`).
@@ -52,6 +61,10 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("timeout", "ERRWATCH_TIMEOUT", "wait for upstream response headers (default 60s)"),
         ("stream_timeout", "ERRWATCH_STREAM_TIMEOUT", "the same for streams, and the longest silence in one (default 300s)"),
         ("shutdown_grace", "ERRWATCH_SHUTDOWN_GRACE", "how long a stop waits for in-flight requests before cutting them (default 30s)"),
+        ("header_timeout", "ERRWATCH_HEADER_TIMEOUT", "time a client has to send a request head it has begun (default 10s)"),
+        ("body_timeout", "ERRWATCH_BODY_TIMEOUT", "longest a request body may stall (default 30s)"),
+        ("idle_timeout", "ERRWATCH_IDLE_TIMEOUT", "how long an idle keep-alive client connection stays open (default 60s)"),
+        ("max_connections", "ERRWATCH_MAX_CONNECTIONS", "most client connections at once (default: from the descriptor limit)"),
         ("allow_public", "ERRWATCH_ALLOW_PUBLIC", "listen on a non-loopback address without auth_token (default false)"),
         ("synchronous", "ERRWATCH_SYNCHRONOUS", "normal: survives errwatch crashing; full: also power loss; off (default normal)"),
         ("evaluation_interval", "ERRWATCH_EVALUATION_INTERVAL", "how often alert rules run (default 15s)"),
@@ -92,13 +105,19 @@ public struct AgentConfiguration: Sendable, Hashable {
         case "max_request_body", "max_ingest_body":
             guard let bytes = ByteSize.bytes(text), bytes > 0 else { throw invalid("give a size such as 32MiB") }
             if key == "max_request_body" { maxRequestBody = bytes } else { maxIngestBody = bytes }
-        case "timeout", "stream_timeout", "shutdown_grace":
+        case "timeout", "stream_timeout", "shutdown_grace", "header_timeout", "body_timeout", "idle_timeout":
             guard let milliseconds = DurationText.milliseconds(text), milliseconds > 0 else { throw invalid("give a duration such as 60s or 5m") }
             switch key {
             case "timeout": timeoutMs = milliseconds
             case "stream_timeout": streamTimeoutMs = milliseconds
+            case "header_timeout": headerTimeoutMs = milliseconds
+            case "body_timeout": bodyTimeoutMs = milliseconds
+            case "idle_timeout": idleTimeoutMs = milliseconds
             default: shutdownGraceMs = milliseconds
             }
+        case "max_connections":
+            guard let value = Int(text), value >= 1 else { throw invalid("give a number of connections such as 1000") }
+            maxConnections = value
         case "allow_public":
             guard let value = ["true": true, "false": false][text.lowercased()] else { throw invalid("give true or false") }
             allowPublic = value

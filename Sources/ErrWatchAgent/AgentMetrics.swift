@@ -25,6 +25,7 @@ public final class AgentMetrics: Sendable {
         "errwatch_calls_total", "errwatch_errors_total", "errwatch_call_duration_seconds_bucket",
         "errwatch_call_duration_seconds_sum", "errwatch_call_duration_seconds_count", "errwatch_ratelimit_remaining",
         "errwatch_writer_queue_depth", "errwatch_writer_dropped_total", "errwatch_alerts_firing", "errwatch_notifications_total",
+        "errwatch_client_connections", "errwatch_client_connections_closed_total",
     ]
 
     /// Distinct values a label may take before new ones become `other`.
@@ -63,6 +64,23 @@ public final class AgentMetrics: Sendable {
         var seen: [String: Set<String>] = [:]
         var gauges: [String: MetricGauge] = [:]
         var droppedReported = 0
+        var clientClosesReported: [String: Int] = [:]
+    }
+
+    /// The client connections a server holds, as `/metrics` shows them.
+    public struct ClientCounts: Sendable {
+        public var open = 0
+        /// Closed by a header, body or idle timeout.
+        public var timedOut = 0
+        /// Closed to make room for a new connection over the cap.
+        public var evicted = 0
+        /// Refused at the cap (every open connection was busy).
+        public var refused = 0
+
+        /// Counts with the given figures.
+        public init(open: Int = 0, timedOut: Int = 0, evicted: Int = 0, refused: Int = 0) {
+            (self.open, self.timedOut, self.evicted, self.refused) = (open, timedOut, evicted, refused)
+        }
     }
 
     private let state = Mutex(State())
@@ -134,8 +152,17 @@ public final class AgentMetrics: Sendable {
 
     /// The exposition text, with the gauges read now: the writer's queue and drops, the
     /// alerts firing, the latest rate-limit headroom.
-    public func render(writer: BatchWriter.Statistics, alerts: [AlertState], rateLimits: [RateLimitTracker.Snapshot]) -> [UInt8] {
+    public func render(writer: BatchWriter.Statistics, alerts: [AlertState], rateLimits: [RateLimitTracker.Snapshot],
+                       clients: ClientCounts = ClientCounts()) -> [UInt8] {
         state.withLock { state in
+            let open = state.gauges["clients"] ?? MetricGauge(label: "errwatch_client_connections", dimensions: [], factory: factory)
+            state.gauges["clients"] = open
+            open.record(clients.open)
+            for (reason, total) in [("timeout", clients.timedOut), ("evicted", clients.evicted), ("refused", clients.refused)] {
+                let counter = MetricCounter(label: "errwatch_client_connections_closed_total", dimensions: [("reason", reason)], factory: factory)
+                counter.increment(by: Int64(total - state.clientClosesReported[reason, default: 0]))
+                state.clientClosesReported[reason] = total
+            }
             // The histogram's counters catch up with the calls counted since the last scrape.
             for key in state.durations.keys {
                 var series = state.durations[key]!

@@ -15,7 +15,9 @@ import Synchronization
 /// `x-mock-latency-ms: 250`, `x-mock-stream-error: true` (an error event mid-stream),
 /// `x-mock-cut: true` (the connection drops mid-stream), `x-mock-fail-model: gpt-4o` (the forced
 /// status applies only to that model), `x-mock-should-retry: false` (sent back as `x-should-retry`)
-/// and `x-mock-retry-header: retry-after-ms=250` (a 429 carries only that retry header).
+/// `x-mock-retry-header: retry-after-ms=250` (a 429 carries only that retry header) and
+/// `x-mock-body: BASE64` (the forced error is answered with exactly these bytes, as a real
+/// provider's body quoted in its docs, or a hostile one, would come).
 public struct MockUpstream: Sendable {
     /// How the fake behaves.
     public struct Configuration: Sendable {
@@ -94,6 +96,8 @@ public struct MockUpstream: Sendable {
         var status: Int
         var headers: [(String, String)]
         var body: String
+        /// Bytes sent instead of `body` when set: a body that need not be valid UTF-8.
+        var rawBody: [UInt8]? = nil
         /// For a stream: its events, the pause before each after the first (but the closing
         /// `[DONE]`, which follows the last chunk at once), and whether the connection is cut
         /// after the last one instead of the stream ending.
@@ -139,6 +143,9 @@ public struct MockUpstream: Sendable {
                 let retryHeaders: Set = ["retry-after", "retry-after-ms", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
                 reply.headers.removeAll { retryHeaders.contains($0.0) }
                 reply.headers.append((String(only[..<equals]).lowercased(), String(only[only.index(after: equals)...])))
+            }
+            if let encoded = header("x-mock-body"), let bytes = Data(base64Encoded: encoded) {
+                reply.rawBody = Array(bytes)
             }
             return reply
         }

@@ -54,6 +54,7 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 var refused = mock.error(413, model: "", requestID: "req_too_large")
                 refused.headers.append(("connection", "close"))
                 write(refused, to: head, context: context)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                 return
             }
             body.writeBuffer(&chunk)
@@ -74,7 +75,8 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.discarding, _):
             break
         default:
-            // A new request before the last one was answered: pipelining is not served.
+            // A new request before the last one was answered: pipelining assistance in front
+            // of this handler prevents it; refuse to mix them up.
             context.close(promise: nil)
         }
     }
@@ -109,7 +111,6 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
                 return
             }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             finish(head)
             return
         }
@@ -124,21 +125,23 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A whole reply: head, body and end in one flush.
+    /// A whole reply's head and body; ``finish(_:)`` writes its end.
     private func write(_ reply: MockUpstream.Reply, to head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let body = ByteBuffer(string: reply.body)
+        let body = reply.rawBody.map { ByteBuffer(bytes: $0) } ?? ByteBuffer(string: reply.body)
         var headers = HTTPHeaders(reply.headers)
         headers.add(name: "content-length", value: String(body.readableBytes))
         if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: reply.status), headers: headers))),
                       promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
-    /// The request is answered: the connection takes the next one, or closes.
+    /// The request is answered: its end goes out, and the connection takes the next one, or closes.
     private func finish(_ head: HTTPRequestHead) {
+        // Idle before the end is written: pipelining assistance hands on the next pipelined
+        // request as the end passes it, and that request re-enters this handler at once.
         state = .idle
+        context?.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         if !head.isKeepAlive { context?.close(promise: nil) }
         passage.callEnded(context: context)
     }

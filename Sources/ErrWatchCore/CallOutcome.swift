@@ -4,11 +4,20 @@ public struct CallOutcome: Sendable, Hashable {
     /// When the attempt started, UTC milliseconds since 1970.
     public var timestamp: Int64
     /// The application that made the call.
-    public var app: String
+    public var app: String {
+        get { storedApp }
+        set { storedApp = RecordedText.dimension(newValue) }
+    }
     /// The normalised route (`chat/completions`, `files/{id}`); see ``Endpoint``.
-    public var endpoint: String
+    public var endpoint: String {
+        get { storedEndpoint }
+        set { storedEndpoint = RecordedText.dimension(newValue) }
+    }
     /// The model asked for; empty when unknown.
-    public var model: String
+    public var model: String {
+        get { storedModel }
+        set { storedModel = RecordedText.dimension(newValue) }
+    }
     /// The HTTP status, or nil when no response came (connection failure, timeout).
     public var status: Int?
     /// The error, or nil for a success.
@@ -20,7 +29,10 @@ public struct CallOutcome: Sendable, Hashable {
     /// Time to the response headers, in milliseconds, when measured (the proxy does).
     public var timeToHeadersMs: Int64?
     /// The upstream's request id (`x-request-id`), when sent.
-    public var requestID: String?
+    public var requestID: String? {
+        get { storedRequestID }
+        set { storedRequestID = newValue.map(RecordedText.dimension) }
+    }
     /// Whether the response was a server-sent event stream.
     public var streamed: Bool
     /// Whether this attempt was the last of its call (no retry or fallback followed), when the
@@ -30,23 +42,30 @@ public struct CallOutcome: Sendable, Hashable {
     /// that a client aggregated before reporting.
     public var count: Int
 
+    // The text fields as recorded: every assignment goes through ``RecordedText`` (controls
+    // replaced, length bounded, secrets masked), in `init` and after it, so no caller can forget.
+    private var storedApp: String
+    private var storedEndpoint: String
+    private var storedModel: String
+    private var storedRequestID: String?
+
     /// An outcome with the given fields; `error` nil means success. Every text field is
-    /// redacted here (an app name or a model can be a pasted key too), so no caller can forget.
+    /// cleaned and redacted here (an app name or a model can be a pasted key too; see ``RecordedText``).
     public init(
         timestamp: Int64, app: String, endpoint: String, model: String = "", status: Int?,
         error: CallError? = nil, attempt: Int = 0, latencyMs: Int64? = nil, timeToHeadersMs: Int64? = nil,
         requestID: String? = nil, streamed: Bool = false, finalAttempt: Bool? = nil, count: Int = 1
     ) {
         self.timestamp = timestamp
-        self.app = Redactor.redact(app)
-        self.endpoint = Redactor.redact(endpoint)
-        self.model = Redactor.redact(model)
+        storedApp = RecordedText.dimension(app)
+        storedEndpoint = RecordedText.dimension(endpoint)
+        storedModel = RecordedText.dimension(model)
         self.status = status
         self.error = error
         self.attempt = attempt
         self.latencyMs = latencyMs
         self.timeToHeadersMs = timeToHeadersMs
-        self.requestID = requestID.map(Redactor.redact)
+        storedRequestID = requestID.map(RecordedText.dimension)
         self.streamed = streamed
         self.finalAttempt = finalAttempt
         self.count = count
@@ -59,11 +78,20 @@ public struct CallOutcome: Sendable, Hashable {
 /// What went wrong in a failed call attempt, as classified from its response.
 public struct CallError: Sendable, Hashable {
     /// The error type (`rate_limit_error`, …).
-    public var type: ErrorType
+    public var type: ErrorType {
+        get { storedType }
+        set { storedType = ErrorType(rawValue: RecordedText.dimension(newValue.rawValue)) }
+    }
     /// The provider's code (`rate_limit_exceeded`, `invalid_api_key`), empty when none was sent.
-    public var code: String
-    /// The message, redacted and cut to ``CallError/maxMessageLength`` characters.
-    public var message: String
+    public var code: String {
+        get { storedCode }
+        set { storedCode = RecordedText.dimension(newValue) }
+    }
+    /// The message, cleaned, redacted and cut to ``CallError/maxMessageLength`` characters (``RecordedText``).
+    public var message: String {
+        get { storedMessage }
+        set { storedMessage = RecordedText.message(newValue, limit: Self.maxMessageLength) }
+    }
     /// Whether the guide says to retry (an `x-should-retry` header overrides).
     public var retryable: Bool
     /// How long the server asked the client to wait, in milliseconds, when it said.
@@ -72,11 +100,15 @@ public struct CallError: Sendable, Hashable {
     /// Longest message errwatch keeps, in characters.
     public static let maxMessageLength = 1_000
 
-    /// An error; `message` is redacted and cut to length here, so no caller can forget to.
+    private var storedType: ErrorType
+    private var storedCode: String
+    private var storedMessage: String
+
+    /// An error; every text is cleaned and redacted, and `message` cut to length, here (``RecordedText``).
     public init(type: ErrorType, code: String = "", message: String, retryable: Bool, retryAfterMs: Int64? = nil) {
-        self.type = ErrorType(rawValue: Redactor.redact(type.rawValue))
-        self.code = Redactor.redact(code)
-        self.message = Redactor.redact(String(message.prefix(Self.maxMessageLength)))
+        storedType = ErrorType(rawValue: RecordedText.dimension(type.rawValue))
+        storedCode = RecordedText.dimension(code)
+        storedMessage = RecordedText.message(message, limit: Self.maxMessageLength)
         self.retryable = retryable
         self.retryAfterMs = retryAfterMs
     }

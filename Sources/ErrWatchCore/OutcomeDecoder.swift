@@ -17,7 +17,7 @@ public struct OutcomeDecoder: Sendable {
     /// The app recorded when a line names none.
     public static let defaultApp = "default"
     /// Longest dimension value (app, model, type, code) accepted, in characters.
-    public static let maxNameLength = 200
+    public static let maxNameLength = RecordedText.maxDimensionLength
     /// Earliest time accepted: 2000-01-01T00:00:00Z. Smaller numbers are almost always
     /// seconds sent where milliseconds belong.
     public static let earliest: Int64 = 946_684_800_000

@@ -289,9 +289,12 @@ public final class BatchWriter: Sendable {
         var attempt = 0
         while true {
             do {
-                let summary = try store.recordSync(batch)
+                let summary = try store.record(batch)
                 finish(batch.records) { statistics in
-                    statistics.written += batch.records
+                    // Calls whose row could not be written are dropped, not written.
+                    let dropped = min(summary.dropped, batch.records)
+                    statistics.written += batch.records - dropped
+                    statistics.droppedWriteFailed += dropped
                     statistics.errorsWritten += summary.errors
                     statistics.batches += 1
                 }

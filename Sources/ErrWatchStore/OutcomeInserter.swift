@@ -40,6 +40,9 @@ struct OutcomeInserter {
     struct Written {
         var calls = 0
         var errors = 0
+        /// Calls that could not be counted because their series row could not be made or
+        /// found: dropped and counted like any other recording failure, never a crash.
+        var unwritableCalls = 0
         var newSeries: [SeriesKey: Int64] = [:]
     }
 
@@ -49,21 +52,25 @@ struct OutcomeInserter {
         for index in batch.errors.indices {
             try events.insert(batch.errors[index])
         }
-        let created = try upsert(batch.counts, into: db, cache: cache)
-        return Written(calls: batch.calls, errors: batch.errors.count, newSeries: created)
+        let (created, unwritable) = try upsert(batch.counts, into: db, cache: cache)
+        return Written(calls: batch.calls - unwritable, errors: batch.errors.count, unwritableCalls: unwritable, newSeries: created)
     }
 
     /// Adds `counts` to the minute table, and to each rollup level whose watermark is past
     /// the minute (that level is complete there, so a late outcome must land in it too).
-    /// Returns the series it had to create.
-    static func upsert(_ counts: [CountKey: CountSums], into db: Database, cache: SeriesCache) throws -> [SeriesKey: Int64] {
-        guard !counts.isEmpty else { return [:] }
+    /// Returns the series it had to create, and the calls it could not count.
+    static func upsert(_ counts: [CountKey: CountSums], into db: Database, cache: SeriesCache) throws -> (created: [SeriesKey: Int64], unwritableCalls: Int) {
+        guard !counts.isEmpty else { return ([:], 0) }
         let (ids, created) = try seriesIDs(for: counts.keys.lazy.map(\.series), in: db, cache: cache)
         let marks = try Watermarks.read(db)
         let minutes = try Statement(cached: db, sql: upsertCountSQL[.minute]!)
         var late: [Rollup.Level: [CountKey: CountSums]] = [:]
+        var unwritable = 0
         for (key, sums) in counts {
-            let series = ids[key.series]!
+            guard let series = ids[key.series] else {
+                unwritable += Int(sums.calls)
+                continue
+            }
             try minutes.upsert(bucket: key.bucket, series: series, sums, db)
             // Rare: an outcome for a minute a rollup level has already covered.
             for level in [Rollup.Level.hourly, .daily] where key.bucket < (level == .hourly ? marks.hourly : marks.daily) {
@@ -74,13 +81,17 @@ struct OutcomeInserter {
         for (level, rows) in late {
             let statement = try Statement(cached: db, sql: upsertCountSQL[level]!)
             for (key, sums) in rows {
-                try statement.upsert(bucket: key.bucket, series: ids[key.series]!, sums, db)
+                guard let series = ids[key.series] else { continue }
+                try statement.upsert(bucket: key.bucket, series: series, sums, db)
             }
         }
-        return created
+        return (created, unwritable)
     }
 
-    /// The ids of `keys`, from the cache or the database, creating the series that are new.
+    /// The ids of `keys`, from the cache or the database, creating the series that are new. A
+    /// key whose row cannot be found after its insert is left out (the caller counts its calls
+    /// as dropped): it is read back with the same byte-exact bindings it was written with, so
+    /// this should not happen, but data from outside never gets a force-unwrap.
     private static func seriesIDs(for keys: some Sequence<SeriesKey>, in db: Database, cache: SeriesCache) throws -> (all: [SeriesKey: Int64], created: [SeriesKey: Int64]) {
         var (ids, missing) = cache.lookup(keys)
         guard !missing.isEmpty else { return (ids, [:]) }
@@ -89,17 +100,14 @@ struct OutcomeInserter {
             INSERT INTO series (app, endpoint, model, status, type, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             ON CONFLICT (app, endpoint, model, status, type, code) DO NOTHING
             """)
+        let select = try Statement(cached: db, sql: """
+            SELECT id FROM series WHERE app = ?1 AND endpoint = ?2 AND model = ?3 AND status = ?4 AND type = ?5 AND code = ?6
+            """)
         for key in missing where ids[key] == nil {
-            insert.bind(1, key.app)
-            insert.bind(2, key.endpoint)
-            insert.bind(3, key.model)
-            insert.bind(4, Int64(key.status))
-            insert.bind(5, key.type)
-            insert.bind(6, key.code)
+            insert.bind(key)
             try insert.step(db)
-            let id = try Int64.fetchOne(db, sql: """
-                SELECT id FROM series WHERE app = ? AND endpoint = ? AND model = ? AND status = ? AND type = ? AND code = ?
-                """, arguments: [key.app, key.endpoint, key.model, key.status, key.type, key.code])!
+            select.bind(key)
+            guard let id = try select.int64(db) else { continue }
             ids[key] = id
             created[key] = id
         }
@@ -138,6 +146,27 @@ struct Statement {
         if let value { bind(index, value) } else { sqlite3_bind_null(handle, index) }
     }
 
+    /// Binds the six columns of a series row, in the table's order.
+    func bind(_ key: SeriesKey) {
+        bind(1, key.app)
+        bind(2, key.endpoint)
+        bind(3, key.model)
+        bind(4, Int64(key.status))
+        bind(5, key.type)
+        bind(6, key.code)
+    }
+
+    /// Runs a query for one integer: the first row's first column, or nil when there is no row.
+    func int64(_ db: Database) throws -> Int64? {
+        defer { sqlite3_reset(handle) }
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return sqlite3_column_int64(handle, 0)
+        case SQLITE_DONE: return nil
+        case let code:
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+    }
+
     /// Runs the statement once and resets it for the next bindings.
     func step(_ db: Database) throws {
         let code = sqlite3_step(handle)
@@ -165,7 +194,8 @@ struct Statement {
 
     /// Binds and inserts one error row (see ``OutcomeInserter/insertEventSQL``).
     func insert(_ outcome: CallOutcome) throws {
-        let error = outcome.error!
+        // The batch keeps only failed outcomes in its errors; a success here would be a bug of ours.
+        guard let error = outcome.error else { return }
         bind(1, outcome.timestamp)
         bind(2, outcome.app)
         bind(3, outcome.endpoint)

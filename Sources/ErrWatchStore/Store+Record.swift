@@ -8,29 +8,29 @@ extension Store {
         public var outcomes: Int
         /// Error rows written.
         public var errors: Int
+        /// Calls that could not be counted (their series row could not be written) and were dropped.
+        public var dropped: Int
 
-        /// A summary of `outcomes` calls and `errors` error rows.
-        public init(outcomes: Int, errors: Int) {
+        /// A summary of `outcomes` calls and `errors` error rows, `dropped` calls left out.
+        public init(outcomes: Int, errors: Int, dropped: Int = 0) {
             self.outcomes = outcomes
             self.errors = errors
+            self.dropped = dropped
         }
     }
 
     /// Records `outcomes` in one transaction: all of them, or none when it fails.
     @discardableResult
     public func record(_ outcomes: [CallOutcome]) throws -> RecordSummary {
-        let batch = OutcomeBatch(outcomes)
-        let written = try writer.write { db in try OutcomeInserter.insert(batch, into: db, cache: series) }
-        series.remember(written.newSeries)
-        return RecordSummary(outcomes: written.calls, errors: written.errors)
+        try record(OutcomeBatch(outcomes))
     }
 
-    /// Records `batch` in one transaction, blocking the calling thread (the batch writer's
-    /// own thread).
-    func recordSync(_ batch: OutcomeBatch) throws -> RecordSummary {
+    /// Records `batch` in one transaction, blocking the calling thread (the batch writer calls
+    /// it from its own thread).
+    func record(_ batch: OutcomeBatch) throws -> RecordSummary {
         let written = try writer.write { db in try OutcomeInserter.insert(batch, into: db, cache: series) }
         series.remember(written.newSeries)
-        return RecordSummary(outcomes: written.calls, errors: written.errors)
+        return RecordSummary(outcomes: written.calls, errors: written.errors, dropped: written.unwritableCalls)
     }
 
     /// Records outcomes produced by `body` in one transaction. `body` gets a function to hand
@@ -46,6 +46,7 @@ extension Store {
                 let written = try OutcomeInserter.insert(chunk, into: db, cache: series)
                 summary.outcomes += written.calls
                 summary.errors += written.errors
+                summary.dropped += written.unwritableCalls
                 created.merge(written.newSeries) { old, _ in old }
                 chunk = OutcomeBatch()
             }

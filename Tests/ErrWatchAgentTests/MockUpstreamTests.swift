@@ -1,4 +1,5 @@
 @testable import ErrWatchAgent
+import ErrWatchTestKit
 import Foundation
 import Testing
 
@@ -14,18 +15,18 @@ import Testing
     @Test func itAnswersTheAPIAndClosesWhenAsked() async throws {
         try await Harness.with { harness in
             let port = Int(harness.upstreamURL.split(separator: ":").last!.prefix { $0.isNumber })!
-            let chat = try await HostileInputTests.rawExchange(port: port, Self.request())
+            let chat = try await RawConnection.exchange(port: port, Self.request())
             #expect(chat.hasPrefix("HTTP/1.1 200 OK\r\n"))
             #expect(chat.contains("\r\nconnection: close\r\n") && chat.contains("\r\nx-ratelimit-remaining-requests: "))
             #expect(chat.hasSuffix(#""usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}"#))
 
-            let limited = try await HostileInputTests.rawExchange(port: port, Self.request(extra: "x-mock-status: 429\r\n"))
+            let limited = try await RawConnection.exchange(port: port, Self.request(extra: "x-mock-status: 429\r\n"))
             #expect(limited.hasPrefix("HTTP/1.1 429 Too Many Requests\r\n"))
             #expect(limited.contains("\r\nretry-after: 1\r\n") && limited.contains("\r\nx-ratelimit-reset-requests: 1s\r\n"))
             #expect(!limited.contains("6m0s"))
             #expect(limited.hasSuffix(#"{"error":{"code":"rate_limit_exceeded","message":"Rate limit reached for gpt-4o: 500 requests per minute. Please try again in 1s.","type":"rate_limit_error"}}"#))
 
-            let unknown = try await HostileInputTests.rawExchange(port: port, Self.request("/v1/nothing"))
+            let unknown = try await RawConnection.exchange(port: port, Self.request("/v1/nothing"))
             #expect(unknown.hasPrefix("HTTP/1.1 404 Not Found\r\n"))
             #expect(unknown.hasSuffix(#"{"error":{"code":"unknown_url","message":"Unknown request URL: POST /v1/nothing.","type":"not_found_error"}}"#))
         }
@@ -37,7 +38,7 @@ import Testing
         try await Harness.with(mock: mock) { harness in
             let port = Int(harness.upstreamURL.split(separator: ":").last!.prefix { $0.isNumber })!
             let large = String(repeating: "x", count: mock.maxBodyBytes + 1)
-            let reply = try await HostileInputTests.rawExchange(port: port, Self.request(body: large))
+            let reply = try await RawConnection.exchange(port: port, Self.request(body: large))
             #expect(reply.hasPrefix("HTTP/1.1 413 Payload Too Large\r\n"))
             #expect(reply.hasSuffix(#"{"error":{"code":"request_too_large","message":"The request body is larger than 64KiB.","type":"invalid_request_error"}}"#))
         }
@@ -49,7 +50,7 @@ import Testing
         mock.chunkDelayMs = 20
         try await Harness.with(mock: mock) { harness in
             let port = Int(harness.upstreamURL.split(separator: ":").last!.prefix { $0.isNumber })!
-            let reply = try await HostileInputTests.rawExchange(port: port, Self.request(body: #"{"model":"gpt-4o","stream":true}"#))
+            let reply = try await RawConnection.exchange(port: port, Self.request(body: #"{"model":"gpt-4o","stream":true}"#))
             #expect(reply.hasPrefix("HTTP/1.1 200 OK\r\n"))
             #expect(reply.contains("\r\ncontent-type: text/event-stream\r\n") && reply.contains("\r\ntransfer-encoding: chunked\r\n"))
             let tokens = (0..<4).map { reply.range(of: "token\($0) ")?.lowerBound }

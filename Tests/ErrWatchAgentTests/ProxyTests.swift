@@ -2,6 +2,7 @@ import AsyncHTTPClient
 @testable import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import GRDB
 import NIOCore
@@ -95,13 +96,13 @@ import Testing
                 "POST /v1/chat/completions \(version)\r\nHost: x\r\nAuthorization: Bearer sk-test-abcdefghijklmnop1234\r\n" +
                     "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\(connection)\r\n\(body)"
             }
-            // rawExchange returns only once the agent has closed the connection.
-            let closing = try await HostileInputTests.rawExchange(port: port, request("HTTP/1.1", "Connection: close\r\n"))
+            // RawConnection.exchange returns only once the agent has closed the connection.
+            let closing = try await RawConnection.exchange(port: port, request("HTTP/1.1", "Connection: close\r\n"))
             #expect(closing.hasPrefix("HTTP/1.1 200 OK\r\n"))
             #expect(closing.lowercased().contains("\r\nconnection: close\r\n"))
             #expect(closing.hasSuffix("\"total_tokens\":21}}"))
             // HTTP/1.0 closes unless asked not to.
-            let old = try await HostileInputTests.rawExchange(port: port, request("HTTP/1.0", ""))
+            let old = try await RawConnection.exchange(port: port, request("HTTP/1.0", ""))
             #expect(old.hasPrefix("HTTP/1.0 200 OK\r\n"))
             #expect(old.hasSuffix("\"total_tokens\":21}}"))
             let recorded = try await harness.recorded()
@@ -117,7 +118,7 @@ import Testing
                 let body = #"{"model":"gpt-4o","messages":[{"role":"user","content":""# + String(repeating: "x", count: size) + #""}]}"#
                 let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-test-abcdefghijklmnop1234\r\n" +
                     "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
-                let (interim, reply) = try await HostileInputTests.continueExchange(port: port, head: head, body: body)
+                let (interim, reply) = try await RawConnection.continueExchange(port: port, head: head, body: body)
                 #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "size \(size): \(interim)")
                 #expect(reply.contains("HTTP/1.1 200 OK\r\n") && reply.hasSuffix("\"total_tokens\":21}}"), "size \(size)")
             }

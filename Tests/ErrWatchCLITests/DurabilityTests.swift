@@ -60,11 +60,11 @@ import Testing
 
     /// A fake upstream and an agent recording into `database`, as separate processes.
     /// Both run the release build, as users do.
-    static func start(database: String, mix: String = "429=10%,500=5%", launcher: [String] = []) async throws -> (mock: RunningBinary, agent: RunningBinary, port: Int) {
+    static func start(database: String, mix: String = "429=10%,500=5%", launcher: [String] = [], agentArguments: [String] = []) async throws -> (mock: RunningBinary, agent: RunningBinary, port: Int) {
         let binary = try ReleaseBinary.url()
         let mock = try RunningBinary(["mock-upstream", "--listen", "127.0.0.1:0", "--mix", mix], binary: binary)
         let upstream = try #require(await mock.listeningPort(marker: "mock upstream listening"))
-        let agent = try RunningBinary(["agent", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(upstream)/v1", "--db", database],
+        let agent = try RunningBinary(["agent", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(upstream)/v1", "--db", database] + agentArguments,
                                       binary: binary, launcher: launcher)
         let port = try #require(await agent.listeningPort(marker: "errwatch agent listening"))
         return (mock, agent, port)

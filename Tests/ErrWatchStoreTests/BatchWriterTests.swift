@@ -128,3 +128,27 @@ import Testing
         await running
     }
 }
+
+@Suite struct ControlCharacterTests {
+    /// A NUL in a dimension once made the series row unfindable and a force-unwrap crash the
+    /// writer: now every field is cleaned where the outcome is made, and the row is written.
+    @Test func aNulInEveryFieldIsRecordedNotACrash() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let store = try Store.open(path: directory.path("nul.db"))
+        let nul = "a\u{0}b"
+        let outcomes = [
+            CallOutcome(timestamp: midnight, app: nul, endpoint: nul, model: nul, status: 429,
+                        error: CallError(type: ErrorType(rawValue: nul), code: nul, message: nul, retryable: true), requestID: nul),
+            success(midnight, app: nul, model: "\u{0}"),
+        ]
+        let summary = try store.record(outcomes)
+        #expect(summary.outcomes == 2 && summary.errors == 1 && summary.dropped == 0)
+        let rates = try store.rates(Filter(since: 0, until: midnight + Timestamp.hour), by: [.app, .model])
+        #expect(Set(rates.map(\.group)) == [["a\u{FFFD}b", "a\u{FFFD}b"], ["a\u{FFFD}b", "\u{FFFD}"]])
+        let nulRows = try store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM series WHERE instr(app || model || code || type, char(0)) > 0")
+        }
+        #expect(nulRows == 0)
+    }
+}

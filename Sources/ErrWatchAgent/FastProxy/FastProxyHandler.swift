@@ -81,7 +81,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         case (.idle, .head(let head)):
             let request = FrontPassage.continueIfExpected(head, context: context)
             if let call = fastPathCall(request) {
-                state = .collecting(request, call, context.channel.allocator.buffer(capacity: request.headers.first(name: "content-length").flatMap(Int.init) ?? 0))
+                // Memory grows with what arrives, not with what a client declares it will send.
+                let declared = request.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+                state = .collecting(request, call, context.channel.allocator.buffer(capacity: min(declared, 4_096)))
             } else {
                 passage.giveToRouter(request, context: context)
             }
@@ -264,12 +266,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             // Recorded before the app sees the end, so that whoever got the response finds it recorded.
             let requestID = exchange.headers["x-request-id"] ?? exchange.headers["request-id"]
             record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers), requestID: requestID)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
                 shared.pools.pool(for: context.eventLoop).release(connection)
             }
-            finish(exchange)
+            finish(exchange, context: context)
         }
     }
 
@@ -313,8 +314,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.version, status: HTTPResponseStatus(statusCode: answer.status.code),
                                                              headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        finish(exchange)
+        finish(exchange, context: context)
     }
 
     private func record(_ exchange: Exchange, status: Int?, error: CallError?, requestID: String?) {
@@ -322,11 +322,14 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
                                                  timeToHeaders: exchange.timeToHeaders))
     }
 
-    /// The call is over: the connection takes the next request (or closes, when the app asked
-    /// for that), and a held stop goes on.
-    private func finish(_ exchange: Exchange) {
+    /// The call is over: its end goes out, the connection takes the next request (or closes,
+    /// when the app asked for that), and a held stop goes on.
+    private func finish(_ exchange: Exchange, context: ChannelHandlerContext) {
+        // Idle before the end is written: pipelining assistance hands on the next pipelined
+        // request as the end passes it, and that request re-enters this handler at once.
         state = .idle
-        if !exchange.keepAlive { context?.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if !exchange.keepAlive { context.close(promise: nil) }
         passage.callEnded(context: context)
     }
 
