@@ -1,4 +1,5 @@
 import ErrWatchCore
+import Foundation
 
 /// The bodies notifiers send for one alert event: errwatch's webhook JSON, Slack's
 /// incoming-webhook message, and Alertmanager's v2 alert.
@@ -33,10 +34,21 @@ struct AlertPayload: Sendable {
         ]).text
     }
 
-    /// A Slack incoming-webhook message: the sentence, colour-coded, with a link.
+    /// Text for Slack's mrkdwn: `&`, `<` and `>` escaped as Slack asks, so a model or app name
+    /// chosen by whoever calls the proxy (`<!here>`, `<https://evil.example|Reset your key>`)
+    /// shows as text, never as a mention or a disguised link.
+    static func slackEscaped(_ text: String) -> String {
+        guard text.contains(where: { $0 == "&" || $0 == "<" || $0 == ">" }) else { return text }
+        return text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    /// A Slack incoming-webhook message: the sentence, colour-coded, with a link. Every text
+    /// that may hold recorded data is escaped (``slackEscaped(_:)``); only the link is ours.
     var slackJSON: String {
         let resolved = event.status == "resolved"
-        let title = resolved ? "[RESOLVED] \(alert.rule)" : "[\(alert.severity.rawValue.uppercased())] \(alert.rule)"
+        let summary = Self.slackEscaped(self.summary)
+        let rule = Self.slackEscaped(alert.rule)
+        let title = resolved ? "[RESOLVED] \(rule)" : "[\(alert.severity.rawValue.uppercased())] \(rule)"
         let color = resolved ? "#2eb886" : (alert.severity == .critical ? "#d00000" : "#f2a900")
         let attachment = JSONObject([
             ("color", JSONObject.string(color)),

@@ -41,8 +41,10 @@ public enum DashboardPage {
             "\"alerts\": " + Report.alerts(alerts).rendered(.json),
             "\"latest\": {" + latest.joined(separator: ", ") + "}",
         ]
-        // Inside a <script>, "</" must not appear: messages come from outside.
-        let data = ("{" + fields.joined(separator: ",\n") + "}").replacingOccurrences(of: "</", with: "<\\/")
+        // Inside a <script>, no "<" may appear at all: "</script>" ends it, and "<!--<script>"
+        // (an app so named) changes how the browser reads the rest. In JSON, "<" can only be
+        // inside a string, where \u003c means the same.
+        let data = ("{" + fields.joined(separator: ",\n") + "}").replacingOccurrences(of: "<", with: "\\u003c")
         let page = String(decoding: html, as: UTF8.self)
         guard let script = page.range(of: "<script>") else { return page }
         return page.replacingCharacters(in: script, with: "<script>window.ERRWATCH_REPORT = \(data);</script>\n<script>")
