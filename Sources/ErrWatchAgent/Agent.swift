@@ -26,6 +26,8 @@ public struct Agent: Sendable {
     let upstreamPools: UpstreamPools?
     /// The open client connections and their cap.
     let clientConnections: ClientConnections
+    /// The caps on recorded dimensions, shared by every way in.
+    let limiter: DimensionLimiter
     let client: HTTPClient
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -46,6 +48,8 @@ public struct Agent: Sendable {
         writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
         // The fast path speaks plain HTTP to the upstream; an https upstream goes through the
         // router's proxy (AsyncHTTPClient), whose TLS is tested, until the fast path has its own.
+        // Values the database already holds count against the caps: a restart does not reopen them.
+        limiter = DimensionLimiter(known: (try? store.knownValues(limit: 1_000)) ?? [:])
         clientConnections = ClientConnections(
             limit: configuration.maxConnections ?? ClientConnections.derivedLimit(descriptors: ClientConnections.descriptorLimit))
         upstreamPools = UpstreamTarget(configuration.upstream).map(UpstreamPools.init(target:))
@@ -69,11 +73,21 @@ public struct Agent: Sendable {
         return client
     }
 
+    /// The origin (`scheme://host[:port]`, lower-cased) of `url`.
+    static func origin(_ url: String) -> String? {
+        guard let separator = url.range(of: "://") else { return nil }
+        let rest = url[separator.upperBound...]
+        return (url[..<separator.upperBound] + rest.prefix { $0 != "/" }).lowercased()
+    }
+
     /// Every route of the agent.
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
-        let sink = OutcomeSink(writer: writer, metrics: metrics)
+        router.add(middleware: RequestOriginMiddleware(
+            loopbackOnly: configuration.listensOnLoopback, allowedHosts: configuration.allowedHosts,
+            externalOrigin: configuration.alerts.externalURL.flatMap(Self.origin)))
+        let sink = OutcomeSink(writer: writer, metrics: metrics, limiter: limiter)
         ProxyController<BasicRequestContext>(
             client: client, configuration: configuration, sink: sink, rateLimits: rateLimits, now: now, logger: logger
         ).addRoutes(to: router)
@@ -82,11 +96,12 @@ public struct Agent: Sendable {
         // (`authorization: {credentials: …}` in its scrape config).
         let exposition = router.group("/metrics")
         if let token = configuration.authToken { exposition.add(middleware: AuthMiddleware(token: token)) }
-        exposition.get { [metrics, writer, alerts, rateLimits, clientConnections] _, _ -> Response in
+        exposition.get { [metrics, writer, alerts, rateLimits, clientConnections, limiter] _, _ -> Response in
             let clients = AgentMetrics.ClientCounts(
                 open: clientConnections.count, timedOut: clientConnections.timedOut,
                 evicted: clientConnections.evicted, refused: clientConnections.refused)
-            let text = metrics.render(writer: writer.statistics, alerts: alerts.currentAlerts, rateLimits: rateLimits.all, clients: clients)
+            let text = metrics.render(writer: writer.statistics, alerts: alerts.currentAlerts, rateLimits: rateLimits.all, clients: clients,
+                                      folded: limiter.folded)
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))
@@ -111,7 +126,7 @@ public struct Agent: Sendable {
     /// The HTTP application; `onServerRunning` learns the bound port (useful with port 0).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let fastPath = upstreamPools.map { pools in
-            FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: OutcomeSink(writer: writer, metrics: metrics),
+            FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: OutcomeSink(writer: writer, metrics: metrics, limiter: limiter),
                                     rateLimits: rateLimits, now: now)
         }
         let clients = ClientGuardSettings(

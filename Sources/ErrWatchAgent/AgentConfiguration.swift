@@ -35,6 +35,9 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var bodyTimeoutMs: Int64 = 30_000
     /// How long an idle keep-alive client connection is kept open.
     public var idleTimeoutMs: Int64 = 60_000
+    /// Host names errwatch's own endpoints answer to besides loopback ones, when it listens on
+    /// loopback (a reverse proxy's name, say); lower-cased, without port.
+    public var allowedHosts: Set<String> = []
     /// The most client connections open at once; nil derives it from the descriptor limit
     /// (``ClientConnections/derivedLimit(descriptors:)``).
     public var maxConnections: Int?
@@ -65,6 +68,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("body_timeout", "ERRWATCH_BODY_TIMEOUT", "longest a request body may stall (default 30s)"),
         ("idle_timeout", "ERRWATCH_IDLE_TIMEOUT", "how long an idle keep-alive client connection stays open (default 60s)"),
         ("max_connections", "ERRWATCH_MAX_CONNECTIONS", "most client connections at once (default: from the descriptor limit)"),
+        ("allowed_hosts", "ERRWATCH_ALLOWED_HOSTS", "comma list of Host names the API answers to besides loopback ones (default none)"),
         ("allow_public", "ERRWATCH_ALLOW_PUBLIC", "listen on a non-loopback address without auth_token (default false)"),
         ("synchronous", "ERRWATCH_SYNCHRONOUS", "normal: survives errwatch crashing; full: also power loss; off (default normal)"),
         ("evaluation_interval", "ERRWATCH_EVALUATION_INTERVAL", "how often alert rules run (default 15s)"),
@@ -100,7 +104,10 @@ public struct AgentConfiguration: Sendable, Hashable {
             guard !text.isEmpty, text.count <= OutcomeDecoder.maxNameLength else { throw invalid("give a name of 1 to 200 characters") }
             app = text
         case "auth_token":
-            guard text.count >= 16 else { throw invalid("use at least 16 characters") }
+            // The rejected value is a secret too: never echoed.
+            guard text.count >= 16 else {
+                throw ErrWatchError(.configuration, "Invalid auth_token (\(origin)); use at least 16 characters (the value is not shown).")
+            }
             authToken = text
         case "max_request_body", "max_ingest_body":
             guard let bytes = ByteSize.bytes(text), bytes > 0 else { throw invalid("give a size such as 32MiB") }
@@ -115,6 +122,8 @@ public struct AgentConfiguration: Sendable, Hashable {
             case "idle_timeout": idleTimeoutMs = milliseconds
             default: shutdownGraceMs = milliseconds
             }
+        case "allowed_hosts":
+            allowedHosts = Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
         case "max_connections":
             guard let value = Int(text), value >= 1 else { throw invalid("give a number of connections such as 1000") }
             maxConnections = value
@@ -174,8 +183,16 @@ public struct AgentConfiguration: Sendable, Hashable {
     }
 
     /// Whether the listen address can only be reached from this machine.
-    public var listensOnLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    public var listensOnLoopback: Bool { Self.isLoopbackName(host) }
+
+    /// Whether `host` names this machine's loopback: `localhost`, `::1`, or an IPv4 address in
+    /// 127.0.0.0/8 written as one (`127.evil.example` is a name anyone can point anywhere).
+    public static func isLoopbackName(_ host: String) -> Bool {
+        let host = host.lowercased()
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { $0.count <= 3 && !$0.isEmpty && $0.allSatisfy(\.isASCII) && Int($0).map { (0...255).contains($0) } == true }
     }
 
     /// Refuses a public listen address without an auth token, unless `allow_public` says so:

@@ -25,11 +25,14 @@ public final class AgentMetrics: Sendable {
         "errwatch_calls_total", "errwatch_errors_total", "errwatch_call_duration_seconds_bucket",
         "errwatch_call_duration_seconds_sum", "errwatch_call_duration_seconds_count", "errwatch_ratelimit_remaining",
         "errwatch_writer_queue_depth", "errwatch_writer_dropped_total", "errwatch_alerts_firing", "errwatch_notifications_total",
-        "errwatch_client_connections", "errwatch_client_connections_closed_total",
+        "errwatch_client_connections", "errwatch_client_connections_closed_total", "errwatch_dimension_overflow_total",
     ]
 
     /// Distinct values a label may take before new ones become `other`.
     public static let labelCap = 100
+    /// Series one metric may have: each label is capped, but not their product, so past this
+    /// many a new combination counts under `other` in every label.
+    public static let seriesCap = 2_000
     /// The call-duration histogram's `le` labels: the store's latency buckets, in seconds.
     static let durationBounds: [String] = LatencyHistogram.bounds.map { bound in
         let seconds = Double(bound) / 1_000
@@ -61,10 +64,11 @@ public final class AgentMetrics: Sendable {
         var errors: [ErrorKey: MetricCounter] = [:]
         var durations: [DurationKey: DurationSeries] = [:]
         var notifications: [String: MetricCounter] = [:]
-        var seen: [String: Set<String>] = [:]
+        var caps: [String: DimensionCap] = [:]
         var gauges: [String: MetricGauge] = [:]
         var droppedReported = 0
         var clientClosesReported: [String: Int] = [:]
+        var foldsReported: [Dimension: Int] = [:]
     }
 
     /// The client connections a server holds, as `/metrics` shows them.
@@ -102,29 +106,42 @@ public final class AgentMetrics: Sendable {
             let model = Self.bounded("model", outcome.model, &state)
             let status = outcome.status ?? 0
             let statusClass = status == 0 ? "none" : "\(status / 100)xx"
-            let callKey = CallKey(app: app, endpoint: endpoint, model: model, statusClass: statusClass)
+            var callKey = CallKey(app: app, endpoint: endpoint, model: model, statusClass: statusClass)
+            if state.calls[callKey] == nil, state.calls.count >= Self.seriesCap {
+                callKey = CallKey(app: DimensionCap.other, endpoint: DimensionCap.other, model: DimensionCap.other, statusClass: statusClass)
+            }
             // Looked up once and changed in place: no copy of a series on the request path.
             if state.calls[callKey] == nil {
                 state.calls[callKey] = MetricCounter(
                     label: "errwatch_calls_total",
-                    dimensions: [("app", app), ("endpoint", endpoint), ("model", model), ("status_class", statusClass)], factory: factory)
+                    dimensions: [("app", callKey.app), ("endpoint", callKey.endpoint), ("model", callKey.model), ("status_class", statusClass)],
+                    factory: factory)
             }
             state.calls[callKey]!.increment(by: Int64(outcome.count))
             if let error = outcome.error {
                 let code = Self.bounded("code", error.code, &state)
                 let type = Self.bounded("type", error.type.rawValue, &state)
-                let errorKey = ErrorKey(app: app, endpoint: endpoint, model: model, type: type, code: code, status: String(status))
+                var errorKey = ErrorKey(app: app, endpoint: endpoint, model: model, type: type, code: code, status: String(status))
+                if state.errors[errorKey] == nil, state.errors.count >= Self.seriesCap {
+                    let other = DimensionCap.other
+                    errorKey = ErrorKey(app: other, endpoint: other, model: other, type: type, code: other, status: String(status))
+                }
                 let errors = state.errors[errorKey] ?? MetricCounter(
                     label: "errwatch_errors_total",
-                    dimensions: [("app", app), ("endpoint", endpoint), ("model", model), ("type", type), ("code", code), ("status", String(status))],
+                    dimensions: [("app", errorKey.app), ("endpoint", errorKey.endpoint), ("model", errorKey.model), ("type", errorKey.type),
+                                 ("code", errorKey.code), ("status", errorKey.status)],
                     factory: factory)
                 state.errors[errorKey] = errors
                 errors.increment(by: Int64(outcome.count))
             }
             if let latency = outcome.latencyMs {
-                let key = DurationKey(app: app, endpoint: endpoint, model: model)
+                var key = DurationKey(app: app, endpoint: endpoint, model: model)
+                // A histogram series is a dozen lines: a tenth of the cap.
+                if state.durations[key] == nil, state.durations.count >= Self.seriesCap / 10 {
+                    key = DurationKey(app: DimensionCap.other, endpoint: DimensionCap.other, model: DimensionCap.other)
+                }
                 if state.durations[key] == nil {
-                    let dimensions = [("app", app), ("endpoint", endpoint), ("model", model)]
+                    let dimensions = [("app", key.app), ("endpoint", key.endpoint), ("model", key.model)]
                     state.durations[key] = DurationSeries(
                         buckets: Self.durationBounds.map { bound in
                             MetricCounter(label: "errwatch_call_duration_seconds_bucket", dimensions: dimensions + [("le", bound)], factory: factory)
@@ -153,8 +170,14 @@ public final class AgentMetrics: Sendable {
     /// The exposition text, with the gauges read now: the writer's queue and drops, the
     /// alerts firing, the latest rate-limit headroom.
     public func render(writer: BatchWriter.Statistics, alerts: [AlertState], rateLimits: [RateLimitTracker.Snapshot],
-                       clients: ClientCounts = ClientCounts()) -> [UInt8] {
+                       clients: ClientCounts = ClientCounts(), folded: [Dimension: Int] = [:]) -> [UInt8] {
         state.withLock { state in
+            for dimension in [Dimension.app, .endpoint, .model, .type, .code] {
+                let total = folded[dimension] ?? 0
+                let counter = MetricCounter(label: "errwatch_dimension_overflow_total", dimensions: [("dimension", dimension.rawValue)], factory: factory)
+                counter.increment(by: Int64(total - state.foldsReported[dimension, default: 0]))
+                state.foldsReported[dimension] = total
+            }
             let open = state.gauges["clients"] ?? MetricGauge(label: "errwatch_client_connections", dimensions: [], factory: factory)
             state.gauges["clients"] = open
             open.record(clients.open)
@@ -217,9 +240,6 @@ public final class AgentMetrics: Sendable {
 
     /// `value`, or `other` once `label` has had ``labelCap`` distinct values.
     private static func bounded(_ label: String, _ value: String, _ state: inout State) -> String {
-        if state.seen[label]?.contains(value) == true { return value }
-        guard (state.seen[label]?.count ?? 0) < labelCap else { return "other" }
-        state.seen[label, default: []].insert(value)
-        return value
+        state.caps[label, default: DimensionCap(limit: labelCap)].admit(value)
     }
 }

@@ -97,14 +97,17 @@ struct Harness {
     }
 
     /// Sends a request to the agent (`path` starts with `/`).
+    /// `body` is sent as JSON; `rawBody` as it is, with only the headers given.
     func send(_ path: String, method: NIOHTTP1.HTTPMethod = .POST, headers: [(String, String)] = [("authorization", "Bearer sk-test-abcdefghijklmnop1234")],
-              body: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> Reply {
+              body: String? = nil, rawBody: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> Reply {
         var request = HTTPClientRequest(url: agentURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
+        } else if let rawBody {
+            request.body = .bytes(ByteBuffer(string: rawBody))
         }
         let response = try await client.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 64 << 20)
