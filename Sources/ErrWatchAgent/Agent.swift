@@ -127,7 +127,9 @@ public struct Agent: Sendable {
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let fastPath = upstreamPools.map { pools in
             FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: OutcomeSink(writer: writer, metrics: metrics, limiter: limiter),
-                                    rateLimits: rateLimits, now: now)
+                                    rateLimits: rateLimits, now: now,
+                                    continues: ContinuePolicy(authToken: configuration.authToken, maxRequestBody: configuration.maxRequestBody,
+                                                              maxIngestBody: configuration.maxIngestBody))
         }
         let clients = ClientGuardSettings(
             limits: .init(header: .milliseconds(configuration.headerTimeoutMs), body: .milliseconds(configuration.bodyTimeoutMs),

@@ -177,6 +177,17 @@ public struct AgentConfiguration: Sendable, Hashable {
         if let node = lists["rules"] { try alerts.applyRules(node, path: path) }
     }
 
+    /// `url` as errwatch shows it in logs, answers and stored messages: a password in it
+    /// (`http://user:secret@host/v1`) masked as `***`.
+    public static func shown(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"),
+              let at = url[scheme.upperBound...].prefix(while: { $0 != "/" }).lastIndex(of: "@")
+        else { return url }
+        let userInfo = url[scheme.upperBound..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+    }
+
     /// The URL links in notifications point at.
     public var dashboardURL: String {
         alerts.externalURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"

@@ -1,3 +1,4 @@
+import Hummingbird
 import NIOCore
 import NIOHTTP1
 
@@ -24,14 +25,16 @@ struct FrontPassage {
         context.fireChannelRead(NIOAny(HTTPServerRequestPart.head(head)))
     }
 
-    /// Answers `expect: 100-continue` at once, so that an app waiting to be told to send its
-    /// body (curl does, for large ones) does not wait a second for nothing: errwatch reads every
-    /// body it is sent. Returns the head without the expectation, which is met.
-    static func continueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> HTTPRequestHead {
+    /// Answers `expect: 100-continue` when `allowed`, so that an app waiting to be told to send
+    /// its body (curl does, for large ones) does not wait a second for nothing. Not allowed (the
+    /// request will be refused: no route, no token, too large), no `100 Continue` is sent and
+    /// the refusal comes as the final answer, so the body is never invited. Returns the head
+    /// without the expectation, which is dealt with.
+    static func continueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext, allowed: Bool = true) -> HTTPRequestHead {
         guard let expectation = head.headers.first(name: "expect") else { return head }
         var head = head
         head.headers.remove(name: "expect")
-        if expectation.lowercased() == "100-continue" {
+        if allowed, expectation.lowercased() == "100-continue" {
             context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
         return head
@@ -49,5 +52,27 @@ struct FrontPassage {
         guard let event = heldQuiesce, let context else { return }
         heldQuiesce = nil
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Whether the agent invites the body of a request that expects `100 Continue`: only once the
+/// request is known to be routed, authorised and within its size limit.
+struct ContinuePolicy: Sendable {
+    var authToken: String?
+    var maxRequestBody: Int64
+    var maxIngestBody: Int64
+
+    func allows(_ head: HTTPRequestHead) -> Bool {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let length = head.headers.first(name: "content-length").flatMap { Int64($0) }
+        if path.hasPrefix("/v1/") {
+            return ProxyHeaders.unsafePathReason(path) == nil && (length ?? 0) <= maxRequestBody
+        }
+        guard path == "/api/v1/events", (length ?? 0) <= maxIngestBody else { return false }
+        guard let authToken else { return true }
+        let presented = head.headers.first(name: "authorization").flatMap { value -> Substring? in
+            value.lowercased().hasPrefix("bearer ") ? value.dropFirst(7) : nil
+        }
+        return presented.map { AuthMiddleware<BasicRequestContext>.constantTimeEquals(Array($0.utf8), Array(authToken.utf8)) } ?? false
     }
 }

@@ -6,11 +6,13 @@ import NIOCore
 import Synchronization
 
 /// `/healthz`: the process is up. `/readyz`: the database takes writes and the writer has
-/// not dropped anything since the previous check.
+/// dropped nothing in the last ``dropWindow``. Every poller gets the same answer: a drop is
+/// judged by when it happened, not by who asked last.
 struct HealthController<Context: RequestContext>: Sendable {
     let store: Store
     let writer: BatchWriter
-    let lastDropped = DropCounter()
+    /// How long after a drop `/readyz` says so: longer than any poller's interval.
+    static var dropWindow: Duration { .seconds(60) }
 
     func addRoutes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in
@@ -21,7 +23,6 @@ struct HealthController<Context: RequestContext>: Sendable {
 
     func ready() async throws -> Response {
         let statistics = writer.statistics
-        let newDrops = lastDropped.advance(to: statistics.dropped)
         do {
             // Takes the write lock and changes nothing: fails when the file is read-only, full or locked.
             try await offload { try store.checkWritable() }
@@ -29,26 +30,14 @@ struct HealthController<Context: RequestContext>: Sendable {
             throw APIError(status: .serviceUnavailable, type: .serviceUnavailable, code: "database_not_writable",
                            message: "The database does not take writes: \(Store.describe(error)); proxied traffic still flows, its outcomes are dropped and counted.")
         }
-        guard newDrops == 0 else {
+        if let last = statistics.lastDropAt, last.duration(to: .now) < Self.dropWindow {
+            let ago = last.duration(to: .now).components.seconds
             throw APIError(status: .serviceUnavailable, type: .serviceUnavailable, code: "recording_dropped",
-                           message: "\(newDrops) outcomes were dropped since the previous check (\(statistics.droppedQueueFull) in all for a full queue, \(statistics.droppedWriteFailed) for failed writes).")
+                           message: "Outcomes were dropped \(ago) s ago (\(statistics.droppedQueueFull) in all for a full queue, \(statistics.droppedWriteFailed) for failed writes); ready again \(Self.dropWindow.components.seconds) s after the last drop.")
         }
         return APIController<Context>.json(status: .ok, """
             {"status": "ready", "queued": \(statistics.queued), "written": \(statistics.written), "dropped": \(statistics.dropped)}
 
             """)
-    }
-}
-
-/// The drop count seen at the previous readiness check.
-final class DropCounter: Sendable {
-    private let seen = Mutex(0)
-
-    /// How many drops happened since the previous call; remembers `total`.
-    func advance(to total: Int) -> Int {
-        seen.withLock { seen in
-            defer { seen = total }
-            return total - seen
-        }
     }
 }

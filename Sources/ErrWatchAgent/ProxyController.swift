@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// The recording proxy: every request under `/v1/` goes to the upstream with the same path
@@ -38,8 +39,8 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let path = request.uri.path
         // A `..` segment would climb out of the upstream's /v1: refused, and not recorded,
         // since it is no API call.
-        guard !ProxyHeaders.hasDotSegment(path) else {
-            throw APIError.invalidRequest("invalid_path", "The path \(String(path.prefix(200))) has a '.' or '..' segment; send the API path as is.")
+        if let reason = ProxyHeaders.unsafePathReason(request.uri.path) {
+            throw APIError.invalidRequest("invalid_path", "The path \(RecordedText.dimension(path)) is not forwarded: \(reason); send the API path in its plain form.")
         }
         let remainder = path.dropFirst(3)  // "/v1"
         let url = configuration.upstream + remainder + (request.uri.query.map { "?" + $0 } ?? "")
@@ -51,9 +52,10 @@ struct ProxyController<Context: RequestContext>: Sendable {
 
         var upstream = HTTPClientRequest(url: url)
         upstream.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
+        let named = ProxyHeaders.connectionOptions(request.headers[values: .connection])
         for field in request.headers {
             let name = field.name.canonicalName
-            if ProxyHeaders.dropsFromRequest(name) { continue }
+            if ProxyHeaders.dropsFromRequest(name) || named.contains(name) { continue }
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
 
@@ -105,10 +107,11 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let timeToHeaders = call.started.duration(to: .now)
         var fields = HTTPFields()
         var inspected: [(String, String)] = []
+        let named = ProxyHeaders.connectionOptions(response.headers["connection"])
         for header in response.headers {
             inspected.append((header.name, header.value))
             let lowered = header.name.lowercased()
-            guard !Self.hopByHop.contains(lowered), let name = HTTPField.Name(header.name) else { continue }
+            guard !Self.hopByHop.contains(lowered), !named.contains(lowered), let name = HTTPField.Name(header.name) else { continue }
             fields.append(HTTPField(name: name, value: header.value))
         }
         let headers = ErrWatchCore.HTTPHeaders(inspected)
@@ -173,10 +176,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
         sink.record(call.outcome(status: status, error: error, requestID: requestID, streamed: streamed, timeToHeaders: timeToHeaders))
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError { return String(describing: error) }
-        return String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown error"
-    }
+    static func describe(_ error: any Error) -> String { ProxyHeaders.failureReason(error) }
 }
 
 enum ProxyHeaders {
@@ -193,10 +193,65 @@ enum ProxyHeaders {
     /// How much of a body is kept for inspection.
     static let inspectBytes = 64 * 1024
 
+    /// The headers a `Connection` header names (RFC 9110 §7.6.1): they belong to this one
+    /// connection and are not forwarded either way. Lower-cased; empty for the usual
+    /// `keep-alive` or `close`, which are hop-by-hop anyway.
+    static func connectionOptions(_ values: some Sequence<String>) -> Set<String> {
+        var named: Set<String> = []
+        for value in values {
+            for token in value.split(separator: ",") {
+                let name = token.trimmingCharacters(in: .whitespaces).lowercased()
+                if !name.isEmpty, name != "close", name != "keep-alive" { named.insert(name) }
+            }
+        }
+        return named
+    }
+
     /// Whether a request header stays behind: hop-by-hop ones, `accept-encoding` (compressed
     /// responses could not be classified; the app gets identity bodies instead) and errwatch's own.
     static func dropsFromRequest(_ lowercasedName: String) -> Bool {
         hopByHop.contains(lowercasedName) || lowercasedName == "accept-encoding" || lowercasedName == "x-errwatch-app"
+    }
+
+    /// What went wrong reaching the upstream, in a few words a person reads (not the
+    /// networking library's own description, which names its internal types).
+    static func failureReason(_ error: (any Error)?) -> String {
+        guard let error else { return "the connection failed" }
+        if let connection = error as? NIOConnectionError {
+            if connection.dnsAError != nil || connection.dnsAAAAError != nil, connection.connectionErrors.isEmpty {
+                return "its host name did not resolve"
+            }
+            return connection.connectionErrors.first.map { failureReason($0.error) } ?? "the connection failed"
+        }
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case ECONNREFUSED: return "the connection was refused"
+            case ECONNRESET, EPIPE: return "the connection was reset"
+            case ETIMEDOUT: return "the connection timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "its address is unreachable"
+            default: return "the connection failed (\(String(cString: strerror(io.errnoCode)).lowercased()))"
+            }
+        }
+        if let channel = error as? ChannelError {
+            switch channel {
+            case .connectTimeout: return "the connection timed out"
+            case .eof, .ioOnClosedChannel, .alreadyClosed, .outputClosed, .inputClosed: return "the connection closed before a response"
+            default: return "the connection failed"
+            }
+        }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .connectTimeout: return "the connection timed out"
+            case .remoteConnectionClosed: return "the connection closed before a response"
+            case .readTimeout: return "it sent nothing for too long"
+            case .tlsHandshakeTimeout: return "the TLS handshake timed out"
+            default: return "the request failed"
+            }
+        }
+        if String(reflecting: type(of: error)).contains("NIOSSL") || String(reflecting: type(of: error)).contains("BoringSSL") {
+            return "the TLS handshake failed"
+        }
+        return "the connection failed"
     }
 
     /// What the client gets and what is recorded when the upstream did not answer: 504 after
@@ -208,16 +263,30 @@ enum ProxyHeaders {
             return (answer, Classifier.timeout(code: "upstream_timeout", message: answer.message))
         }
         let answer = APIError(status: .badGateway, type: .upstream, code: "upstream_connect_failed",
-                              message: "Could not reach the upstream at \(upstream): \(description).")
+                              message: "Could not reach the upstream at \(AgentConfiguration.shown(upstream)): \(description).")
         return (answer, Classifier.connectionFailure(code: "upstream_connect_failed", message: answer.message))
     }
 
-    /// Whether `path` has a `.` or `..` segment, plainly or percent-encoded.
-    static func hasDotSegment(_ path: String) -> Bool {
-        // Nearly every path has neither a dot nor an escape: answer that without copying it.
-        guard path.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "%") }) else { return false }
-        return path.lowercased().replacingOccurrences(of: "%2e", with: ".").split(separator: "/", omittingEmptySubsequences: false)
-            .contains { $0 == "." || $0 == ".." }
+    /// Why `path` cannot be forwarded as it is, or nil when it can: it must start with `/v1/`
+    /// and have no `.` or `..` segment, no empty segment (`//`), no backslash and no encoded
+    /// slash or backslash, plainly or percent-encoded any number of times (`%2e`, `%252e`). Each
+    /// of those is read differently by different servers, which is how a path climbs out of
+    /// the upstream's `/v1` (`//v1/models` once reached it as `/v11/models`).
+    static func unsafePathReason(_ path: String) -> String? {
+        guard path.hasPrefix("/v1/") else { return "it does not start with /v1/" }
+        // Nearly every path has none of these bytes: answer that without copying it.
+        let suspicious = path.utf8.contains {
+            $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "\\")
+        } || path.contains("//")
+        guard suspicious else { return nil }
+        var decoded = path.lowercased()
+        for _ in 0..<4 where decoded.contains("%25") { decoded = decoded.replacingOccurrences(of: "%25", with: "%") }
+        if decoded.contains("\\") || decoded.contains("%5c") { return "it has a backslash" }
+        if decoded.contains("%2f") { return "it has an encoded slash" }
+        let segments = decoded.replacingOccurrences(of: "%2e", with: ".").split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if segments.dropLast().contains(where: \.isEmpty) { return "it has an empty segment (//)" }
+        if segments.contains(where: { $0 == "." || $0 == ".." }) { return "it has a '.' or '..' segment" }
+        return nil
     }
 }
 

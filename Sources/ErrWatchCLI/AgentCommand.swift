@@ -90,7 +90,7 @@ struct AgentCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [reloader] + agent.services { port in
-                    logger.info("errwatch agent listening on http://\(configuration.host):\(port); /v1/* goes to \(configuration.upstream); recording into \(path)")
+                    logger.info("errwatch agent listening on http://\(configuration.host):\(port); /v1/* goes to \(AgentConfiguration.shown(configuration.upstream)); recording into \(path)")
                 },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)

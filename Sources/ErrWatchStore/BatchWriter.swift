@@ -54,6 +54,8 @@ public final class BatchWriter: Sendable {
         public var batches: Int = 0
         /// Outcomes waiting now.
         public var queued: Int = 0
+        /// When an outcome was last dropped, for whatever reason; nil if never.
+        public var lastDropAt: ContinuousClock.Instant?
 
         /// All outcomes lost, for whatever reason.
         public var dropped: Int { droppedQueueFull + droppedWriteFailed }
@@ -154,6 +156,7 @@ public final class BatchWriter: Sendable {
         let (accepted, wake, log) = state.withLock { state -> (Bool, Bool, Int?) in
             guard !state.shuttingDown, state.queued < configuration.capacity else {
                 state.statistics.droppedQueueFull += 1
+                state.statistics.lastDropAt = .now
                 return (false, false, dropLogDue(&state, count: 1))
             }
             // Aggregating here, on the producer's thread, leaves the one writer only writing.
@@ -295,6 +298,7 @@ public final class BatchWriter: Sendable {
                     let dropped = min(summary.dropped, batch.records)
                     statistics.written += batch.records - dropped
                     statistics.droppedWriteFailed += dropped
+                    if dropped > 0 { statistics.lastDropAt = .now }
                     statistics.errorsWritten += summary.errors
                     statistics.batches += 1
                 }
@@ -303,7 +307,10 @@ public final class BatchWriter: Sendable {
             } catch {
                 state.withLock { $0.statistics.failedWrites += 1 }
                 guard attempt < configuration.retryDelays.count else {
-                    finish(batch.records) { $0.droppedWriteFailed += batch.records }
+                    finish(batch.records) { statistics in
+                        statistics.droppedWriteFailed += batch.records
+                        statistics.lastDropAt = .now
+                    }
                     logger.error("Recording failed after retries; outcomes dropped", metadata: [
                         "dropped": "\(batch.records)", "error": "\(Store.describe(error))"])
                     return

@@ -44,9 +44,17 @@ public struct FilterParameters: Sendable, Hashable {
         case let other?:
             throw ErrWatchError(.invalidArgument, "Invalid \(prefix)retryable '\(other)'; give true or false.")
         }
+        if let grep, grep.utf8.count > Self.maxGrepBytes {
+            throw ErrWatchError(.invalidArgument,
+                "\(prefix)grep is \(grep.utf8.count) bytes long; at most \(Self.maxGrepBytes) are searched for (a message is at most \(CallError.maxMessageLength) characters).")
+        }
         filter.messageContains = grep.flatMap { $0.isEmpty ? nil : $0 }
         return filter
     }
+
+    /// The longest `grep` accepted, in UTF-8 bytes: far below SQLite's LIKE pattern limit
+    /// (50,000 bytes), and longer than any stored message could match anyway.
+    public static let maxGrepBytes = 4_000
 
     static func list(_ text: String?) -> [String] {
         (text ?? "").split(separator: ",").map { String($0.trimmingSpaces()) }.filter { !$0.isEmpty }

@@ -61,6 +61,12 @@ public struct Store: Sendable {
             if !readOnly { try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         }
         do {
+            if !exists {
+                // The history holds error messages and request ids: readable by its owner only.
+                // SQLite gives the -wal and -shm files the main file's permissions.
+                let descriptor = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+                if descriptor >= 0 { close(descriptor) }
+            }
             if exists {
                 // Inspect before opening the pool: GRDB writes to a WAL database when it opens
                 // one, and a file from a newer errwatch must be left exactly as it is.

@@ -301,6 +301,8 @@ extension RecordingFailureTests {
             await harness.agent.writer.flush()
             #expect(harness.agent.writer.statistics.droppedWriteFailed == 20)
             #expect(try await harness.send("/readyz", method: .GET).status == 503)
+            // Every poller is told, not only the first to ask after the drops.
+            #expect(try await harness.send("/readyz", method: .GET).status == 503)
             let metrics = try await harness.send("/metrics", method: .GET).body
             #expect(metrics.contains("errwatch_writer_dropped_total 20"))
             try await harness.agent.store.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = OFF") }

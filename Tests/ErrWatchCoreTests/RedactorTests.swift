@@ -9,6 +9,12 @@ import Testing
         ("Authorization: Bearer abc.def-ghi_123", "Authorization: Bearer ***"),
         ("authorization: bearer   eyJhbGciOi==", "authorization: bearer ***"),
         ("\"Bearer sk-abcdefghijkl9876\"", "\"Bearer ***\""),
+        // Glued to a name by an underscore, percent-encoded, or a JWT without the word Bearer.
+        ("my_sk-abcdefghijklmnop1234", "my_sk-***1234"),
+        ("key=sk%2Dproj-abcdefghijkl5678&x=1", "key=sk-***5678&x=1"),
+        ("Authorization=Bearer%20abc.def-ghi_123", "Authorization=Bearer ***"),
+        ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U expired",
+         "token eyJ*** expired"),
     ])
     func masksKeysAndBearerTokens(input: String, expected: String) {
         #expect(Redactor.redact(input) == expected)

@@ -113,3 +113,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 }
+
+@Suite struct FilePermissionTests {
+    /// The history holds error messages and request ids: the file and its WAL are the owner's only.
+    @Test func aNewDatabaseAndItsWALAreReadableByTheOwnerOnly() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.path("private.db")
+        let store = try Store.open(path: path)
+        try store.record([success(midnight)])
+        for file in [path, path + "-wal", path + "-shm"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+            #expect(mode == 0o600, "\(file) has mode \(String(mode, radix: 8))")
+        }
+    }
+}

@@ -1,3 +1,5 @@
+import ErrWatchCore
+import HTTPTypes
 import NIOCore
 import NIOHTTP1
 
@@ -70,8 +72,14 @@ final class ClientGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if refusing { return }
         switch unwrapInboundIn(data) {
-        case .head: state.requestHead(now: .now())
+        case .head(let head):
+            if let refusal = Self.refusal(head) {
+                refuse(refusal, version: head.version, context: context)
+                return
+            }
+            state.requestHead(now: .now())
         case .body: state.requestBody(now: .now())
         case .end: state.requestEnd(now: .now())
         }
@@ -85,6 +93,36 @@ final class ClientGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             changed()
         }
         context.write(data, promise: promise)
+    }
+
+    /// Whether the request being refused is still arriving (its parts are dropped).
+    private var refusing = false
+
+    /// Why no handler may see a request with `head`, as the answer to give; nil when it may.
+    static func refusal(_ head: HTTPRequestHead) -> APIError? {
+        if head.method == .CONNECT {
+            return APIError(status: .methodNotAllowed, type: .invalidRequest, code: "method_not_allowed",
+                            message: "CONNECT is refused: errwatch proxies API calls under /v1/, not tunnels.")
+        }
+        let hosts = head.headers["host"].count
+        if head.version == .http1_1, hosts != 1 {
+            return APIError.invalidRequest("invalid_host", hosts == 0
+                ? "An HTTP/1.1 request needs a Host header; this one has none."
+                : "An HTTP/1.1 request has exactly one Host header; this one has \(hosts).")
+        }
+        return nil
+    }
+
+    /// Answers `error` in the unified body and closes the connection: what follows on it
+    /// cannot be trusted to be read the same way by every hop.
+    private func refuse(_ error: APIError, version: HTTPVersion, context: ChannelHandlerContext) {
+        refusing = true
+        let body = ByteBuffer(string: error.body)
+        let headers: NIOHTTP1.HTTPHeaders = ["content-type": "application/json", "content-length": String(body.readableBytes), "connection": "close"]
+        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: Int(error.status.code)), headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 
     private func changed() {

@@ -24,6 +24,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         let sink: OutcomeSink
         let rateLimits: RateLimitTracker
         let now: @Sendable () -> Int64
+        /// When the router's requests get `100 Continue`.
+        let continues: ContinuePolicy
     }
 
     private enum State {
@@ -79,13 +81,14 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         if passage.passOn(part, data, context: context) { return }
         switch (state, part) {
         case (.idle, .head(let head)):
-            let request = FrontPassage.continueIfExpected(head, context: context)
-            if let call = fastPathCall(request) {
+            if let call = fastPathCall(head) {
+                // Routed here, and within the size limit: the body may come.
+                let request = FrontPassage.continueIfExpected(head, context: context)
                 // Memory grows with what arrives, not with what a client declares it will send.
                 let declared = request.headers.first(name: "content-length").flatMap(Int.init) ?? 0
                 state = .collecting(request, call, context.channel.allocator.buffer(capacity: min(declared, 4_096)))
             } else {
-                passage.giveToRouter(request, context: context)
+                passage.giveToRouter(FrontPassage.continueIfExpected(head, context: context, allowed: shared.continues.allows(head)), context: context)
             }
         case (.collecting(let request, let call, var body), .body(var chunk)):
             body.writeBuffer(&chunk)
@@ -109,7 +112,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         let full = request.uri
         guard full.hasPrefix("/v1/"), request.version == .http1_1 || request.version == .http1_0 else { return nil }
         let path = full.split(separator: "?", maxSplits: 1).first.map(String.init) ?? full
-        guard !ProxyHeaders.hasDotSegment(path) else { return nil }
+        // An unsafe path goes to the router, which refuses it with the reason.
+        guard ProxyHeaders.unsafePathReason(path) == nil else { return nil }
         let length = request.headers.first(name: "content-length").flatMap { Int64($0) }
         // A body without a declared length (chunked) or a large one streams through the router.
         if request.method != .GET && request.method != .HEAD && request.method != .DELETE && request.method != .OPTIONS {
@@ -146,10 +150,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         headers.reserveCapacity(request.headers.count + 2)
         headers.add(name: "host", value: target.authority)
         var hadLength = false
+        let named = ProxyHeaders.connectionOptions(request.headers["connection"])
         for (name, value) in request.headers {
             let lowercased = name.lowercased()
             if lowercased == "content-length" { hadLength = true }
-            if ProxyHeaders.dropsFromRequest(lowercased) { continue }
+            if ProxyHeaders.dropsFromRequest(lowercased) || named.contains(lowercased) { continue }
             headers.add(name: name, value: value)
         }
         if body.readableBytes > 0 || hadLength {
@@ -237,12 +242,13 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             var pairs: [(String, String)] = []
             var forwarded = NIOHTTP1.HTTPHeaders()
             forwarded.reserveCapacity(response.headers.count + 1)
+            let named = ProxyHeaders.connectionOptions(response.headers["connection"])
             for (rawName, value) in response.headers {
                 let name = rawName.lowercased()
                 if isError || name.hasPrefix("x-ratelimit-") || name == "content-type" || name == "x-request-id" || name == "request-id" {
                     pairs.append((name, value))
                 }
-                if name != "content-length", ProxyHeaders.hopByHop.contains(name) { continue }
+                if name != "content-length", ProxyHeaders.hopByHop.contains(name) || named.contains(name) { continue }
                 forwarded.add(name: rawName, value: value)
             }
             // HTTP/1.0 has no chunked encoding: a body of unknown length ends with the connection.
@@ -303,7 +309,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             connection.channel.close(promise: nil)
             exchange.connection = nil
         }
-        let description = failure.map { String(describing: $0).split(separator: "\n").first.map(String.init) ?? "" } ?? "unknown error"
+        let description = timeout ? "" : ProxyHeaders.failureReason(failure)
         let (answer, recorded) = ProxyHeaders.upstreamFailure(
             timeoutMs: timeout ? exchange.timeoutMs : nil, upstream: shared.configuration.upstream, description: description)
         exchange.timeToHeaders = nil
