@@ -76,8 +76,8 @@ struct ExportCommandTests {
         let result = await errwatch(["export", "--db", db, "--report", "events", "--since", "1h"], now: now)
         let lines = result.stdout.components(separatedBy: "\r\n")
         #expect(lines[0] == Report.errorColumns.joined(separator: ","))
-        // Newest first: the hostile message, quoted, its formula defused, its line break kept inside the quotes.
-        #expect(lines[1].hasPrefix("\(Timestamp.iso8601(now - 5 * Timestamp.minute)),shop,/v1/chat/completions,gpt-4o,400,invalid_request_error,invalid_value,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\"), line\nbreak\",false,"))
+        // Newest first: the hostile message, quoted, its formula defused, its line break recorded as a space (RecordedText).
+        #expect(lines[1].hasPrefix("\(Timestamp.iso8601(now - 5 * Timestamp.minute)),shop,/v1/chat/completions,gpt-4o,400,invalid_request_error,invalid_value,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\"), line break\",false,"))
         #expect(lines.count == 1 + 10 + 1)
     }
 

@@ -41,7 +41,7 @@ struct ReportCommandTests {
         let page = try String(contentsOfFile: file, encoding: .utf8)
         #expect(page.contains("window.ERRWATCH_REPORT = {\"range\": \"1h\""))
         #expect(page.contains("\"calls\": 1, \"errors\": 1"))
-        #expect(page.contains("<\\/script><script>alert(1)<\\/script>"))
+        #expect(page.contains("\\u003c/script>\\u003cscript>alert(1)\\u003c/script>"))
         #expect(!page.contains("</script><script>alert(1)"))
         #expect(page.components(separatedBy: "</script>").count == 3)
     }

@@ -45,7 +45,7 @@ struct SecretsTests {
         // Without any key the fake answers 401, as the real API does.
         _ = try await send("/v1/chat/completions", headers: [], body: #"{"model":"\#(Self.key)"}"#)
         let ts = Timestamp.iso8601(Int64(Date().timeIntervalSince1970 * 1_000) - 1_000)
-        let ingested = try await send("/api/v1/events", headers: [], body: """
+        let ingested = try await send("/api/v1/events", headers: [("content-type", "application/json")], body: """
             {"ts":"\(ts)","status":401,"app":"\(Self.key)","model":"m","type":"authentication_error","code":"invalid_api_key","message":"Incorrect API key provided: \(Self.key). Header was Authorization: Bearer \(Self.marker)TOKEN","request_id":"\(Self.key)"}
             """)
         #expect(ingested.contains("\"accepted\": 1"))
