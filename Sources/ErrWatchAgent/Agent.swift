@@ -52,7 +52,10 @@ public struct Agent: Sendable {
         limiter = DimensionLimiter(known: (try? store.knownValues(limit: 1_000)) ?? [:])
         clientConnections = ClientConnections(
             limit: configuration.maxConnections ?? ClientConnections.derivedLimit(descriptors: ClientConnections.descriptorLimit))
-        upstreamPools = UpstreamTarget(configuration.upstream).map(UpstreamPools.init(target:))
+        // Idle upstream connections kept for reuse: one per allowed client connection at most
+        // (the connection cap counts one idle upstream connection for each client).
+        let clientLimit = clientConnections.limit
+        upstreamPools = UpstreamTarget(configuration.upstream).map { UpstreamPools(target: $0, maxIdle: clientLimit) }
         let dispatcher = NotifierDispatcher(
             notifiers: configuration.alerts.notifiers, client: client, store: store,
             evaluationIntervalMs: configuration.alerts.evaluationIntervalMs, metrics: metrics, logger: logger, now: now)

@@ -90,12 +90,13 @@ final class UpstreamPool {
     let eventLoop: any EventLoop
     let target: UpstreamTarget
     private var idle: [Connection] = []
-    /// Idle connections kept per event loop.
-    static let maxIdle = 64
+    /// Idle connections kept on this event loop.
+    let maxIdle: Int
 
-    init(eventLoop: any EventLoop, target: UpstreamTarget) {
+    init(eventLoop: any EventLoop, target: UpstreamTarget, maxIdle: Int) {
         self.eventLoop = eventLoop
         self.target = target
+        self.maxIdle = maxIdle
     }
 
     /// An idle connection, or a new one.
@@ -127,7 +128,7 @@ final class UpstreamPool {
     /// Takes a connection back after a complete exchange.
     func release(_ connection: Connection) {
         eventLoop.preconditionInEventLoop()
-        guard connection.handler.keepAlive, connection.channel.isActive, idle.count < Self.maxIdle else {
+        guard connection.handler.keepAlive, connection.channel.isActive, idle.count < maxIdle else {
             connection.channel.close(promise: nil)
             return
         }
@@ -145,15 +146,23 @@ final class UpstreamPool {
 final class UpstreamPools: Sendable {
     private let pools = Mutex<[ObjectIdentifier: NIOLoopBound<UpstreamPool>]>([:])
     let target: UpstreamTarget
+    /// Idle connections kept per event loop.
+    let maxIdlePerLoop: Int
 
-    init(target: UpstreamTarget) { self.target = target }
+    /// Pools to `target`. Upstream connections in use are bounded by the client connections
+    /// (each has at most one call in flight); idle ones by `maxIdle` in all, shared out over
+    /// the event loops, so that the two together stay within what the descriptor limit allows.
+    init(target: UpstreamTarget, maxIdle: Int = 64 * System.coreCount) {
+        self.target = target
+        maxIdlePerLoop = max(1, min(64, maxIdle / max(1, System.coreCount)))
+    }
 
     /// The pool of `eventLoop`; call on that loop.
     func pool(for eventLoop: any EventLoop) -> UpstreamPool {
         let key = ObjectIdentifier(eventLoop)
         return pools.withLock { pools in
             if let pool = pools[key] { return pool.value }
-            let pool = UpstreamPool(eventLoop: eventLoop, target: target)
+            let pool = UpstreamPool(eventLoop: eventLoop, target: target, maxIdle: maxIdlePerLoop)
             pools[key] = NIOLoopBound(pool, eventLoop: eventLoop)
             return pool
         }
