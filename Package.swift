@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ErrWatchCoreTests",
-            dependencies: ["ErrWatchCore"],
+            dependencies: ["ErrWatchCore", "ErrWatchTestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -230,8 +230,9 @@ public struct ChatCompletionStream: AsyncSequence, Sendable {
                     finish(error: nil)
                     return
                 }
-                if payload.contains("\"error\""), let error = Classifier.classify(status: 500, body: Array(payload.utf8), now: open!.outcome.timestamp) {
-                    throw fail(error)
+                // The agent's rule for an error event (StreamScanner), so both judge a chunk alike.
+                if StreamScanner.isErrorObject(payload) {
+                    throw fail(Classifier.classifyEvent(payload: Array(payload.utf8), now: open!.outcome.timestamp))
                 }
                 if let decoded = try? decoder.decode(ChatCompletionChunk.self, from: Data(payload.utf8)) {
                     pending.append(decoded)

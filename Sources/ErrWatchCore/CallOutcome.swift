@@ -92,6 +92,18 @@ public struct CallError: Sendable, Hashable {
         get { storedMessage }
         set { storedMessage = RecordedText.message(newValue, limit: Self.maxMessageLength) }
     }
+    /// The provider's own type as it sent it (`tokens`, `server_error`, Gemini's `status`),
+    /// empty when none; ``type`` is errwatch's member of the closed set.
+    public var providerType: String {
+        get { storedProviderType }
+        set { storedProviderType = RecordedText.dimension(newValue) }
+    }
+    /// The provider's own code as it sent it (a number written as text), empty when none;
+    /// ``code`` is the normalised one.
+    public var providerCode: String {
+        get { storedProviderCode }
+        set { storedProviderCode = RecordedText.dimension(newValue) }
+    }
     /// Whether the guide says to retry (an `x-should-retry` header overrides).
     public var retryable: Bool
     /// How long the server asked the client to wait, in milliseconds, when it said.
@@ -103,13 +115,21 @@ public struct CallError: Sendable, Hashable {
     private var storedType: ErrorType
     private var storedCode: String
     private var storedMessage: String
+    private var storedProviderType: String
+    private var storedProviderCode: String
 
     /// An error; every text is cleaned and redacted, and `message` cut to length, here (``RecordedText``).
-    public init(type: ErrorType, code: String = "", message: String, retryable: Bool, retryAfterMs: Int64? = nil) {
+    public init(type: ErrorType, code: String = "", message: String, retryable: Bool, retryAfterMs: Int64? = nil,
+                providerType: String = "", providerCode: String = "") {
         storedType = ErrorType(rawValue: RecordedText.dimension(type.rawValue))
         storedCode = RecordedText.dimension(code)
         storedMessage = RecordedText.message(message, limit: Self.maxMessageLength)
+        storedProviderType = RecordedText.dimension(providerType)
+        storedProviderCode = RecordedText.dimension(providerCode)
         self.retryable = retryable
         self.retryAfterMs = retryAfterMs
     }
+
+    /// Whose failure this is (``Fault``).
+    public var fault: Fault { Fault.of(type: type, code: code) }
 }

@@ -53,16 +53,14 @@ public struct StreamScanner: Sendable {
             return
         }
         guard error == nil, payload.hasPrefix("{"), lastEventName == "error" || payload.contains("\"error\"") else { return }
-        // An error event has the shape of an error body; status 500 stands in for the lost status
-        // only when the event names no type.
-        if let classified = Classifier.classify(status: 500, body: Array(payload.utf8), now: now),
-           lastEventName == "error" || Self.isErrorObject(payload) {
-            error = classified
+        // An error event has the shape of an error body, without a status: its type decides.
+        if lastEventName == "error" || Self.isErrorObject(payload) {
+            error = Classifier.classifyEvent(payload: Array(payload.utf8), now: now)
         }
     }
 
     /// Whether `payload` is an error object rather than a chunk that mentions "error" in its text.
-    private static func isErrorObject(_ payload: Substring) -> Bool {
+    public static func isErrorObject(_ payload: Substring) -> Bool {
         guard let range = payload.range(of: "\"error\"") else { return false }
         let after = payload[range.upperBound...].drop { $0 == " " }
         guard after.first == ":" else { return false }
