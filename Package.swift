@@ -53,6 +53,7 @@ let package = Package(
                 .embedInCode("../../migrations/0003_final_attempts.sql"),
                 .embedInCode("../../migrations/0004_alerts.sql"),
                 .embedInCode("../../migrations/0005_latency_histogram.sql"),
+                .embedInCode("../../migrations/0006_provider_fields.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -13,6 +13,7 @@ public struct OutcomeDecoder: Sendable {
     public static let fields: Set<String> = [
         "ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable",
         "attempt", "latency_ms", "request_id", "streamed", "count", "body", "time_to_headers_ms", "final",
+        "provider_type", "provider_code", "retry_after_ms",
     ]
     /// The app recorded when a line names none.
     public static let defaultApp = "default"
@@ -88,15 +89,27 @@ public struct OutcomeDecoder: Sendable {
         if type == nil, let status, status >= 400, let body {
             var classified = Classifier.classify(status: status, body: Array(body.utf8), now: now)!
             if let code { classified.code = code }
-            if let message { classified = CallError(type: classified.type, code: classified.code, message: message, retryable: classified.retryable) }
+            if let message { classified.message = message }
             if let retryable { classified.retryable = retryable }
             return classified
         }
-        let resolvedType = type.map(ErrorType.init(rawValue:)) ?? status.map(ErrorType.forStatus) ?? .connection
+        // The type is a member of the closed set: a provider's own word (`tokens`) maps into it,
+        // by the status where that names a type, and is kept as the provider type.
+        let statusType = status.map(ErrorType.forStatus).flatMap { $0 == .unknown ? nil : $0 }
+        let given = type.map(ErrorType.init(rawValue:))
+        let resolvedType: ErrorType
+        if let given, given.isMember {
+            resolvedType = given
+        } else {
+            resolvedType = statusType ?? type.flatMap(ErrorType.normalize) ?? (status == nil ? .connection : .unknown)
+        }
+        let providerType = try name(object, "provider_type") ?? (given?.isMember == false ? type : nil)
         return CallError(
             type: resolvedType, code: code ?? "",
             message: message ?? status.map { "HTTP \($0)" } ?? "no response",
-            retryable: retryable ?? Classifier.retryable(status: status, type: resolvedType))
+            retryable: retryable ?? Classifier.retryable(status: status, type: resolvedType),
+            retryAfterMs: try integer(object, "retry_after_ms", range: 0...86_400_000),
+            providerType: providerType ?? "", providerCode: try name(object, "provider_code") ?? "")
     }
 
     private func invalid(_ reason: String) -> ErrWatchError {

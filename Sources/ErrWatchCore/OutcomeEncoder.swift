@@ -16,6 +16,9 @@ public enum OutcomeEncoder {
             if !error.code.isEmpty { fields.append("\"code\":\(quote(error.code))") }
             fields.append("\"message\":\(quote(error.message))")
             fields.append("\"retryable\":\(error.retryable)")
+            if !error.providerType.isEmpty { fields.append("\"provider_type\":\(quote(error.providerType))") }
+            if !error.providerCode.isEmpty { fields.append("\"provider_code\":\(quote(error.providerCode))") }
+            if let delay = error.retryAfterMs { fields.append("\"retry_after_ms\":\(delay)") }
         }
         if let latency = outcome.latencyMs { fields.append("\"latency_ms\":\(latency)") }
         if let headers = outcome.timeToHeadersMs { fields.append("\"time_to_headers_ms\":\(headers)") }

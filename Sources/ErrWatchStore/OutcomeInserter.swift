@@ -10,8 +10,8 @@ import GRDBSQLite
 struct OutcomeInserter {
     static let insertEventSQL = """
         INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed,
-                                  time_to_headers_ms, final_attempt)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                                  time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
         """
 
     /// The summed columns of every call-count table, in order; a new sum is added here once.
@@ -211,6 +211,9 @@ struct Statement {
         bind(13, Int64(outcome.streamed ? 1 : 0))
         bind(14, outcome.timeToHeadersMs)
         bind(15, outcome.finalAttempt.map { Int64($0 ? 1 : 0) })
+        bind(16, error.providerType)
+        bind(17, error.providerCode)
+        bind(18, error.retryAfterMs)
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
         guard code == SQLITE_DONE else {

@@ -11,7 +11,9 @@ extension Cell {
 
 extension Report {
     /// The field names of an error, in the order printed.
-    public static let errorColumns = ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id", "time_to_headers_ms"]
+    /// The provider's own type and code follow errwatch's, with the fault and the retry delay the provider asked for.
+    public static let errorColumns = ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id", "time_to_headers_ms",
+                                      "provider_type", "provider_code", "fault", "retry_after_ms"]
 
     /// A page of errors. `forTable` shortens long messages to one line of 80 characters.
     public static func errors(_ events: [ErrorEvent], forTable: Bool = false) -> Report {
@@ -29,6 +31,8 @@ extension Report {
                 .bool(event.error.retryable), .integer(Int64(outcome.attempt)),
                 outcome.latencyMs.map { .integer($0) } ?? .null, outcome.requestID.map { .text($0) } ?? .null,
                 outcome.timeToHeadersMs.map { .integer($0) } ?? .null,
+                .text(event.error.providerType), .text(event.error.providerCode), .text(event.error.fault.rawValue),
+                event.error.retryAfterMs.map { .integer($0) } ?? .null,
             ]
         })
     }

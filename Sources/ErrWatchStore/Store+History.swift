@@ -67,7 +67,7 @@ extension Store {
         arguments += [limit + 1]
         let sql = """
             SELECT id, ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed,
-                   time_to_headers_ms, final_attempt
+                   time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms
             FROM error_events WHERE \(conditions.joined(separator: " AND "))
             ORDER BY ts DESC, id DESC LIMIT ?
             """
@@ -86,7 +86,8 @@ extension Store {
     /// costs more than the rest of an export.
     private static func event(from row: Row) -> ErrorEvent {
         let status: Int = row[5]
-        let error = CallError(type: ErrorType(rawValue: row[6]), code: row[7], message: row[8], retryable: row[9])
+        let error = CallError(type: ErrorType(rawValue: row[6]), code: row[7], message: row[8], retryable: row[9],
+                              retryAfterMs: row[18], providerType: row[16], providerCode: row[17])
         let outcome = CallOutcome(
             timestamp: row[1], app: row[2], endpoint: row[3], model: row[4],
             status: status == 0 ? nil : status, error: error, attempt: row[10],

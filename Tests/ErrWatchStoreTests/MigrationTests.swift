@@ -129,3 +129,57 @@ import Testing
         }
     }
 }
+
+@Suite struct ProviderFieldsMigrationTests {
+    /// History recorded before the closed taxonomy: provider words as types. Version 6 maps them
+    /// into the set, keeps each word as the provider type, and merges the series the mapping makes
+    /// equal, adding their counts: every call and every error is still there.
+    @Test func providerWordsStoredAsTypesMapIntoTheSetAndNothingIsLost() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.path("v5.db")
+        let old = Store(writer: try DatabasePool(path: path))
+        try old.migrate(upTo: 5)
+        let minute = midnight - 60_000
+        try old.writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO series (id, app, endpoint, model, status, type, code) VALUES
+                    (1, 'chat', 'chat/completions', 'gpt-4o', 429, 'rate_limit_error', 'rate_limit_exceeded'),
+                    (2, 'chat', 'chat/completions', 'gpt-4o', 429, 'tokens', 'rate_limit_exceeded'),
+                    (3, 'chat', 'chat/completions', 'gpt-4o', 500, 'server_error', ''),
+                    (4, 'chat', 'chat/completions', 'llama', 400, 'BadRequestError', '400'),
+                    (5, 'chat', 'chat/completions', 'gpt-4o', 418, 'teapot', '');
+                """)
+            try db.execute(sql: """
+                INSERT INTO call_counts (bucket, series, calls, latency_calls, latency_ms_sum) VALUES
+                    (?1, 1, 3, 3, 30), (?1, 2, 4, 4, 40), (?1, 3, 1, 1, 10), (?1, 4, 2, 2, 20), (?1, 5, 1, 0, 0)
+                """, arguments: [minute])
+            try db.execute(sql: """
+                INSERT INTO call_counts_hourly (bucket, series, calls, latency_calls, latency_ms_sum) VALUES (?1, 1, 3, 3, 30), (?1, 2, 4, 4, 40)
+                """, arguments: [Timestamp.floor(minute, to: Timestamp.hour)])
+            try db.execute(sql: """
+                INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, streamed) VALUES
+                    (?1, 'chat', 'chat/completions', 'gpt-4o', 429, 'tokens', 'rate_limit_exceeded', 'TPM', 1, 0, 0),
+                    (?1, 'chat', 'chat/completions', 'gpt-4o', 500, 'server_error', '', 'boom', 1, 0, 0),
+                    (?1, 'chat', 'chat/completions', 'llama', 400, 'BadRequestError', '400', 'bad', 0, 0, 0),
+                    (?1, 'chat', 'chat/completions', 'gpt-4o', 418, 'teapot', '', 'short and stout', 0, 0, 0)
+                """, arguments: [minute])
+        }
+        try (old.writer as! DatabasePool).close()
+
+        let store = try Store.open(path: path)
+        let (types, callsByType, hourly, errors) = try store.writer.read { db in
+            (try String.fetchAll(db, sql: "SELECT DISTINCT type FROM series WHERE type <> '' ORDER BY type"),
+             try Row.fetchAll(db, sql: "SELECT s.type, sum(c.calls) FROM call_counts c JOIN series s ON s.id = c.series GROUP BY s.type ORDER BY s.type")
+                .map { "\($0[0] as String)=\($0[1] as Int)" },
+             try Int.fetchOne(db, sql: "SELECT sum(calls) FROM call_counts_hourly") ?? 0,
+             try Row.fetchAll(db, sql: "SELECT type, provider_type FROM error_events ORDER BY id").map { "\($0[0] as String)/\($0[1] as String)" })
+        }
+        #expect(types == ["internal_error", "invalid_request_error", "rate_limit_error", "unknown_error"])
+        #expect(callsByType == ["internal_error=1", "invalid_request_error=2", "rate_limit_error=7", "unknown_error=1"])
+        #expect(hourly == 7)
+        #expect(errors == ["rate_limit_error/tokens", "internal_error/server_error", "invalid_request_error/BadRequestError", "unknown_error/teapot"])
+        let integrity = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA foreign_key_check") }
+        #expect(integrity == nil)
+    }
+}
