@@ -165,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchClientTests",
             dependencies: [
-                "ErrWatchClient", "ErrWatchAgent", "ErrWatchCore", "ErrWatchStore",
+                "ErrWatchClient", "ErrWatchAgent", "ErrWatchCore", "ErrWatchStore", "ErrWatchTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -17,7 +17,8 @@ import Synchronization
 /// status applies only to that model), `x-mock-should-retry: false` (sent back as `x-should-retry`)
 /// `x-mock-retry-header: retry-after-ms=250` (a 429 carries only that retry header) and
 /// `x-mock-body: BASE64` (the forced error is answered with exactly these bytes, as a real
-/// provider's body quoted in its docs, or a hostile one, would come).
+/// provider's body quoted in its docs, or a hostile one, would come; with `x-mock-headers:
+/// BASE64` of a JSON object, exactly those headers beside it).
 public struct MockUpstream: Sendable {
     /// How the fake behaves.
     public struct Configuration: Sendable {
@@ -145,7 +146,14 @@ public struct MockUpstream: Sendable {
                 reply.headers.append((String(only[..<equals]).lowercased(), String(only[only.index(after: equals)...])))
             }
             if let encoded = header("x-mock-body"), let bytes = Data(base64Encoded: encoded) {
+                // A replayed body comes with the replayed headers only: none of the fake's own
+                // retry or content-type headers, which the real response did not have.
                 reply.rawBody = Array(bytes)
+                reply.headers.removeAll { $0.0 != "x-request-id" }
+                if let encoded = header("x-mock-headers"), let data = Data(base64Encoded: encoded),
+                   let replayed = try? JSONSerialization.jsonObject(with: data) as? [String: String] {
+                    reply.headers += replayed.sorted { $0.key < $1.key }.map { ($0.key.lowercased(), $0.value) }
+                }
             }
             return reply
         }

@@ -21,6 +21,12 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     public var attempts: Int
     /// The model of the last attempt.
     public var model: String
+    /// The provider's own type and code as it sent them (errwatch's are ``type`` and ``code``).
+    public var providerType = ""
+    public var providerCode = ""
+
+    /// Whose failure this is.
+    public var fault: Fault { Fault.of(type: type, code: code) }
 
     public var description: String {
         "\(status.map { "HTTP \($0) " } ?? "")\(type.rawValue)\(code.isEmpty ? "" : " (\(code))"): \(message) after \(attempts) attempt\(attempts == 1 ? "" : "s")"
@@ -31,6 +37,7 @@ extension APIError {
     /// The error a classified attempt failed with.
     init(_ error: CallError, status: Int?, requestID: String?, attempts: Int, model: String) {
         self.init(status: status, type: error.type, code: error.code, message: error.message, retryable: error.retryable,
-                  requestID: requestID, retryAfter: error.retryAfterMs.map { .milliseconds($0) }, attempts: attempts, model: model)
+                  requestID: requestID, retryAfter: error.retryAfterMs.map { .milliseconds($0) }, attempts: attempts, model: model,
+                  providerType: error.providerType, providerCode: error.providerCode)
     }
 }
