@@ -27,6 +27,28 @@ public struct Filter: Sendable, Hashable {
         self.until = until
     }
 
+    /// The filter on the calls only: status, type and code narrow the errors, not the calls
+    /// (the rule of ``rates(_:by:)`` and of alert rules).
+    var callSide: Filter {
+        var filter = self
+        filter.statuses = []
+        filter.types = []
+        filter.codes = []
+        return filter
+    }
+
+    /// The same narrowing as an alert rule's scope, so that both count alike.
+    var scope: RuleScope {
+        var scope = RuleScope()
+        scope.apps = apps
+        scope.endpoints = endpoints
+        scope.models = models
+        scope.statuses = statuses
+        scope.types = types
+        scope.codes = codes
+        return scope
+    }
+
     /// The conditions on the dimension columns, for the events and the counts tables alike.
     func dimensionConditions() -> (sql: [String], arguments: StatementArguments) {
         var conditions: [String] = []

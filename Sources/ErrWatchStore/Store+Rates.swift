@@ -17,26 +17,41 @@ public struct RateRow: Sendable, Hashable {
 extension Store {
     /// Calls, errors and the error rate in `filter`'s range, per group of `dimensions`
     /// (one row in all when there are none), the most errors first.
+    ///
+    /// The rule alert rules follow (``SeriesGrouping``), one implementation for both: a status,
+    /// type or code — in the filter or the grouping — narrows the errors, never the calls. So
+    /// `--by model,type` gives each type's errors over all of that model's calls, and
+    /// `--type rate_limit_error` the share of all calls that were rate-limited.
     public func rates(_ filter: Filter, by dimensions: [Dimension]) throws -> [RateRow] {
-        let groups = dimensions.map(\.rawValue)
-        let select = (groups + ["sum(calls)", "sum(CASE WHEN type <> '' THEN calls ELSE 0 END)", "sum(latency_calls)", "sum(latency_ms_sum)"])
-            .joined(separator: ", ")
-        let groupBy = groups.isEmpty ? "" : "GROUP BY \(groups.joined(separator: ", "))"
-        return try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter)
-            // Most errors first, then most calls, then by group so the order is stable.
-            let order = ["\(groups.count + 2) DESC", "\(groups.count + 1) DESC"] + groups
-            let sql = "SELECT \(select) FROM (\(counts.sql)) \(groupBy) ORDER BY \(order.joined(separator: ", "))"
-            return try Row.fetchAll(db, sql: sql, arguments: counts.arguments).map { row in
-                let calls: Int64 = row[groups.count] ?? 0
-                let latencyCalls: Int64 = row[groups.count + 2] ?? 0
-                let latencySum: Int64 = row[groups.count + 3] ?? 0
-                return RateRow(
-                    group: (0..<groups.count).map { Self.groupValue(row[$0]) },
-                    calls: calls, errors: row[groups.count + 1] ?? 0,
-                    meanLatencyMs: latencyCalls > 0 ? Double(latencySum) / Double(latencyCalls) : nil)
-            }
+        let rows = try writer.read { db in
+            let counts = try CountsQuery(db, filter: filter.callSide)
+            return try Row.fetchAll(db, sql: """
+                SELECT app, endpoint, model, status, type, code, sum(calls), sum(latency_calls), sum(latency_ms_sum)
+                FROM (\(counts.sql)) GROUP BY app, endpoint, model, status, type, code
+                """, arguments: counts.arguments)
         }
+        let scope = filter.scope
+        let errorKeyed = dimensions.contains { [.status, .type, .code].contains($0) }
+        var entries: [(SeriesDimensions, Int64)] = []
+        var latency: [[String]: (calls: Int64, sum: Int64)] = [:]
+        for row in rows {
+            let series = SeriesDimensions(app: row[0], endpoint: row[1], model: row[2], status: row[3], type: row[4], code: row[5])
+            let calls: Int64 = row[6] ?? 0
+            entries.append((series, calls))
+            // The mean latency of a group is that of the calls it shows: all of them, or its errors.
+            guard scope.admitsCalls(of: series), !errorKeyed || scope.countsErrors(of: series) else { continue }
+            let group = dimensions.map(series.value)
+            latency[group, default: (0, 0)].calls += row[7] ?? 0
+            latency[group, default: (0, 0)].sum += row[8] ?? 0
+        }
+        var grouped = SeriesGrouping.group(entries, scope: scope, groupBy: dimensions)
+        // With no calls in range at all, one empty row for "all calls", as before.
+        if dimensions.isEmpty, grouped.isEmpty { grouped[[]] = GroupCounts(calls: 0, errors: 0) }
+        return grouped.map { group, counts in
+            let mean = latency[group].flatMap { $0.calls > 0 ? Double($0.sum) / Double($0.calls) : nil }
+            return RateRow(group: group, calls: counts.calls, errors: counts.errors, meanLatencyMs: mean)
+        }
+        .sorted { ($0.errors, $0.calls) != ($1.errors, $1.calls) ? ($0.errors, $0.calls) > ($1.errors, $1.calls) : $0.group.lexicographicallyPrecedes($1.group) }
     }
 
     static func groupValue(_ value: DatabaseValue) -> String {

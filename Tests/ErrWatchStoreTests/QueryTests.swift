@@ -113,12 +113,21 @@ struct History {
         filter.apps = ["chat"]
         let rows = try history.store.rates(filter, by: [.model, .type])
         let table = Dictionary(uniqueKeysWithValues: rows.map { ($0.group, ($0.calls, $0.errors)) })
-        #expect(table.count == 5)
-        #expect(table[["claude", ""]]! == (20, 0))
-        #expect(table[["gpt-4o", ""]]! == (40, 0))
-        #expect(table[["gpt-4o", "rate_limit_error"]]! == (2, 2))
-        #expect(table[["gpt-4o", "authentication_error"]]! == (1, 1))
-        #expect(table[["claude", "rate_limit_error"]]! == (1, 1))
+        // A type narrows the errors, never the calls: each type's errors over all of that
+        // model's calls (not 100% on every error row), as alert rules count.
+        #expect(table.count == 3)
+        #expect(table[["gpt-4o", "rate_limit_error"]]! == (43, 2))
+        #expect(table[["gpt-4o", "authentication_error"]]! == (43, 1))
+        #expect(table[["claude", "rate_limit_error"]]! == (21, 1))
+    }
+
+    @Test func aTypeFilterNarrowsTheErrorsNotTheCalls() throws {
+        var filter = history.window
+        filter.types = ["rate_limit_error"]
+        let overall = try history.store.rates(filter, by: [])
+        #expect(overall.map(\.calls) == [100])
+        let perModel = try history.store.rates(filter, by: [.model])
+        #expect(perModel.map(\.calls).reduce(0, +) == 100, "every call of each model is the denominator")
     }
 
     @Test func anEmptyWindowHasNoRate() throws {
