@@ -175,30 +175,38 @@ extension Store {
         return only.isEmpty ? all : all.filter(only.contains)
     }
 
-    /// Calls and errors per type, per bucket of `bucketMs` (aligned since 1970) and group.
+    /// Calls and errors per type, per bucket of `bucketMs` (aligned since 1970) and group, by
+    /// the rule of ``rates(_:by:)``: a status, type or code narrows the errors, not the calls.
     func ratesByType(_ filter: Filter, bucketMs: Int64, by dimensions: [Dimension]) throws -> [TypedRateRow] {
-        let groups = dimensions.map(\.rawValue)
-        let groupColumns = groups.map { "\($0), " }.joined()
-        return try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter, alignTo: bucketMs)
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT bucket - (bucket % \(bucketMs)) AS start, \(groupColumns) type, sum(calls)
-                FROM (\(counts.sql)) GROUP BY start, \(groupColumns) type ORDER BY start, \(groupColumns) type
+        let rows = try writer.read { db in
+            let counts = try CountsQuery(db, filter: filter.callSide, alignTo: bucketMs)
+            return try Row.fetchAll(db, sql: """
+                SELECT bucket - (bucket % \(bucketMs)) AS start, app, endpoint, model, status, type, code, sum(calls)
+                FROM (\(counts.sql)) GROUP BY start, app, endpoint, model, status, type, code ORDER BY start
                 """, arguments: counts.arguments)
-            var result: [TypedRateRow] = []
-            while let row = try rows.next() {
-                let bucket: Int64 = row[0]
-                let group = (0..<groups.count).map { Self.groupValue(row[1 + $0]) }
-                let type: String = row[groups.count + 1]
-                let calls: Int64 = row[groups.count + 2]
-                if result.last?.bucket != bucket || result.last?.group != group {
-                    result.append(TypedRateRow(bucket: bucket, group: group, calls: 0, errorsByType: [:]))
-                }
-                result[result.count - 1].calls += calls
-                if !type.isEmpty { result[result.count - 1].errorsByType[type, default: 0] += calls }
-            }
-            return result
         }
+        let scope = filter.scope
+        var result: [TypedRateRow] = []
+        var index = rows.startIndex
+        while index < rows.endIndex {
+            let bucket: Int64 = rows[index][0]
+            var entries: [(SeriesDimensions, Int64)] = []
+            var byType: [[String]: [String: Int64]] = [:]
+            while index < rows.endIndex, rows[index][0] as Int64 == bucket {
+                let row = rows[index]
+                let series = SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6])
+                let calls: Int64 = row[7]
+                entries.append((series, calls))
+                if scope.admitsCalls(of: series), scope.countsErrors(of: series) {
+                    byType[dimensions.map(series.value), default: [:]][series.type, default: 0] += calls
+                }
+                index += 1
+            }
+            for (group, counts) in SeriesGrouping.group(entries, scope: scope, groupBy: dimensions).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                result.append(TypedRateRow(bucket: bucket, group: group, calls: counts.calls, errorsByType: byType[group] ?? [:]))
+            }
+        }
+        return result
     }
 
     /// Per group: calls, errors, retryable errors, top codes and latency percentiles over
