@@ -15,9 +15,14 @@ extension Report {
     public static let errorColumns = ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id", "time_to_headers_ms",
                                       "provider_type", "provider_code", "fault", "retry_after_ms"]
 
-    /// A page of errors. `forTable` shortens long messages to one line of 80 characters.
+    /// The provider's fields, the fault and the retry delay: in JSON and CSV, not in the table,
+    /// which is already as wide as a terminal allows.
+    static let detailColumnCount = 4
+
+    /// A page of errors. `forTable` shortens long messages to one line of 80 characters and
+    /// leaves out the detail columns.
     public static func errors(_ events: [ErrorEvent], forTable: Bool = false) -> Report {
-        Report(columns: errorColumns, rows: events.map { event in
+        let report = Report(columns: errorColumns, rows: events.map { event in
             let outcome = event.outcome
             var message = event.error.message
             if forTable {
@@ -35,6 +40,9 @@ extension Report {
                 event.error.retryAfterMs.map { .integer($0) } ?? .null,
             ]
         })
+        guard forTable else { return report }
+        return Report(columns: Array(report.columns.dropLast(detailColumnCount)),
+                      rows: report.rows.map { Array($0.dropLast(detailColumnCount)) })
     }
 
     /// Rates per group of `dimensions`.

@@ -125,7 +125,7 @@ let sample = """
         let result = await errwatch(["errors", "--db", db, "--type", "rate_limit_error", "--format", "json"], now: now)
         #expect(result.stdout == """
             [
-              {"ts": "2026-11-25T23:20:00.000Z", "app": "chat", "endpoint": "chat/completions", "model": "gpt-4o", "status": 429, "type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit, key sk-***5678", "retryable": true, "attempt": 0, "latency_ms": null, "request_id": "req_1", "time_to_headers_ms": null}
+              {"ts": "2026-11-25T23:20:00.000Z", "app": "chat", "endpoint": "chat/completions", "model": "gpt-4o", "status": 429, "type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit, key sk-***5678", "retryable": true, "attempt": 0, "latency_ms": null, "request_id": "req_1", "time_to_headers_ms": null, "provider_type": "", "provider_code": "", "fault": "provider", "retry_after_ms": null}
             ]
 
             """)
@@ -136,8 +136,8 @@ let sample = """
     @Test func errorsAsCSVWithFormulasNeutralised() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["errors", "--db", db, "--status", "0", "--format", "csv"], now: now)
-        #expect(result.stdout == "ts,app,endpoint,model,status,type,code,message,retryable,attempt,latency_ms,request_id,time_to_headers_ms\r\n"
-            + "2026-11-25T23:50:00.000Z,batch,embeddings,text-embedding-3-small,,timeout_error,,\"'=HYPERLINK(\"\"http://x\"\"), no response\",true,0,,,\r\n")
+        #expect(result.stdout == "ts,app,endpoint,model,status,type,code,message,retryable,attempt,latency_ms,request_id,time_to_headers_ms,provider_type,provider_code,fault,retry_after_ms\r\n"
+            + "2026-11-25T23:50:00.000Z,batch,embeddings,text-embedding-3-small,,timeout_error,,\"'=HYPERLINK(\"\"http://x\"\"), no response\",true,0,,,,,,network,\r\n")
     }
 
     @Test func errorsPagesWithACursor() async throws {
@@ -164,12 +164,12 @@ let sample = """
 
             """)
         let table = await errwatch(["rates", "--db", db, "--window", "1h", "--by", "app,status"], now: now)
+        // A status narrows the errors, not the calls: each status's share of all of chat's calls.
         #expect(table.stdout == """
             APP    STATUS  CALLS  ERRORS  ERROR_RATE
+            chat      429      5       1      20.00%
+            chat      502      5       1      20.00%
             batch       -      1       1     100.00%
-            chat      429      1       1     100.00%
-            chat      502      1       1     100.00%
-            chat      200      3       0       0.00%
 
             """)
     }
@@ -227,7 +227,7 @@ let sample = """
     @Test func migrateReportsTheSchema() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["migrate", "--db", db, "--format", "csv"], now: now)
-        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n\(db),0003_final_attempts\r\n\(db),0004_alerts\r\n\(db),0005_latency_histogram\r\n")
+        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n\(db),0003_final_attempts\r\n\(db),0004_alerts\r\n\(db),0005_latency_histogram\r\n\(db),0006_provider_fields\r\n")
     }
 
     @Test func pruneDeletesWholeDays() async throws {
