@@ -148,7 +148,7 @@ func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 /// A query string checked against the parameters a route takes, so a misspelt parameter is
 /// an error that names it rather than a filter silently not applied.
 struct QueryParameters {
-    static let filterNames = ["since", "until", "app", "endpoint", "model", "status", "type", "code"]
+    static let filterNames = ["since", "until", "app", "endpoint", "model", "status", "type", "code", "fault"]
     private let values: [String: String]
 
     init(_ request: Request, allowed: [String]) throws {
@@ -188,6 +188,7 @@ struct QueryParameters {
         parameters.status = values["status"]
         parameters.type = values["type"]
         parameters.code = values["code"]
+        parameters.fault = values["fault"]
         parameters.retryable = values["retryable"]
         parameters.grep = values["grep"]
         return parameters

@@ -264,6 +264,12 @@ public struct AlertsConfiguration: Sendable, Hashable {
             case .model: scope.models = values
             case .type: scope.types = values
             case .code: scope.codes = values
+            case .fault:
+                if let unknown = values.first(where: { Fault(rawValue: $0) == nil }) {
+                    throw ErrWatchError(.configuration,
+                        "Unknown fault '\(unknown)' in \(origin); use any of: \(Fault.allCases.map(\.rawValue).joined(separator: ", ")).")
+                }
+                scope.faults = values
             case .status:
                 let statuses = values.compactMap(Int.init)
                 guard statuses.count == values.count else {

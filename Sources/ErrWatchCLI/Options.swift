@@ -72,6 +72,8 @@ struct DimensionFilterOptions: ParsableArguments {
     var type: String?
     @Option(help: ArgumentHelp("Only these error codes, e.g. rate_limit_exceeded (comma list).", valueName: "codes"))
     var code: String?
+    @Option(help: ArgumentHelp("Only errors of these faults: caller, provider, network, errwatch (comma list).", valueName: "faults"))
+    var fault: String?
 
     /// The parameters these options carry.
     var parameters: FilterParameters {
@@ -82,6 +84,7 @@ struct DimensionFilterOptions: ParsableArguments {
         parameters.status = status
         parameters.type = type
         parameters.code = code
+        parameters.fault = fault
         return parameters
     }
 }

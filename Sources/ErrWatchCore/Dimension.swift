@@ -1,6 +1,12 @@
-/// A dimension outcomes are grouped and filtered by.
+/// A dimension outcomes are grouped and filtered by. `fault` is derived from the type (and,
+/// for errwatch's own answers, the code); like status, type and code it narrows the errors,
+/// never the calls.
 public enum Dimension: String, Sendable, CaseIterable, Codable {
-    case app, endpoint, model, status, type, code
+    case app, endpoint, model, status, type, code, fault
+
+    /// Whether the dimension describes the error rather than the call (status, type, code,
+    /// fault): grouping or filtering by it narrows the errors, never the calls.
+    public var isErrorSide: Bool { [.status, .type, .code, .fault].contains(self) }
 
     /// Parses a comma list such as `model,type`; an empty text is no grouping.
     public static func parseList(_ text: String) throws(ErrWatchError) -> [Dimension] {

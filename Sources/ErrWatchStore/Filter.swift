@@ -16,6 +16,8 @@ public struct Filter: Sendable, Hashable {
     public var statuses: [Int] = []
     public var types: [String] = []
     public var codes: [String] = []
+    /// ``Fault`` names; like types, they narrow the errors.
+    public var faults: [String] = []
     /// Error events only: keep retryable (true) or non-retryable (false) errors.
     public var retryable: Bool?
     /// Error events only: a case-insensitive substring of the message.
@@ -34,6 +36,7 @@ public struct Filter: Sendable, Hashable {
         filter.statuses = []
         filter.types = []
         filter.codes = []
+        filter.faults = []
         return filter
     }
 
@@ -46,8 +49,19 @@ public struct Filter: Sendable, Hashable {
         scope.statuses = statuses
         scope.types = types
         scope.codes = codes
+        scope.faults = faults
         return scope
     }
+
+    /// The fault of a row as SQL over its `type` and `code` columns (``Fault/of(type:code:)``),
+    /// empty for successes: for filtering and grouping by fault in the database.
+    static let faultSQL: String = {
+        let list = { (types: [ErrorType]) in types.map { "'\($0.rawValue)'" }.joined(separator: ", ") }
+        let codes = Fault.errwatchCodes.sorted().map { "'\($0)'" }.joined(separator: ", ")
+        return "(CASE WHEN type = '' THEN '' WHEN code IN (\(codes)) THEN 'errwatch' "
+            + "WHEN type IN (\(list(Fault.callerTypes))) THEN 'caller' WHEN type IN (\(list(Fault.networkTypes))) THEN 'network' "
+            + "ELSE 'provider' END)"
+    }()
 
     /// The conditions on the dimension columns, for the events and the counts tables alike.
     func dimensionConditions() -> (sql: [String], arguments: StatementArguments) {
@@ -64,6 +78,7 @@ public struct Filter: Sendable, Hashable {
         any("status", statuses)
         any("type", types)
         any("code", codes)
+        any(Self.faultSQL, faults)
         return (conditions, arguments)
     }
 }

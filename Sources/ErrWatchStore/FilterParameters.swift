@@ -14,6 +14,8 @@ public struct FilterParameters: Sendable, Hashable {
     public var status: String?
     public var type: String?
     public var code: String?
+    /// ``Fault`` names.
+    public var fault: String?
     /// `true` or `false` (errors only).
     public var retryable: String?
     /// A case-insensitive substring of the message (errors only).
@@ -36,6 +38,10 @@ public struct FilterParameters: Sendable, Hashable {
         filter.models = Self.list(model)
         filter.types = Self.list(type)
         filter.codes = Self.list(code)
+        filter.faults = Self.list(fault)
+        if let unknown = filter.faults.first(where: { Fault(rawValue: $0) == nil }) {
+            throw ErrWatchError(.invalidArgument, "Invalid \(prefix)fault '\(unknown)'; give any of: \(Fault.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
         filter.statuses = try Self.statuses(status, name: prefix + "status")
         switch retryable {
         case nil: break

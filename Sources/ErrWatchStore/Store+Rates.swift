@@ -82,7 +82,8 @@ struct CountsQuery {
         for segment in segments {
             let conditions = ["c.bucket >= ?", "c.bucket < ?"] + dimensions.sql
             parts.append("""
-                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls, c.latency_calls, c.latency_ms_sum\(extraColumns)
+                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, \(Filter.faultSQL) AS fault,
+                       c.calls, c.latency_calls, c.latency_ms_sum\(extraColumns)
                 FROM \(Watermarks.table(segment.level)) c JOIN series s ON s.id = c.series
                 WHERE \(conditions.joined(separator: " AND "))
                 """)
@@ -90,7 +91,7 @@ struct CountsQuery {
             arguments += dimensions.arguments
         }
         if parts.isEmpty {
-            parts.append("SELECT 0 AS bucket, '' AS app, '' AS endpoint, '' AS model, 0 AS status, '' AS type, '' AS code, 0 AS calls, 0 AS latency_calls, 0 AS latency_ms_sum" + extra.map { ", 0 AS \($0)" }.joined() + " WHERE 0")
+            parts.append("SELECT 0 AS bucket, '' AS app, '' AS endpoint, '' AS model, 0 AS status, '' AS type, '' AS code, '' AS fault, 0 AS calls, 0 AS latency_calls, 0 AS latency_ms_sum" + extra.map { ", 0 AS \($0)" }.joined() + " WHERE 0")
         }
         sql = parts.joined(separator: " UNION ALL ")
     }

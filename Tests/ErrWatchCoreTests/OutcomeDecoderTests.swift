@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func rejectsUnknownDimensionsNamingTheKnownOnes() {
-        #expect(throws: ErrWatchError(.invalidArgument, "Unknown dimension 'region'; group by any of: app, endpoint, model, status, type, code.")) {
+        #expect(throws: ErrWatchError(.invalidArgument, "Unknown dimension 'region'; group by any of: app, endpoint, model, status, type, code, fault.")) {
             try Dimension.parseList("model,region")
         }
     }

@@ -166,18 +166,20 @@ public struct RuleScope: Sendable, Hashable {
     public var statuses: [Int] = []
     public var types: [String] = []
     public var codes: [String] = []
+    /// ``Fault`` names (`caller`, `provider`, `network`, `errwatch`).
+    public var faults: [String] = []
 
     /// Everything.
     public init() {}
 
-    /// Whether it narrows the errors counted (status, type, code), not only the calls.
+    /// Whether it narrows the errors counted (status, type, code, fault), not only the calls.
     public var narrowsErrors: Bool {
-        !statuses.isEmpty || !types.isEmpty || !codes.isEmpty
+        !statuses.isEmpty || !types.isEmpty || !codes.isEmpty || !faults.isEmpty
     }
 
     /// The conditions as `dimension: values`, for printing.
     public var conditions: [(Dimension, [String])] {
         [(.app, apps), (.endpoint, endpoints), (.model, models), (.status, statuses.map(String.init)),
-         (.type, types), (.code, codes)].filter { !$0.1.isEmpty }
+         (.type, types), (.code, codes), (.fault, faults)].filter { !$0.1.isEmpty }
     }
 }

@@ -27,6 +27,7 @@ public struct SeriesDimensions: Sendable, Hashable {
         case .status: String(status)
         case .type: type
         case .code: code
+        case .fault: Fault.label(type: type, code: code)
         }
     }
 }
@@ -40,12 +41,13 @@ extension RuleScope {
             && (models.isEmpty || models.contains(series.model))
     }
 
-    /// Whether calls of `series` are errors the scope counts (status, type, code).
+    /// Whether calls of `series` are errors the scope counts (status, type, code, fault).
     public func countsErrors(of series: SeriesDimensions) -> Bool {
         !series.type.isEmpty
             && (statuses.isEmpty || statuses.contains(series.status))
             && (types.isEmpty || types.contains(series.type))
             && (codes.isEmpty || codes.contains(series.code))
+            && (faults.isEmpty || faults.contains(series.value(.fault)))
     }
 
     /// The scope with its endpoints normalised like recorded ones, so `/v1/chat/completions` matches.
@@ -63,7 +65,7 @@ public enum SeriesGrouping {
     public static func group(_ entries: some Sequence<(SeriesDimensions, Int64)>, scope: RuleScope, groupBy: [Dimension]) -> [[String]: GroupCounts] {
         let scope = scope.normalized
         let callSide = groupBy.indices.filter { [.app, .endpoint, .model].contains(groupBy[$0]) }
-        let errorKeyed = groupBy.contains { [.status, .type, .code].contains($0) }
+        let errorKeyed = groupBy.contains(where: \.isErrorSide)
         var calls: [[String]: Int64] = [:]
         var result: [[String]: GroupCounts] = [:]
         for (series, count) in entries where count > 0 && scope.admitsCalls(of: series) {
