@@ -31,6 +31,8 @@ public struct MockUpstream: Sendable {
         /// Chunks in a streamed completion, and the pause between them.
         public var streamChunks = 8
         public var chunkDelayMs: Int64 = 0
+        /// Whose error bodies it answers with (``Dialect``).
+        public var dialect = Dialect.guide
         /// The largest request body read; a larger one gets 413.
         public var maxBodyBytes = 32 << 20
         /// Seed of the random choices, for reproducible runs.
@@ -266,7 +268,7 @@ public struct MockUpstream: Sendable {
             headers.removeAll { $0.0 == "x-ratelimit-reset-requests" }
             headers += [("retry-after", "1"), ("retry-after-ms", "1000"), ("x-ratelimit-reset-requests", "1s")]
         }
-        let body = "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message)),\"type\":\(JSONText.quote(type))}}"
+        let body = configuration.dialect.body(status: status, model: model, guide: (type, code, message), requestID: requestID)
         return Reply(status: status, headers: headers, body: body)
     }
 

@@ -138,8 +138,9 @@ struct MockUpstreamCommand: AsyncParsableCommand {
         discussion: """
             Serves POST /v1/chat/completions (JSON, and server-sent events with "stream": true),
             POST /v1/embeddings and GET /v1/models. The share of each error status is set with
-            --mix; errors carry the guide's unified body, and 429s carry retry-after and
-            x-ratelimit-* headers. Requests without an Authorization header get 401.
+            --mix; errors carry the guide's unified body, or a real provider's with --dialect,
+            and 429s carry retry-after and x-ratelimit-* headers. Requests without an
+            Authorization header get 401.
 
             Examples:
               errwatch mock-upstream --mix 429=5%,500=1%,502=2%,503=1% --latency 20ms..200ms
@@ -156,6 +157,8 @@ struct MockUpstreamCommand: AsyncParsableCommand {
     var streamErrors = "0%"
     @Option(help: "Seed for the random choices.")
     var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Whose error bodies to answer with: guide, openai, anthropic, gemini, azure or vllm.", valueName: "provider"))
+    var dialect = "guide"
 
     /// The fake's configuration from the flags.
     func makeConfiguration() throws -> MockUpstream.Configuration {
@@ -181,6 +184,10 @@ struct MockUpstreamCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error)
         }
+        guard let dialect = MockUpstream.Dialect(rawValue: dialect.lowercased()) else {
+            throw ValidationError("Unknown --dialect '\(dialect)'; give one of: \(MockUpstream.Dialect.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        configuration.dialect = dialect
         configuration.seed = seed
         return configuration
     }
