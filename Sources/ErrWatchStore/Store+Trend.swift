@@ -26,42 +26,47 @@ extension Store {
     /// of `dimensions`, each with its change against the previous period of the same length
     /// and its fitted slope. Buckets align to multiples of `bucketMs` since 1970 (UTC), so the
     /// first and last may be partly outside the range; only the range is counted.
+    ///
+    /// Counted by the rule of ``rates(_:by:)``: a status, type, code or fault narrows the
+    /// errors, never the calls.
     public func trend(_ filter: Filter, bucketMs: Int64, by dimensions: [Dimension]) throws -> [TrendSeries] {
         precondition(bucketMs > 0 && bucketMs % Timestamp.minute == 0, "buckets are whole minutes")
-        let groups = dimensions.map(\.rawValue)
-        let groupColumns = groups.map { "\($0), " }.joined()
         let length = filter.until - filter.since
         var previous = filter
         previous.since = filter.since - length
         previous.until = filter.since
 
+        let perSeries = "app, endpoint, model, status, type, code"
         let (current, before) = try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter, alignTo: bucketMs)
+            let counts = try CountsQuery(db, filter: filter.callSide, alignTo: bucketMs)
             let current = try Row.fetchAll(db, sql: """
-                SELECT \(groupColumns) bucket - (bucket % \(bucketMs)) AS start, sum(calls),
-                       sum(CASE WHEN type <> '' THEN calls ELSE 0 END)
-                FROM (\(counts.sql)) GROUP BY \(groupColumns) start
+                SELECT bucket - (bucket % \(bucketMs)) AS start, \(perSeries), sum(calls)
+                FROM (\(counts.sql)) GROUP BY start, \(perSeries) ORDER BY start
                 """, arguments: counts.arguments)
-            let earlier = try CountsQuery(db, filter: previous)
-            let before = try Row.fetchAll(db, sql: """
-                SELECT \(groupColumns) sum(calls), sum(CASE WHEN type <> '' THEN calls ELSE 0 END)
-                FROM (\(earlier.sql)) \(groups.isEmpty ? "" : "GROUP BY \(groups.joined(separator: ", "))")
-                """, arguments: earlier.arguments)
+            let earlier = try CountsQuery(db, filter: previous.callSide)
+            let before = try Row.fetchAll(db, sql: "SELECT 0, \(perSeries), sum(calls) FROM (\(earlier.sql)) GROUP BY \(perSeries)",
+                                          arguments: earlier.arguments)
             return (current, before)
         }
-
-        var previousTotals: [[String]: (calls: Int64, errors: Int64)] = [:]
-        for row in before {
-            let key = (0..<groups.count).map { Self.groupValue(row[$0]) }
-            previousTotals[key] = (row[groups.count] ?? 0, row[groups.count + 1] ?? 0)
+        let scope = filter.scope
+        func entry(_ row: Row) -> (SeriesDimensions, Int64) {
+            (SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6]), row[7] ?? 0)
         }
+        let previousTotals = SeriesGrouping.group(before.map(entry), scope: scope, groupBy: dimensions)
         var buckets: [[String]: [Int64: (calls: Int64, errors: Int64)]] = [:]
-        for row in current {
-            let key = (0..<groups.count).map { Self.groupValue(row[$0]) }
-            let start: Int64 = row[groups.count]
-            buckets[key, default: [:]][start] = (row[groups.count + 1], row[groups.count + 2])
+        var index = current.startIndex
+        while index < current.endIndex {
+            let start: Int64 = current[index][0]
+            var entries: [(SeriesDimensions, Int64)] = []
+            while index < current.endIndex, current[index][0] as Int64 == start {
+                entries.append(entry(current[index]))
+                index += 1
+            }
+            for (group, counts) in SeriesGrouping.group(entries, scope: scope, groupBy: dimensions) {
+                buckets[group, default: [:]][start] = (counts.calls, counts.errors)
+            }
         }
-        if groups.isEmpty, buckets.isEmpty { buckets[[]] = [:] }
+        if dimensions.isEmpty, buckets.isEmpty { buckets[[]] = [:] }
 
         let firstStart = Timestamp.floor(Rollup.ceil(filter.since, to: Timestamp.minute), to: bucketMs)
         let starts = Array(stride(from: firstStart, to: filter.until, by: Int(bucketMs)))
@@ -71,7 +76,7 @@ extension Store {
                 let value = values[start] ?? (0, 0)
                 return TrendSeries.Point(start: start, calls: value.calls, errors: value.errors)
             }
-            let totals = previousTotals[key] ?? (0, 0)
+            let totals = previousTotals[key] ?? GroupCounts(calls: 0, errors: 0)
             let trend = Trend.summarize(
                 series: points.map { ($0.start, $0.calls, $0.errors) }, bucketMs: bucketMs,
                 previousCalls: totals.calls, previousErrors: totals.errors)
