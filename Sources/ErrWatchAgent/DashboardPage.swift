@@ -13,7 +13,7 @@ public enum DashboardPage {
     public static func report(store: Store, since: Int64, until: Int64, generatedAt: Int64) throws -> String {
         let filter = Filter(since: since, until: until)
         let bucket = Report.defaultTrendBucket(for: until - since)
-        let codes = try store.rates(filter, by: [.type, .code])
+        let codes = try store.rates(filter, by: [.type, .code, .fault])
         var latest: [String] = []
         for row in codes.filter({ !$0.group[0].isEmpty }).sorted(by: { $0.errors > $1.errors }).prefix(8) {
             var narrowed = filter
@@ -35,7 +35,7 @@ public enum DashboardPage {
             "\"generated\": \(JSONText.quote(Timestamp.iso8601(generatedAt)))",
             "\"overall\": " + Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: []), by: [], bucketMs: bucket),
             "\"byType\": " + Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: [.type]), by: [.type], bucketMs: bucket),
-            "\"codes\": " + Report.rates(codes, by: [.type, .code]).rendered(.json),
+            "\"codes\": " + Report.rates(codes, by: [.type, .code, .fault]).rendered(.json),
             "\"models\": " + Report.rates(try store.rates(filter, by: [.model]), by: [.model]).rendered(.json),
             "\"apps\": " + Report.rates(try store.rates(filter, by: [.app]), by: [.app]).rendered(.json),
             "\"alerts\": " + Report.alerts(alerts).rendered(.json),

@@ -212,52 +212,60 @@ extension Store {
     /// Per group: calls, errors, retryable errors, top codes and latency percentiles over
     /// `filter`'s range, and calls and errors over the previous period of the same length.
     /// Most errors first.
+    ///
+    /// Counted by the rule of ``rates(_:by:)``: a status, type, code or fault narrows the
+    /// errors, never the calls.
     public func summary(_ filter: Filter, by dimensions: [Dimension]) throws -> [SummaryRow] {
-        let groups = dimensions.map(\.rawValue)
-        let groupColumns = groups.map { "\($0), " }.joined()
         let histogram = LatencyHistogram.columns
+        let perSeries = "app, endpoint, model, status, type, code"
         var previous = filter
         previous.since = filter.since - (filter.until - filter.since)
         previous.until = filter.since
         let (current, before) = try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter, extra: histogram)
+            let counts = try CountsQuery(db, filter: filter.callSide, extra: histogram)
             let current = try Row.fetchAll(db, sql: """
-                SELECT \(groupColumns) status, type, code, sum(calls), \(histogram.map { "sum(\($0))" }.joined(separator: ", "))
-                FROM (\(counts.sql)) GROUP BY \(groupColumns) status, type, code
+                SELECT \(perSeries), sum(calls), \(histogram.map { "sum(\($0))" }.joined(separator: ", "))
+                FROM (\(counts.sql)) GROUP BY \(perSeries)
                 """, arguments: counts.arguments)
-            let earlier = try CountsQuery(db, filter: previous)
-            let before = try Row.fetchAll(db, sql: """
-                SELECT \(groupColumns) sum(calls), sum(CASE WHEN type <> '' THEN calls ELSE 0 END)
-                FROM (\(earlier.sql)) \(groups.isEmpty ? "" : "GROUP BY \(groups.joined(separator: ", "))")
-                """, arguments: earlier.arguments)
+            let earlier = try CountsQuery(db, filter: previous.callSide)
+            let before = try Row.fetchAll(db, sql: "SELECT \(perSeries), sum(calls) FROM (\(earlier.sql)) GROUP BY \(perSeries)",
+                                          arguments: earlier.arguments)
             return (current, before)
+        }
+        func series(_ row: Row) -> SeriesDimensions {
+            SeriesDimensions(app: row[0], endpoint: row[1], model: row[2], status: row[3], type: row[4], code: row[5])
         }
         struct Totals {
             var calls: Int64 = 0, errors: Int64 = 0, retryable: Int64 = 0
             var buckets = [Int64](repeating: 0, count: LatencyHistogram.columns.count)
             var codes: [String: CodeCount] = [:]
         }
+        let scope = filter.scope
+        let errorKeyed = dimensions.contains(where: \.isErrorSide)
+        // Calls and errors per group by the one rule; latency, retryable errors and codes of the
+        // calls each group shows (all of them, or its errors when grouped by an error dimension).
+        let counted = SeriesGrouping.group(current.map { (series($0), $0[6] ?? 0) }, scope: scope, groupBy: dimensions)
         var totals: [[String]: Totals] = [:]
         for row in current {
-            let group = (0..<groups.count).map { Self.groupValue(row[$0]) }
-            let status: Int = row[groups.count]
-            let type: String = row[groups.count + 1]
-            let code: String = row[groups.count + 2]
-            let calls: Int64 = row[groups.count + 3]
+            let series = series(row)
+            let isError = scope.admitsCalls(of: series) && scope.countsErrors(of: series)
+            guard scope.admitsCalls(of: series), isError || !errorKeyed else { continue }
+            let group = dimensions.map(series.value)
+            let calls: Int64 = row[6] ?? 0
             var entry = totals[group] ?? Totals()
-            entry.calls += calls
-            for index in histogram.indices { entry.buckets[index] += row[groups.count + 4 + index] as Int64 }
-            if !type.isEmpty {
-                entry.errors += calls
-                if Classifier.retryable(status: status == 0 ? nil : status, type: ErrorType(rawValue: type)) { entry.retryable += calls }
-                entry.codes["\(type)/\(code)", default: CodeCount(type: type, code: code, errors: 0)].errors += calls
+            for index in histogram.indices { entry.buckets[index] += row[7 + index] as Int64 }
+            if isError {
+                if Classifier.retryable(status: series.status == 0 ? nil : series.status, type: ErrorType(rawValue: series.type)) { entry.retryable += calls }
+                entry.codes["\(series.type)/\(series.code)", default: CodeCount(type: series.type, code: series.code, errors: 0)].errors += calls
             }
             totals[group] = entry
         }
-        var previousTotals: [[String]: (Int64, Int64)] = [:]
-        for row in before {
-            previousTotals[(0..<groups.count).map { Self.groupValue(row[$0]) }] = (row[groups.count] ?? 0, row[groups.count + 1] ?? 0)
+        for (group, counts) in counted {
+            totals[group, default: Totals()].calls = counts.calls
+            totals[group, default: Totals()].errors = counts.errors
         }
+        let previousTotals = SeriesGrouping.group(before.map { (series($0), $0[6] ?? 0) }, scope: scope, groupBy: dimensions)
+            .mapValues { ($0.calls, $0.errors) }
         return totals.map { group, entry in
             let top = entry.codes.values.sorted { ($0.errors, $1.code) > ($1.errors, $0.code) }.prefix(3)
             return SummaryRow(
