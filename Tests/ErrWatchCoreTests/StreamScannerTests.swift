@@ -1,0 +1,48 @@
+import ErrWatchCore
+import Testing
+
+/// Errors inside 200 streams, judged by the same rules as error bodies (the event has no status
+/// of its own, so its type decides), and chunks that merely mention an error left alone.
+@Suite struct StreamScannerTests {
+    static func scan(_ text: String) -> StreamScanner {
+        var scanner = StreamScanner(now: 0)
+        scanner.feed(Array(text.utf8))
+        return scanner
+    }
+
+    @Test func anAnthropicErrorEventIsItsType() throws {
+        let scanner = Self.scan("""
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_1"}}
+
+            event: error
+            data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
+
+            """)
+        let error = try #require(scanner.error)
+        #expect(error.type == .overloaded && error.code == "overloaded" && error.providerType == "overloaded_error")
+        #expect(error.retryable)
+    }
+
+    @Test func anOpenAIErrorChunkMapsItsProviderWordIntoTheSet() throws {
+        let scanner = Self.scan("""
+            data: {"id":"chatcmpl-1","choices":[{"delta":{"content":"Hel"}}]}
+
+            data: {"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}
+
+            """)
+        let error = try #require(scanner.error)
+        #expect(error.type == .internal && error.providerType == "server_error")
+    }
+
+    @Test func aChunkThatMentionsAnErrorIsNotOne() {
+        let scanner = Self.scan("""
+            data: {"id":"chatcmpl-1","choices":[{"delta":{"content":"the \\"error\\": field of the body"}}]}
+
+            data: [DONE]
+
+            """)
+        #expect(scanner.error == nil)
+        #expect(scanner.sawEnd)
+    }
+}
