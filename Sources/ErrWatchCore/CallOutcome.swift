@@ -4,20 +4,11 @@ public struct CallOutcome: Sendable, Hashable {
     /// When the attempt started, UTC milliseconds since 1970.
     public var timestamp: Int64
     /// The application that made the call.
-    public var app: String {
-        get { storedApp }
-        set { storedApp = RecordedText.dimension(newValue) }
-    }
+    @RecordedDimension public var app: String
     /// The normalised route (`chat/completions`, `files/{id}`); see ``Endpoint``.
-    public var endpoint: String {
-        get { storedEndpoint }
-        set { storedEndpoint = RecordedText.dimension(newValue) }
-    }
+    @RecordedDimension public var endpoint: String
     /// The model asked for; empty when unknown.
-    public var model: String {
-        get { storedModel }
-        set { storedModel = RecordedText.dimension(newValue) }
-    }
+    @RecordedDimension public var model: String
     /// The HTTP status, or nil when no response came (connection failure, timeout).
     public var status: Int?
     /// The error, or nil for a success.
@@ -29,10 +20,7 @@ public struct CallOutcome: Sendable, Hashable {
     /// Time to the response headers, in milliseconds, when measured (the proxy does).
     public var timeToHeadersMs: Int64?
     /// The upstream's request id (`x-request-id`), when sent.
-    public var requestID: String? {
-        get { storedRequestID }
-        set { storedRequestID = newValue.map(RecordedText.dimension) }
-    }
+    @RecordedOptionalDimension public var requestID: String?
     /// Whether the response was a server-sent event stream.
     public var streamed: Bool
     /// Whether this attempt was the last of its call (no retry or fallback followed), when the
@@ -42,13 +30,6 @@ public struct CallOutcome: Sendable, Hashable {
     /// that a client aggregated before reporting.
     public var count: Int
 
-    // The text fields as recorded: every assignment goes through ``RecordedText`` (controls
-    // replaced, length bounded, secrets masked), in `init` and after it, so no caller can forget.
-    private var storedApp: String
-    private var storedEndpoint: String
-    private var storedModel: String
-    private var storedRequestID: String?
-
     /// An outcome with the given fields; `error` nil means success. Every text field is
     /// cleaned and redacted here (an app name or a model can be a pasted key too; see ``RecordedText``).
     public init(
@@ -57,15 +38,15 @@ public struct CallOutcome: Sendable, Hashable {
         requestID: String? = nil, streamed: Bool = false, finalAttempt: Bool? = nil, count: Int = 1
     ) {
         self.timestamp = timestamp
-        storedApp = RecordedText.dimension(app)
-        storedEndpoint = RecordedText.dimension(endpoint)
-        storedModel = RecordedText.dimension(model)
+        self.app = app
+        self.endpoint = endpoint
+        self.model = model
         self.status = status
         self.error = error
         self.attempt = attempt
         self.latencyMs = latencyMs
         self.timeToHeadersMs = timeToHeadersMs
-        storedRequestID = requestID.map(RecordedText.dimension)
+        self.requestID = requestID
         self.streamed = streamed
         self.finalAttempt = finalAttempt
         self.count = count
@@ -83,27 +64,15 @@ public struct CallError: Sendable, Hashable {
         set { storedType = ErrorType(rawValue: RecordedText.dimension(newValue.rawValue)) }
     }
     /// The provider's code (`rate_limit_exceeded`, `invalid_api_key`), empty when none was sent.
-    public var code: String {
-        get { storedCode }
-        set { storedCode = RecordedText.dimension(newValue) }
-    }
-    /// The message, cleaned, redacted and cut to ``CallError/maxMessageLength`` characters (``RecordedText``).
-    public var message: String {
-        get { storedMessage }
-        set { storedMessage = RecordedText.message(newValue, limit: Self.maxMessageLength) }
-    }
+    @RecordedDimension public var code: String
+    /// The message, cleaned, redacted and cut to ``CallError/maxMessageLength`` characters (``RecordedMessage``).
+    @RecordedMessage public var message: String
     /// The provider's own type as it sent it (`tokens`, `server_error`, Gemini's `status`),
     /// empty when none; ``type`` is errwatch's member of the closed set.
-    public var providerType: String {
-        get { storedProviderType }
-        set { storedProviderType = RecordedText.dimension(newValue) }
-    }
+    @RecordedDimension public var providerType: String
     /// The provider's own code as it sent it (a number written as text), empty when none;
     /// ``code`` is the normalised one.
-    public var providerCode: String {
-        get { storedProviderCode }
-        set { storedProviderCode = RecordedText.dimension(newValue) }
-    }
+    @RecordedDimension public var providerCode: String
     /// Whether the guide says to retry (an `x-should-retry` header overrides).
     public var retryable: Bool
     /// How long the server asked the client to wait, in milliseconds, when it said.
@@ -113,19 +82,15 @@ public struct CallError: Sendable, Hashable {
     public static let maxMessageLength = 1_000
 
     private var storedType: ErrorType
-    private var storedCode: String
-    private var storedMessage: String
-    private var storedProviderType: String
-    private var storedProviderCode: String
 
     /// An error; every text is cleaned and redacted, and `message` cut to length, here (``RecordedText``).
     public init(type: ErrorType, code: String = "", message: String, retryable: Bool, retryAfterMs: Int64? = nil,
                 providerType: String = "", providerCode: String = "") {
         storedType = ErrorType(rawValue: RecordedText.dimension(type.rawValue))
-        storedCode = RecordedText.dimension(code)
-        storedMessage = RecordedText.message(message, limit: Self.maxMessageLength)
-        storedProviderType = RecordedText.dimension(providerType)
-        storedProviderCode = RecordedText.dimension(providerCode)
+        self.code = code
+        self.message = message
+        self.providerType = providerType
+        self.providerCode = providerCode
         self.retryable = retryable
         self.retryAfterMs = retryAfterMs
     }

@@ -68,3 +68,44 @@ public enum RecordedText {
         return String(String.UnicodeScalarView(scalars.prefix(limit)))
     }
 }
+
+/// A dimension as errwatch records it: every assignment, in an initialiser or after it, goes
+/// through ``RecordedText/dimension(_:)``, so no caller can store a raw one.
+@propertyWrapper
+public struct RecordedDimension: Sendable, Hashable {
+    private var value: String
+
+    public init(wrappedValue: String) { value = RecordedText.dimension(wrappedValue) }
+
+    public var wrappedValue: String {
+        get { value }
+        set { value = RecordedText.dimension(newValue) }
+    }
+}
+
+/// ``RecordedDimension`` for a value that may be absent.
+@propertyWrapper
+public struct RecordedOptionalDimension: Sendable, Hashable {
+    private var value: String?
+
+    public init(wrappedValue: String?) { value = wrappedValue.map(RecordedText.dimension) }
+
+    public var wrappedValue: String? {
+        get { value }
+        set { value = newValue.map(RecordedText.dimension) }
+    }
+}
+
+/// A message as errwatch records it (``RecordedText/message(_:limit:)``, cut to
+/// ``CallError/maxMessageLength``), on every assignment.
+@propertyWrapper
+public struct RecordedMessage: Sendable, Hashable {
+    private var value: String
+
+    public init(wrappedValue: String) { value = RecordedText.message(wrappedValue, limit: CallError.maxMessageLength) }
+
+    public var wrappedValue: String {
+        get { value }
+        set { value = RecordedText.message(newValue, limit: CallError.maxMessageLength) }
+    }
+}
