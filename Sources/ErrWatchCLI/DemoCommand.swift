@@ -181,12 +181,13 @@ final class DemoDriver: Service, @unchecked Sendable {
     /// Calls, errors and error rate by type since the demo started, as recorded.
     func table(now: Int64) throws -> String {
         // Counts are per minute: start at the minute the demo started in.
-        let rows = try agent.store.rates(Filter(since: Timestamp.floor(started, to: Timestamp.minute), until: now + 1), by: [.type])
-        let calls = rows.reduce(0) { $0 + $1.calls }
-        let errors = rows.reduce(0) { $0 + $1.errors }
-        let report = Report(columns: ["type", "calls", "share"], rows: rows.map { row in
-            [.text(row.group[0].isEmpty ? "(success)" : row.group[0]), .integer(row.calls),
-             .rate(calls > 0 ? Double(row.calls) / Double(calls) : nil)]
+        let filter = Filter(since: Timestamp.floor(started, to: Timestamp.minute), until: now + 1)
+        let overall = try agent.store.rates(filter, by: []).first
+        let calls = overall?.calls ?? 0
+        let errors = overall?.errors ?? 0
+        // Each type's errors over all calls (a type narrows the errors, never the calls).
+        let report = Report(columns: ["type", "errors", "error_rate"], rows: try agent.store.rates(filter, by: [.type]).map { row in
+            [.text(row.group[0]), .integer(row.errors), .rate(row.errorRate)]
         })
         let tally = traffic?.counts ?? .init()
         let elapsed = DurationText.format((now - started) / 1_000 * 1_000)
