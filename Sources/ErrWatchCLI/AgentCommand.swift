@@ -99,9 +99,16 @@ struct AgentCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             try? await client.shutdown()
+            try? store.close()
             throw error
         }
         try await client.shutdown()
+        // Everything accepted is written; the file alone now holds it (no WAL beside it).
+        do {
+            try store.close()
+        } catch {
+            logger.warning("The database could not be checkpointed on stop; its -wal file beside it holds the latest writes", metadata: ["error": "\(Store.describe(error))"])
+        }
         let statistics = agent.writer.statistics
         logger.info("errwatch agent stopped", metadata: [
             "written": "\(statistics.written)", "dropped": "\(statistics.dropped)"])

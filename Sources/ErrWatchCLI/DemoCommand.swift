@@ -94,6 +94,8 @@ struct DemoCommand: AsyncParsableCommand {
 
             context.print(try driver.summary(path: path, now: context.now()))
         }
+        // The file the demo names holds everything once it is closed: no WAL beside it.
+        try store.close()
     }
 
     /// The demo's alerting: a rate-limit rule that the burst sets off, evaluated every 2 s,

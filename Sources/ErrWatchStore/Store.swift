@@ -65,7 +65,7 @@ public struct Store: Sendable {
                 // The history holds error messages and request ids: readable by its owner only.
                 // SQLite gives the -wal and -shm files the main file's permissions.
                 let descriptor = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-                if descriptor >= 0 { close(descriptor) }
+                if descriptor >= 0 { Foundation.close(descriptor) }
             }
             if exists {
                 // Inspect before opening the pool: GRDB writes to a WAL database when it opens
@@ -86,6 +86,34 @@ public struct Store: Sendable {
         } catch {
             throw ErrWatchError(.database, "Cannot open database '\(path)': \(describe(error)).")
         }
+    }
+
+    /// Closes the database so that its one file holds everything: the WAL is checkpointed into
+    /// it and removed with the shared-memory file (when no other process has the database open).
+    /// Every errwatch process calls this on a clean stop, so the file a user copies is whole.
+    public func close() throws {
+        try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        guard let pool = writer as? DatabasePool else {
+            try (writer as? DatabaseQueue)?.close()
+            return
+        }
+        try pool.close()
+        // GRDB closes the pool's writer before its read-only readers, so the last connection to
+        // close cannot remove the WAL (a read-only one may not). One more connection, alone and
+        // last, checkpoints and removes it.
+        let last = try DatabaseQueue(path: pool.path)
+        try last.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try last.close()
+    }
+
+    /// A consistent copy of the database at `path`, one file, made while it stays in use
+    /// (SQLite's `VACUUM INTO`): the way to copy a live database, whose latest writes may still
+    /// be in its `-wal` file. Refuses to overwrite a file that exists.
+    public func backup(to path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw ErrWatchError(.invalidArgument, "'\(path)' exists already; give a new file to back up into.")
+        }
+        try writer.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
     }
 
     /// A fresh, migrated in-memory database.

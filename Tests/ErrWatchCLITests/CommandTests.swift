@@ -107,6 +107,34 @@ let sample = """
         precondition(result.exitCode == 0, result.stderr)
     }
 
+    /// Every command leaves the database as one file: no WAL beside it once it is done.
+    @Test func commandsLeaveNoWALBehind() async throws {
+        defer { workspace.cleanup() }
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal"), "ingest left a WAL")
+        for arguments in [["rates", "--window", "1h"], ["errors", "--since", "1h"], ["trend", "--since", "1h"], ["export", "--report", "events", "--since", "1h"]] {
+            let result = await errwatch(arguments + ["--db", db], now: now)
+            #expect(result.exitCode == 0, "\(arguments[0]): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: db + "-wal"), "\(arguments[0]) left a WAL")
+        }
+    }
+
+    /// A backup is one whole file, even while a writer holds the latest writes in the WAL.
+    @Test func backupCopiesALiveDatabaseIntoOneFile() async throws {
+        defer { workspace.cleanup() }
+        let live = try Store.open(path: db)
+        try live.record([CallOutcome(timestamp: now - 60_000, app: "late", endpoint: "e", status: 200)])
+        #expect(FileManager.default.fileExists(atPath: db + "-wal"), "the write is still in the WAL")
+        let target = workspace.path("backup.db")
+        let result = await errwatch(["backup", "--db", db, target], now: now)
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target + "-wal"))
+        let copied = try Store.open(path: target).rates(Filter(since: 0, until: .max / 2), by: [])[0].calls
+        let original = try live.rates(Filter(since: 0, until: .max / 2), by: [])[0].calls
+        #expect(copied == original)
+        let again = await errwatch(["backup", "--db", db, target], now: now)
+        #expect(again.exitCode == 64 && again.stderr.contains("exists already"))
+    }
+
     @Test func errorsAsATable() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["errors", "--db", db, "--since", "1h"], now: now)

@@ -17,6 +17,11 @@ import Testing
         #expect(recorded > 0)
         #expect(recordedLine.hasSuffix("and dropped 0."))
         #expect(result.stdout.contains("errwatch rates --db \(db) --window 1h --by model,type"))
+        // The file the demo names holds everything by itself: no WAL beside it, a copy is whole.
+        #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
+        let copy = workspace.path("copy.db")
+        try FileManager.default.copyItem(atPath: db, toPath: copy)
+        #expect(try Store.open(path: copy).rates(Filter(since: 0, until: Int64.max / 2), by: [])[0].calls == Int64(recorded))
         let store = try Store.open(path: db)
         let calls = try store.rates(Filter(since: 0, until: Int64.max / 2), by: [])[0].calls
         #expect(calls == Int64(recorded))

@@ -98,6 +98,13 @@ final class RunningBinary: @unchecked Sendable {
         agent.terminate()
         #expect(await agent.exitStatus() == 0)
 
+        // The file alone holds everything: no WAL beside it, and a copy of it is whole.
+        #expect(!FileManager.default.fileExists(atPath: database + "-wal"), "a -wal file was left beside the database")
+        let copy = directory.appendingPathComponent("copy.db").path
+        try FileManager.default.copyItem(atPath: database, toPath: copy)
+        let copied = try Store.open(path: copy).rates(Filter(since: 0, until: Int64.max / 2), by: [])
+        #expect(copied.first?.calls == Int64(answered))
+
         let store = try Store.open(path: database)
         let filter = Filter(since: 0, until: Int64.max / 2)
         let rates = try store.rates(filter, by: [])

@@ -183,3 +183,20 @@ import Testing
         #expect(integrity == nil)
     }
 }
+
+@Suite struct CloseTests {
+    /// A closed store's file holds everything: the WAL is checkpointed into it and removed.
+    @Test func closingLeavesOneWholeFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.path("closed.db")
+        let store = try Store.open(path: path)
+        try store.record([success(midnight), failure(midnight)])
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        try store.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "the WAL is still beside the file")
+        #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
+        let reopened = try Store.open(path: path)
+        #expect(try reopened.rates(Filter(since: 0, until: .max / 2), by: [])[0].calls == 2)
+    }
+}
