@@ -12,7 +12,7 @@ enum ReleaseBinary {
         let release = packageRoot.appendingPathComponent(".build/release").resolvingSymlinksInPath()
         let binary = release.appendingPathComponent("errwatch")
         let modified = { (url: URL) in try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate }
-        try #require(modified(binary) != nil, "no release build at \(binary.path); run 'swift build -c release' first (README: Tests)")
+        try #require(modified(binary) != nil, "no release build at \(binary.path); run 'swift build -c release --static-swift-stdlib -Xlinker -s' first (README: Tests)")
         // A module compiled again to the same objects is not linked again: its build folder
         // (`.build/release/NAME.build`) says when it was last compiled.
         let products = (try? FileManager.default.contentsOfDirectory(at: release, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
@@ -21,7 +21,7 @@ enum ReleaseBinary {
         let newest = (sources?.allObjects as? [URL] ?? [])
             .compactMap { try? $0.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate }
             .max() ?? .distantPast
-        try #require(built >= newest, "the release build at \(binary.path) is older than the sources; run 'swift build -c release' first (README: Tests)")
+        try #require(built >= newest, "the release build at \(binary.path) is older than the sources; run 'swift build -c release --static-swift-stdlib -Xlinker -s' first (README: Tests)")
         return binary
     }
 }
