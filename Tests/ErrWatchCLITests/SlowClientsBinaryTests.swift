@@ -23,7 +23,9 @@ import Testing
             defer { stalled.forEach { $0.close() } }
             for connection in stalled { connection.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le") }
 
-            // Real traffic is served all the while, promptly.
+            // Real traffic is served all the while. (Before the cap, the agent could accept no
+            // connection at all at its descriptor limit: these timed out.)
+            var slowest = Duration.zero
             for _ in 0..<20 {
                 let started = ContinuousClock.now
                 #expect(try await DurabilityTests.get(client, port: port, "/healthz").0 == 200)
@@ -34,8 +36,10 @@ import Testing
                 let response = try await client.execute(request, timeout: .seconds(10))
                 _ = try await response.body.collect(upTo: 1 << 20)
                 #expect(response.status == .ok)
-                #expect(ContinuousClock.now - started < .seconds(2))
+                slowest = max(slowest, ContinuousClock.now - started)
             }
+            // On an idle machine each call takes milliseconds; the bound only catches starvation.
+            #expect(slowest < .seconds(8), "the slowest call took \(slowest)")
             // Every stalled connection is closed: to make room, or by the header timeout.
             #expect(await DurabilityTests.eventually(15) { stalled.allSatisfy { $0.isClosedByPeer() } },
                     "\(stalled.filter { !$0.isClosedByPeer() }.count) stalled connections still open")
