@@ -195,7 +195,8 @@ public struct AlertsConfiguration: Sendable, Hashable {
             let names = field.text.map { [$0] } ?? (field.node.sequence?.compactMap { $0.scalar?.string } ?? [])
             do { rule.groupBy = try Dimension.parseList(names.joined(separator: ",")) } catch { throw invalid(error.message) }
         case "window": rule.windowMs = try duration()
-        case "for": rule.forMs = field.text == "0" ? 0 : try duration()
+        // `for` may be zero (fire at once, the default): `0`, `0s`, `0m` all say so.
+        case "for": rule.forMs = DurationText.milliseconds(field.text ?? "") == 0 || field.text == "0" ? 0 : try duration()
         case "repeat": rule.repeatMs = try duration()
         case "period": rule.periodMs = try duration()
         case "lookback": rule.lookbackMs = try duration()

@@ -110,4 +110,12 @@ struct AlertsConfigurationTests {
             == "Notifier 'ops' (errwatch.yaml line 2) of kind webhook needs a url.")
         #expect(message("rules: 5\n") == "'rules' (errwatch.yaml line 1) must be a list.")
     }
+
+    /// README gives `0s` as the default of `for`: every way of writing zero is accepted.
+    @Test func forMayBeZeroAsReadmeWritesIt() throws {
+        for zero in ["0", "0s", "0m"] {
+            let configuration = try parse("rules:\n  - name: a\n    warning: 2%\n    for: \(zero)\n")
+            #expect(configuration.alerts.rules.first?.forMs == 0, "for: \(zero)")
+        }
+    }
 }
