@@ -18,3 +18,52 @@ public struct ErrWatchCommand: AsyncParsableCommand {
 
     public init() {}
 }
+
+extension ErrWatchCommand {
+    /// The names the first argument may take: the subcommands.
+    static var commandNames: [String] {
+        configuration.subcommands.compactMap { $0.configuration.commandName }
+    }
+
+    /// The command `arguments` ask for. A first word that names no command is refused with
+    /// the nearest name (`Unknown command 'rate'; did you mean 'rates'?`) rather than with what
+    /// the parser would say about its options.
+    public static func parseCommand(_ arguments: [String]) throws -> any ParsableCommand {
+        if let first = arguments.first, !first.hasPrefix("-"), first != "help", !commandNames.contains(first) {
+            let nearest = commandNames.map { ($0, editDistance(first, $0)) }.min { $0.1 < $1.1 }
+            let hint = nearest.flatMap { $0.1 <= max(2, first.count / 3) ? " did you mean '\($0.0)'?" : nil }
+                ?? " the commands are: \(commandNames.joined(separator: ", "))."
+            throw ValidationError("Unknown command '\(first)';\(hint)")
+        }
+        return try parseAsRoot(arguments)
+    }
+
+    /// Runs the command the process was started with, as the default `main` does, through
+    /// ``parseCommand(_:)``.
+    public static func main() async {
+        do {
+            var command = try parseCommand(Array(CommandLine.arguments.dropFirst()))
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// Levenshtein distance between two short words.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, y) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

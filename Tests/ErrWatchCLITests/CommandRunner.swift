@@ -29,7 +29,7 @@ func errwatch(_ arguments: [String], environment: [String: String] = [:], now: I
         standardInput: { input.fileHandleForReading })
     var exitCode: Int32 = 0
     do {
-        var command = try ErrWatchCommand.parseAsRoot(arguments)
+        var command = try ErrWatchCommand.parseCommand(arguments)
         try await CommandContext.$current.withValue(context) {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()

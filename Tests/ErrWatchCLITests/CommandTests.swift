@@ -135,6 +135,15 @@ let sample = """
         #expect(again.exitCode == 64 && again.stderr.contains("exists already"))
     }
 
+    @Test func aMistypedCommandIsNamedWithTheNearestOne() async throws {
+        defer { workspace.cleanup() }
+        let typo = await errwatch(["rate", "--db", db], now: now)
+        #expect(typo.exitCode == 64)
+        #expect(typo.stderr.contains("Unknown command 'rate'; did you mean 'rates'?"), "\(typo.stderr)")
+        let unknown = await errwatch(["frobnicate"], now: now)
+        #expect(unknown.stderr.contains("Unknown command 'frobnicate'; the commands are: demo, agent"))
+    }
+
     @Test func errorsAsATable() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["errors", "--db", db, "--since", "1h"], now: now)
