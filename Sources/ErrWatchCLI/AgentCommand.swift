@@ -5,6 +5,8 @@ import ErrWatchCore
 import ErrWatchStore
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -67,6 +69,8 @@ struct AgentCommand: AsyncParsableCommand {
         let configuration = try resolve(environment: context.environment)
         let logger = Logger(label: "errwatch.agent")
         let path = configuration.database ?? DatabaseOptions.defaultPath
+        // The address first: a port in use is said plainly, before any database is created.
+        try await Self.checkListenable(host: configuration.host, port: configuration.port)
         var options = Store.Options()
         options.synchronous = configuration.synchronous
         let store = try Store.open(path: path, options: options)
@@ -112,6 +116,25 @@ struct AgentCommand: AsyncParsableCommand {
         let statistics = agent.writer.statistics
         logger.info("errwatch agent stopped", metadata: [
             "written": "\(statistics.written)", "dropped": "\(statistics.dropped)"])
+    }
+}
+
+extension AgentCommand {
+    /// Binds `host:port` and lets it go again, so that an address the agent cannot listen on is
+    /// refused with a sentence that names it and the setting, not with the socket call's words.
+    static func checkListenable(host: String, port: Int) async throws {
+        guard port != 0 else { return }
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port).get()
+            try await channel.close()
+        } catch {
+            let reason = (error as? IOError).map { $0.errnoCode == EADDRINUSE ? "the address is in use by another process" : String(cString: strerror($0.errnoCode)).lowercased() }
+                ?? "\(error)"
+            throw ErrWatchError(.configuration,
+                "Cannot listen on \(host):\(port): \(reason); choose another address with --listen or ERRWATCH_LISTEN.")
+        }
     }
 }
 

@@ -75,3 +75,31 @@ func validationMessage(_ body: () throws -> Any) -> String? {
         return "unexpected \(error)"
     }
 }
+
+@Suite struct ListenAddressTests {
+    /// A port in use is refused in one sentence naming it and the setting, before the database
+    /// is created.
+    @Test func aPortInUseIsSaidPlainlyAndNoDatabaseIsCreated() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        // Hold a port: a listening socket on 127.0.0.1, port chosen by the system.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let db = workspace.path("never.db")
+        let result = await errwatch(["agent", "--listen", "127.0.0.1:\(port)", "--upstream", "http://127.0.0.1:1/v1", "--db", db],
+                                    now: Int64(Date().timeIntervalSince1970 * 1_000))
+        #expect(result.exitCode != 0)
+        #expect(result.stderr.contains("Cannot listen on 127.0.0.1:\(port): the address is in use by another process; choose another address with --listen or ERRWATCH_LISTEN."),
+                "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: db))
+    }
+}
