@@ -54,6 +54,7 @@ let package = Package(
                 .embedInCode("../../migrations/0004_alerts.sql"),
                 .embedInCode("../../migrations/0005_latency_histogram.sql"),
                 .embedInCode("../../migrations/0006_provider_fields.sql"),
+                .embedInCode("../../migrations/0007_ingested_files.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -34,6 +34,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(name: .customLong("skip-invalid"), help: "Write the valid lines and report the rest, instead of rejecting the file.")
     var skipInvalid = false
 
+    @Flag(help: "Record a file that was ingested before (its calls are counted again).")
+    var again = false
+
     /// Rejections printed at most; the rest are counted.
     static let maxReported = 20
 
@@ -46,7 +49,8 @@ struct IngestCommand: AsyncParsableCommand {
             handle = context.standardInput()
         } else {
             guard let opened = FileHandle(forReadingAtPath: file) else {
-                throw ValidationError("Cannot read '\(file)'; check that it exists and is readable.")
+                // Not a usage mistake: the command was right, the file is not there.
+                throw ErrWatchError(.invalidInput, "Cannot read '\(file)'; check that it exists and is readable.")
             }
             handle = opened
         }
@@ -64,13 +68,17 @@ struct IngestCommand: AsyncParsableCommand {
 
         var summary = Store.RecordSummary(outcomes: 0, errors: 0)
         do {
-            summary = try store.recordAll { add in
+            var fingerprint = Fingerprint()
+            let name = file == "-" ? "standard input" : file
+            summary = try store.recordAll(file: { (name, fingerprint.hex, context.now()) }, allowRepeat: again) { add in
                 while let line = try reader.next() {
                     lineNumber += 1
                     switch line {
                     case .tooLong:
+                        fingerprint.add("\u{0}too long")
                         reject("line is longer than 1 MiB")
                     case .text(let text):
+                        fingerprint.add(text)
                         if text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
                         let outcome: CallOutcome
                         do throws(ErrWatchError) {
@@ -102,6 +110,22 @@ struct IngestCommand: AsyncParsableCommand {
             Report(columns: ["outcomes", "errors", "rejected"], rows: [[.integer(Int64(summary.outcomes)), .integer(Int64(summary.errors)), .integer(Int64(rejected))]])
                 .render(output.format, to: context.standardOutput)
         }
-        if rejected > 0 { throw ExitCode(1) }
+        // With --skip-invalid the command did what was asked: the skipped lines are reported, not a failure.
+        if rejected > 0, !skipInvalid { throw ExitCode(1) }
     }
+}
+
+/// A fingerprint of the lines of an ingested file (64-bit FNV-1a over each line and its end),
+/// to recognise the same file given again; line ends CRLF or LF read alike.
+struct Fingerprint {
+    private var value: UInt64 = 0xCBF2_9CE4_8422_2325
+    private var lines = 0
+
+    mutating func add(_ line: some StringProtocol) {
+        for byte in line.utf8 { value = (value ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        value = (value ^ 0x0A) &* 0x100_0000_01B3
+        lines += 1
+    }
+
+    var hex: String { String(value, radix: 16) + "-" + String(lines) }
 }

@@ -37,7 +37,14 @@ extension Store {
     /// outcomes to, and they are written in chunks as they come; if `body` or a write throws,
     /// the transaction rolls back and nothing is recorded. Used to ingest files of any size
     /// with bounded memory and all-or-nothing semantics.
-    public func recordAll(chunkSize: Int = 1_000, _ body: (_ add: (CallOutcome) throws -> Void) throws -> Void) throws -> RecordSummary {
+    ///
+    /// `file`, when given, is asked after `body` for the name and fingerprint of what was read:
+    /// a fingerprint recorded before refuses the whole write (the same file ingested twice would
+    /// count its calls twice) unless `allowRepeat`; otherwise it is remembered with the write.
+    public func recordAll(
+        chunkSize: Int = 1_000, file: (() -> (name: String, fingerprint: String, at: Int64))? = nil, allowRepeat: Bool = false,
+        _ body: (_ add: (CallOutcome) throws -> Void) throws -> Void
+    ) throws -> RecordSummary {
         var created: [SeriesKey: Int64] = [:]
         let summary = try writer.write { db in
             var summary = RecordSummary(outcomes: 0, errors: 0)
@@ -55,6 +62,18 @@ extension Store {
                 if chunk.records >= chunkSize { try flush() }
             }
             try flush()
+            if let file {
+                let (name, fingerprint, at) = file()
+                if !allowRepeat, let earlier = try Row.fetchOne(
+                    db, sql: "SELECT name, ingested_at, outcomes FROM ingested_files WHERE fingerprint = ?", arguments: [fingerprint]) {
+                    let when: Int64 = earlier[1]
+                    let outcomes: Int = earlier[2]
+                    throw ErrWatchError(.invalidInput,
+                        "\(name) was ingested already (as \(earlier[0] as String) at \(Timestamp.iso8601(when)), \(outcomes) outcomes); recording it again would count its calls twice, so nothing was written. Pass --again to record it anyway.")
+                }
+                try db.execute(sql: "INSERT OR REPLACE INTO ingested_files (fingerprint, name, ingested_at, outcomes) VALUES (?, ?, ?, ?)",
+                               arguments: [fingerprint, name, at, summary.outcomes])
+            }
             return summary
         }
         series.remember(created)

@@ -73,7 +73,8 @@ let sample = """
         defer { workspace.cleanup() }
         let file = try workspace.write("bad.ndjson", #"{"status":200}"# + "\n" + sample)
         let result = await errwatch(["ingest", "--db", workspace.path("e.db"), "--skip-invalid", file], now: now)
-        #expect(result.exitCode == 1)
+        // It did what was asked: the skipped line is reported, not a failure.
+        #expect(result.exitCode == 0)
         #expect(result.stderr == "\(file):1: missing required field 'ts'\n")
         #expect(result.stdout == "Recorded 6 outcomes (3 errors); skipped 1 invalid line.\n")
     }
@@ -90,8 +91,28 @@ let sample = """
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let result = await errwatch(["ingest", "--db", workspace.path("e.db"), workspace.path("nope.ndjson")], now: now)
-        #expect(result.exitCode == 64)
+        // The command was written right; the file is missing: a failure (1), not a usage error (64).
+        #expect(result.exitCode == 1)
         #expect(result.stderr.hasPrefix("Error: Cannot read '\(workspace.path("nope.ndjson"))'; check that it exists and is readable.\n"))
+    }
+
+    @Test func theSameFileTwiceIsRefusedUnlessAskedAgain() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let db = workspace.path("e.db")
+        let file = try workspace.write("sample.ndjson", sample)
+        #expect(await errwatch(["ingest", "--db", db, file], now: now).exitCode == 0)
+        let calls = { try Store.open(path: db).rates(Filter(since: 0, until: .max / 2), by: [])[0].calls }
+        let once = try calls()
+        let twice = await errwatch(["ingest", "--db", db, file], now: now)
+        #expect(twice.exitCode == 1)
+        #expect(twice.stderr.contains("was ingested already") && twice.stderr.contains("--again"), "\(twice.stderr)")
+        #expect(try calls() == once, "nothing counted twice")
+        // The same lines through standard input are the same file.
+        #expect(await errwatch(["ingest", "--db", db, "-"], now: now, stdin: sample).exitCode == 1)
+        let again = await errwatch(["ingest", "--db", db, "--again", file], now: now)
+        #expect(again.exitCode == 0)
+        #expect(try calls() == 2 * once)
     }
 }
 
@@ -264,7 +285,7 @@ let sample = """
     @Test func migrateReportsTheSchema() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["migrate", "--db", db, "--format", "csv"], now: now)
-        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n\(db),0003_final_attempts\r\n\(db),0004_alerts\r\n\(db),0005_latency_histogram\r\n\(db),0006_provider_fields\r\n")
+        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n\(db),0003_final_attempts\r\n\(db),0004_alerts\r\n\(db),0005_latency_histogram\r\n\(db),0006_provider_fields\r\n\(db),0007_ingested_files\r\n")
     }
 
     @Test func pruneDeletesWholeDays() async throws {
