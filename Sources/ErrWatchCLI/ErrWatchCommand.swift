@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `errwatch`: the root command. The executable is `@main extension ErrWatchCommand {}`.
 public struct ErrWatchCommand: AsyncParsableCommand {
@@ -41,16 +42,36 @@ extension ErrWatchCommand {
     /// Runs the command the process was started with, as the default `main` does, through
     /// ``parseCommand(_:)``.
     public static func main() async {
+        var command: any ParsableCommand
         do {
-            var command = try parseCommand(Array(CommandLine.arguments.dropFirst()))
+            command = try parseCommand(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            exit(withError: error)
+        }
+        do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            let (message, code) = failure(error, in: type(of: command))
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            Foundation.exit(code.rawValue)
         }
+    }
+
+    /// What to print and how to exit when `command` fails while running: a validation error
+    /// with that command's own usage (`Usage: errwatch rates …`), not the root's; anything else
+    /// as ArgumentParser says it.
+    public static func failure(_ error: any Error, in command: any ParsableCommand.Type) -> (message: String, code: ExitCode) {
+        guard let validation = error as? ValidationError, command != Self.self else {
+            return (fullMessage(for: error), exitCode(for: error))
+        }
+        let usage = usageString(for: command).trimmingCharacters(in: .whitespacesAndNewlines)
+        // The command's path (`errwatch alerts list`): the usage's words before its first option.
+        let name = usage.split(separator: " ").prefix { !($0.first.map { "[<-".contains($0) } ?? true) }.joined(separator: " ")
+        return ("Error: \(validation.message)\nUsage: \(usage)\n  See '\(name) --help' for more information.", .validationFailure)
     }
 
     /// Levenshtein distance between two short words.

@@ -28,8 +28,12 @@ func errwatch(_ arguments: [String], environment: [String: String] = [:], now: I
         standardOutput: { out.append($0) }, standardError: { err.append($0) },
         standardInput: { input.fileHandleForReading })
     var exitCode: Int32 = 0
+    // As `ErrWatchCommand.main` does: a parse error with the root's words, a run error with the
+    // command's own usage.
+    var parsed: (any ParsableCommand)?
     do {
         var command = try ErrWatchCommand.parseCommand(arguments)
+        parsed = command
         try await CommandContext.$current.withValue(context) {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -38,8 +42,11 @@ func errwatch(_ arguments: [String], environment: [String: String] = [:], now: I
             }
         }
     } catch {
-        exitCode = ErrWatchCommand.exitCode(for: error).rawValue
-        let message = ErrWatchCommand.fullMessage(for: error)
+        let type: any ParsableCommand.Type = parsed.map { Swift.type(of: $0) } ?? ErrWatchCommand.self
+        let (message, code) = parsed == nil
+            ? (ErrWatchCommand.fullMessage(for: error), ErrWatchCommand.exitCode(for: error))
+            : ErrWatchCommand.failure(error, in: type)
+        exitCode = code.rawValue
         if !message.isEmpty { err.append(message + "\n") }
     }
     return CommandResult(stdout: out.value, stderr: err.value, exitCode: exitCode)

@@ -260,6 +260,8 @@ let sample = """
         let badBy = await errwatch(["rates", "--db", db, "--by", "region"], now: now)
         #expect(badBy.exitCode == 64)
         #expect(badBy.stderr.hasPrefix("Error: Unknown dimension 'region'; group by any of: app, endpoint, model, status, type, code, fault.\n"))
+        // The command's own usage, not the root's.
+        #expect(badBy.stderr.contains("Usage: errwatch rates"), "\(badBy.stderr)")
         let badSince = await errwatch(["errors", "--db", db, "--since", "yesterday"], now: now)
         #expect(badSince.exitCode == 64)
         #expect(badSince.stderr.hasPrefix("Error: Invalid --since 'yesterday'; give a span back from now (30s, 5m, 1h, 7d), 'now', or an ISO-8601 time such as 2026-11-25T10:00:00Z.\n"))
