@@ -33,6 +33,7 @@ public struct DemoTraffic: Sendable {
     /// A provider rate-limit storm: while it lasts, each attempt is answered 429 with this share.
     let burst: (during: Range<ContinuousClock.Instant>, share: Double)?
     private let tally = TallyBox()
+    private let stopping = StopFlag()
 
     /// Clients sending about `requestsPerSecond` in all to `baseURL` (the agent's `/v1`), with
     /// an optional burst of rate limiting (the fake upstream's `x-mock-status` test header).
@@ -51,7 +52,10 @@ public struct DemoTraffic: Sendable {
     static let apps = ["chat-web", "support-bot", "batch-summarizer"]
     static let models = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4"]
 
-    /// Sends traffic until the task is cancelled or `until` passes.
+    /// Stops starting calls; the calls under way finish (so that none is recorded as abandoned).
+    public func stop() { stopping.set() }
+
+    /// Sends traffic until the task is cancelled, ``stop()`` is called, or `until` passes.
     public func run(until deadline: ContinuousClock.Instant) async {
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<clients {
@@ -64,7 +68,7 @@ public struct DemoTraffic: Sendable {
         var random = SplitMix64(seed: UInt64(index + 1) &* 7_919)
         let pause = Duration.seconds(Double(clients) / requestsPerSecond)
         let app = Self.apps[index % Self.apps.count]
-        while ContinuousClock.now < deadline, !Task.isCancelled {
+        while ContinuousClock.now < deadline, !Task.isCancelled, !stopping.isSet {
             let roll = random.unit()
             let model = Self.models[Int(random.next() % UInt64(Self.models.count))]
             let (path, body) = roll < 0.15
@@ -114,9 +118,16 @@ public struct DemoTraffic: Sendable {
             // Exponential backoff with full jitter, never shorter than the server asked.
             let backoff = 0.1 * pow(2, Double(attempt)) * random.unit()
             try? await Task.sleep(for: .seconds(max(backoff, min(retryAfter ?? 0, 2))))
-            if Task.isCancelled { return }
+            if Task.isCancelled || stopping.isSet { return }
         }
     }
+}
+
+/// Whether the traffic was told to stop, shared by the clients.
+final class StopFlag: Sendable {
+    private let flag = Mutex(false)
+    var isSet: Bool { flag.withLock { $0 } }
+    func set() { flag.withLock { $0 = true } }
 }
 
 /// The tally, shared by the clients.

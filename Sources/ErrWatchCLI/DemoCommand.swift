@@ -154,13 +154,19 @@ final class DemoDriver: Service, @unchecked Sendable {
         self.traffic = traffic
         context.print("errwatch demo: fake upstream, agent on http://127.0.0.1:\(port)/v1, \(clients) simulated apps, \(DurationText.format(length)). Ctrl-C stops it.\n")
         let deadline = ContinuousClock.now + .milliseconds(length)
-        // Ctrl-C (graceful shutdown) cancels the clients and the drawing; the summary follows.
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await traffic.run(until: deadline) }
-                group.addTask { [self] in await drawUntil(deadline) }
-                await group.waitForAll()
+        // Ctrl-C (graceful shutdown) stops the apps starting calls and lets the calls under way
+        // finish — cutting them would record them as abandoned (499) — and stops the drawing;
+        // the summary follows. The agent serves until this returns (it stops after the driver).
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withGracefulShutdownHandler {
+                    await traffic.run(until: deadline)
+                } onGracefulShutdown: {
+                    traffic.stop()
+                }
             }
+            group.addTask { [self] in await cancelWhenGracefulShutdown { await self.drawUntil(deadline) } }
+            await group.waitForAll()
         }
         await agent.writer.flush()
     }
