@@ -152,7 +152,8 @@ final class DemoDriver: Service, @unchecked Sendable {
         let traffic = DemoTraffic(client: client, baseURL: "http://127.0.0.1:\(port)/v1", clients: clients, requestsPerSecond: rate,
                                   burst: (burst, 0.5))
         self.traffic = traffic
-        context.print("errwatch demo: fake upstream, agent on http://127.0.0.1:\(port)/v1, \(clients) simulated apps, \(DurationText.format(length)). Ctrl-C stops it.\n")
+        context.print("errwatch demo: fake upstream, agent on http://127.0.0.1:\(port)/v1, \(clients) simulated apps, \(DurationText.format(length)). Ctrl-C stops it.\n"
+            + "Dashboard while it runs: http://127.0.0.1:\(port)/\n")
         let deadline = ContinuousClock.now + .milliseconds(length)
         // Ctrl-C (graceful shutdown) stops the apps starting calls and lets the calls under way
         // finish — cutting them would record them as abandoned (499) — and stops the drawing;
@@ -234,6 +235,7 @@ final class DemoDriver: Service, @unchecked Sendable {
               errwatch errors --db \(path) --since 1h --type rate_limit_error --limit 10
               errwatch trend --db \(path) --since 10m --bucket 1m
               errwatch alerts history --db \(path)
+            In the dashboard: errwatch agent --db \(path), then open http://127.0.0.1:8787/
 
             """
     }
