@@ -50,6 +50,10 @@ public final class ErrWatchClient: Sendable {
 
         /// The body as text.
         public var text: String { String(decoding: body, as: UTF8.self) }
+        /// The body as a chat completion, when it is one.
+        public var completion: ChatCompletion? { try? JSONDecoder().decode(ChatCompletion.self, from: Data(body)) }
+        /// The first answer of a chat completion, when the body is one.
+        public var answer: String? { completion?.choices.first?.message.content }
     }
 
     /// The API's base URL, such as `https://api.ofox.ai/v1`.
