@@ -8,10 +8,10 @@ import Testing
 /// `x-stainless-retry-count` — are recorded.
 @Suite(.serialized) struct OpenAISDKTests {
     @Test func theOpenAIPythonSDKWorksThroughTheAgentAndIsRecorded() async throws {
-        let python = try #require(["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
-            ?? (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
+        // The python3 on PATH: the one `pip install openai` (and .ci/run) installed into.
+        let python = try #require((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
                 .first { FileManager.default.isExecutableFile(atPath: $0) },
-            "python3 is needed; bash .ci/run installs what the tests use")
+            "python3 is needed on PATH; bash .ci/run installs what the tests use")
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let database = workspace.path("sdk.db")
@@ -37,7 +37,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", script]
-        process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
