@@ -69,8 +69,9 @@ struct AlertsCommand: AsyncParsableCommand {
         func run() async throws {
             let phases: Set<AlertPhase>
             do { phases = try AlertPhase.parseList(state, name: "--state") } catch { throw ValidationError(error) }
-            let rules = try config.load(required: false)?.alerts.rules ?? []
-            let alerts = try database.openForReading().alerts().filter { phases.contains($0.phase) }
+            let configuration = try config.load(required: false)
+            let rules = configuration?.alerts.rules ?? []
+            let alerts = try database.openForReading(configured: configuration).alerts().filter { phases.contains($0.phase) }
             Report.alerts(alerts, rules: rules).render(output.format, to: CommandContext.current.standardOutput)
         }
     }
@@ -102,8 +103,9 @@ struct AlertsCommand: AsyncParsableCommand {
             let end = try parseTime(until, option: "--until", now: now)
             guard start < end else { throw ValidationError("--since (\(since)) must be before --until (\(until)).") }
             guard limit > 0 else { throw ValidationError("Invalid --limit \(limit); give a number above 0.") }
-            let rules = try config.load(required: false)?.alerts.rules ?? []
-            let rows = try database.openForReading().alertHistory(since: start, until: end, rule: rule, limit: limit)
+            let configuration = try config.load(required: false)
+            let rules = configuration?.alerts.rules ?? []
+            let rows = try database.openForReading(configured: configuration).alertHistory(since: start, until: end, rule: rule, limit: limit)
             Report.alertHistory(rows.map(\.event), rules: rules).render(output.format, to: CommandContext.current.standardOutput)
         }
     }
@@ -138,14 +140,7 @@ struct AlertsCommand: AsyncParsableCommand {
             let start = try parseTime(since, option: "--since", now: now)
             let end = try parseTime(until, option: "--until", now: now)
             guard start < end else { throw ValidationError("--since (\(since)) must be before --until (\(until)).") }
-            let store: Store
-            if database.db == nil, context.environment["ERRWATCH_DB"] == nil, let path = configuration.database {
-                var options = Store.Options()
-                options.create = false
-                store = try Store.open(path: path, options: options)
-            } else {
-                store = try database.openForReading()
-            }
+            let store = try database.openForReading(configured: configuration)
             let lookback = rules.map(\.lookbackNeededMs).max() ?? 0
             let source = ReplaySource(rows: try store.minuteRows(since: start - lookback, until: end))
             let replay = AlertReplay.run(rules, source: source, since: start, until: end)
@@ -166,5 +161,19 @@ struct AlertsCommand: AsyncParsableCommand {
                 summary.render(.csv, to: context.standardOutput)
             }
         }
+    }
+}
+
+extension DatabaseOptions {
+    /// The database to read: `--db`, else `ERRWATCH_DB`, else the configuration file's `db:`
+    /// (the agent's own, which `alerts` commands given `--config` mean), else `./errwatch.db`.
+    func openForReading(configured configuration: AgentConfiguration?) throws -> Store {
+        let context = CommandContext.current
+        guard db == nil, context.environment["ERRWATCH_DB"] == nil, let path = configuration?.database else {
+            return try openForReading()
+        }
+        var options = Store.Options()
+        options.create = false
+        return try Store.open(path: path, options: options)
     }
 }

@@ -28,7 +28,9 @@ extension Report {
                 return [
                     .time(event.at), .text(alert.rule), .text(event.kind.rawValue), .text(alert.severity.rawValue), .labels(alert.labels),
                     .number(alert.value, digits: 4), .number(alert.threshold, digits: 4), .integer(alert.calls), .integer(alert.errors),
-                    .bool(event.notify), .text(event.summary.isEmpty ? AlertText.summary(event, rule: byName[alert.rule]) : event.summary),
+                    // Worth a notification, and a rule with notifiers to send it (when the rule is known).
+                    .bool(event.notify && (byName[alert.rule].map { !$0.notify.isEmpty } ?? true)),
+                    .text(event.summary.isEmpty ? AlertText.summary(event, rule: byName[alert.rule]) : event.summary),
                 ]
             })
     }

@@ -89,4 +89,20 @@ struct AlertsCommandTests {
         let badState = await errwatch(["alerts", "list", "--db", db, "--state", "burning"], now: now)
         #expect(badState.exitCode == 64)
     }
+
+    /// `alerts list` and `alerts history` read the database the configuration names, as `alerts test` does.
+    @Test func listAndHistoryReadTheConfiguredDatabase() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let db = try Self.fixture(workspace)
+        let config = try workspace.write("errwatch.yaml", "db: \(db)\nrules:\n  - name: r\n    warning: 5%\n")
+        for command in [["alerts", "list"], ["alerts", "history", "--since", "7d"]] {
+            let result = await errwatch(command + ["--config", config, "--format", "csv"], now: now)
+            #expect(result.exitCode == 0, "\(command): \(result.stderr)")
+        }
+        let missing = try workspace.write("other.yaml", "db: \(workspace.path("absent.db"))\n")
+        let refused = await errwatch(["alerts", "list", "--config", missing], now: now)
+        #expect(refused.exitCode != 0)
+        #expect(refused.stderr.contains("absent.db"), "it read the configured db: \(refused.stderr)")
+    }
 }

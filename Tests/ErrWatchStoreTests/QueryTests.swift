@@ -213,3 +213,22 @@ struct History {
         #expect(try history.store.rates(history.window, by: [])[0].calls == 100)
     }
 }
+
+@Suite struct AlertHistoryReportTests {
+    /// "Notified" says a notification went out: not for a rule that has no notifiers.
+    @Test func aRuleWithoutNotifiersNotifiesNoOne() {
+        let alert = AlertState(rule: "quiet", group: [], labels: [:], phase: .firing, severity: .warning, value: 0.2, threshold: 0.1,
+                               calls: 10, errors: 2, activeSince: 0, startsAt: 0, endsAt: nil, lastNotifiedAt: nil, updatedAt: 0)
+        let event = AlertEvent(kind: .firing, alert: alert, at: 0, notify: true)
+        var quiet = AlertRule(name: "quiet")
+        quiet.notify = []
+        var loud = quiet
+        loud.name = "loud"
+        loud.notify = ["ops"]
+        let column = Report.alertHistory([event], rules: [quiet]).columns.firstIndex(of: "notified")!
+        #expect(Report.alertHistory([event], rules: [quiet]).rows[0][column].json == "false")
+        var loudEvent = event
+        loudEvent.alert.rule = "loud"
+        #expect(Report.alertHistory([loudEvent], rules: [loud]).rows[0][column].json == "true")
+    }
+}
