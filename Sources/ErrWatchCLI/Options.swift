@@ -120,3 +120,14 @@ func parseDuration(_ text: String, option: String) throws -> Int64 {
         throw ValidationError(error)
     }
 }
+
+/// A hint for a range with no calls in it: what the database does hold, and the option that
+/// reaches it (a sample file is dated; a fresh database is empty).
+func noCallsHint(_ store: Store, since: Int64, until: Int64, withSince: Bool = false) throws -> String {
+    let range = "No calls recorded from \(Timestamp.iso8601(since)) to \(Timestamp.iso8601(until))"
+    guard let held = try store.recordedRange() else {
+        return range + "; the database holds no calls yet (record some with errwatch agent or errwatch ingest)."
+    }
+    let reach = (withSince ? "--since \(Timestamp.iso8601(held.lowerBound)) " : "") + "--until \(Timestamp.iso8601(held.upperBound + Timestamp.minute))"
+    return range + "; it holds calls from \(Timestamp.iso8601(held.lowerBound)) to \(Timestamp.iso8601(held.upperBound)): try \(reach)."
+}

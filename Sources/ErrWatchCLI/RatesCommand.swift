@@ -37,7 +37,12 @@ struct RatesCommand: AsyncParsableCommand {
         var filter = try makeFilter(dimensions.parameters, now: context.now())
         filter.since = end - length
         filter.until = end
-        let rows = try database.openForReading().rates(filter, by: groups)
+        let store = try database.openForReading()
+        let rows = try store.rates(filter, by: groups)
+        if output.format == .table, rows.allSatisfy({ $0.calls == 0 }) {
+            context.print(try noCallsHint(store, since: filter.since, until: filter.until))
+            return
+        }
         Report.rates(rows, by: groups).render(output.format, to: context.standardOutput)
     }
 }

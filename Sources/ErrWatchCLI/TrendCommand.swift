@@ -37,7 +37,8 @@ struct TrendCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error)
         }
-        let series = try database.openForReading().trend(filter, bucketMs: bucketMs, by: groups)
+        let store = try database.openForReading()
+        let series = try store.trend(filter, bucketMs: bucketMs, by: groups)
         let period = DurationText.format(filter.until - filter.since)
 
         switch output.format {
@@ -46,6 +47,11 @@ struct TrendCommand: AsyncParsableCommand {
         case .json:
             context.standardOutput(Report.trendJSON(series, by: groups, bucketMs: bucketMs))
         case .table:
+            // Rows of zeros say nothing: say what the range is missing instead.
+            if series.allSatisfy({ $0.points.allSatisfy { $0.calls == 0 } }) {
+                context.print(try noCallsHint(store, since: filter.since, until: filter.until, withSince: true))
+                return
+            }
             for (index, one) in series.enumerated() {
                 if index > 0 { context.print() }
                 if !groups.isEmpty {

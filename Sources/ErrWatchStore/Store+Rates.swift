@@ -54,6 +54,18 @@ extension Store {
         .sorted { ($0.errors, $0.calls) != ($1.errors, $1.calls) ? ($0.errors, $0.calls) > ($1.errors, $1.calls) : $0.group.lexicographicallyPrecedes($1.group) }
     }
 
+    /// The minutes the database holds calls for, first to last, or nil when it holds none.
+    public func recordedRange() throws -> ClosedRange<Int64>? {
+        try writer.read { db in
+            // The finest table that holds anything says it best (rollups floor to the hour or day).
+            for table in ["call_counts", "call_counts_hourly", "call_counts_daily"] {
+                let row = try Row.fetchOne(db, sql: "SELECT min(bucket), max(bucket) FROM \(table)")
+                if let first: Int64 = row?[0], let last: Int64 = row?[1] { return first...last }
+            }
+            return nil
+        }
+    }
+
     static func groupValue(_ value: DatabaseValue) -> String {
         switch value.storage {
         case .int64(let number): String(number)

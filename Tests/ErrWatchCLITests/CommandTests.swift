@@ -165,6 +165,18 @@ let sample = """
         #expect(unknown.stderr.contains("Unknown command 'frobnicate'; the commands are: demo, agent"))
     }
 
+    /// A range with no calls says so, and where the calls are, instead of rows of zeros.
+    @Test func anEmptyRangeSaysWhereTheCallsAre() async throws {
+        defer { workspace.cleanup() }
+        let later = now + 30 * Timestamp.day
+        let rates = await errwatch(["rates", "--db", db, "--window", "1h"], now: later)
+        #expect(rates.stdout.hasPrefix("No calls recorded from "), "\(rates.stdout)")
+        #expect(rates.stdout.contains("try --until 2026-11-25T23:51:00.000Z."), "\(rates.stdout)")
+        let trend = await errwatch(["trend", "--db", db, "--since", "1h"], now: later)
+        #expect(trend.stdout.split(separator: "\n").count == 1, "one line, not rows of zeros: \(trend.stdout)")
+        #expect(trend.stdout.contains("try --since 2026-11-25T23:10:00.000Z --until 2026-11-25T23:51:00.000Z."), "\(trend.stdout)")
+    }
+
     @Test func errorsAsATable() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["errors", "--db", db, "--since", "1h"], now: now)
