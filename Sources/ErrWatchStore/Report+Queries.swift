@@ -15,19 +15,19 @@ extension Report {
     public static let errorColumns = ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id", "time_to_headers_ms",
                                       "provider_type", "provider_code", "fault", "retry_after_ms"]
 
-    /// The provider's fields, the fault and the retry delay: in JSON and CSV, not in the table,
-    /// which is already as wide as a terminal allows.
-    static let detailColumnCount = 4
+    /// The columns the table shows: what a person scans for on a terminal. JSON and CSV carry
+    /// every field (``errorColumns``).
+    static let tableColumns = ["ts", "app", "model", "status", "type", "code", "message"]
 
-    /// A page of errors. `forTable` shortens long messages to one line of 80 characters and
-    /// leaves out the detail columns.
+    /// A page of errors. `forTable` keeps the columns of ``tableColumns``, times to the second
+    /// and messages to one line of 40 characters, so that a row fits a wide terminal.
     public static func errors(_ events: [ErrorEvent], forTable: Bool = false) -> Report {
         let report = Report(columns: errorColumns, rows: events.map { event in
             let outcome = event.outcome
             var message = event.error.message
             if forTable {
                 message = String(message.map { $0.isNewline || $0 == "\t" ? " " : $0 })
-                if message.count > 80 { message = String(message.prefix(79)) + "…" }
+                if message.count > 40 { message = String(message.prefix(39)) + "…" }
             }
             return [
                 .time(outcome.timestamp), .text(outcome.app), .text(outcome.endpoint), .text(outcome.model),
@@ -41,8 +41,13 @@ extension Report {
             ]
         })
         guard forTable else { return report }
-        return Report(columns: Array(report.columns.dropLast(detailColumnCount)),
-                      rows: report.rows.map { Array($0.dropLast(detailColumnCount)) })
+        let kept = tableColumns.compactMap { report.columns.firstIndex(of: $0) }
+        return Report(columns: tableColumns, rows: zip(events, report.rows).map { event, row in
+            kept.map { index in
+                // A time to the second, without its date's year: the table's reader is looking at recent errors.
+                report.columns[index] == "ts" ? .text(String(Timestamp.iso8601(event.outcome.timestamp).dropFirst(5).prefix(14).map { $0 == "T" ? " " : $0 })) : row[index]
+            }
+        })
     }
 
     /// Rates per group of `dimensions`.

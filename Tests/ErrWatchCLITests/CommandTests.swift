@@ -181,11 +181,12 @@ let sample = """
         defer { workspace.cleanup() }
         let result = await errwatch(["errors", "--db", db, "--since", "1h"], now: now)
         #expect(result.exitCode == 0)
+        // The columns a person scans for; JSON and CSV carry every field.
         #expect(result.stdout == """
-            TS                        APP    ENDPOINT          MODEL                   STATUS  TYPE              CODE                 MESSAGE                              RETRYABLE  ATTEMPT  LATENCY_MS  REQUEST_ID  TIME_TO_HEADERS_MS
-            2026-11-25T23:50:00.000Z  batch  embeddings        text-embedding-3-small       -  timeout_error     -                    =HYPERLINK("http://x"), no response  yes              0  -           -           -
-            2026-11-25T23:40:00.000Z  chat   chat/completions  claude                     502  upstream_error    html_body            502 Bad Gateway                      yes              1  -           -           -
-            2026-11-25T23:20:00.000Z  chat   chat/completions  gpt-4o                     429  rate_limit_error  rate_limit_exceeded  Rate limit, key sk-***5678           yes              0  -           req_1       -
+            TS              APP    MODEL                   STATUS  TYPE              CODE                 MESSAGE
+            11-25 23:50:00  batch  text-embedding-3-small       -  timeout_error     -                    =HYPERLINK("http://x"), no response
+            11-25 23:40:00  chat   claude                     502  upstream_error    html_body            502 Bad Gateway
+            11-25 23:20:00  chat   gpt-4o                     429  rate_limit_error  rate_limit_exceeded  Rate limit, key sk-***5678
 
             """)
     }
