@@ -15,7 +15,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Runs the recording proxy and errwatch's API.",
-        discussion: """
+        discussion: helpText("""
             Point an app's base URL at http://HOST:PORT/v1 instead of its provider's: every
             request under /v1/ is forwarded to --upstream unchanged and its outcome recorded.
             errwatch's own API is under /api/v1/ (events, errors, rates, trend, alerts), with
@@ -31,7 +31,7 @@ struct AgentCommand: AsyncParsableCommand {
               errwatch agent --upstream https://api.ofox.ai/v1
               OPENAI_BASE_URL=http://127.0.0.1:8787/v1 my-app
               errwatch agent --config /etc/errwatch.yaml --listen 127.0.0.1:9000
-            """)
+            """))
 
     @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1:8787).", valueName: "host:port"))
     var listen: String?
@@ -165,7 +165,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mock-upstream",
         abstract: "Runs a fake OpenAI-compatible API that fails like a real one.",
-        discussion: """
+        discussion: helpText("""
             Serves POST /v1/chat/completions (JSON, and server-sent events with "stream": true),
             POST /v1/embeddings and GET /v1/models. The share of each error status is set with
             --mix; errors carry the guide's unified body, or a real provider's with --dialect,
@@ -175,7 +175,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
             Examples:
               errwatch mock-upstream --mix 429=5%,500=1%,502=2%,503=1% --latency 20ms..200ms
               errwatch agent --upstream http://127.0.0.1:8788/v1
-            """)
+            """))
 
     @Option(help: ArgumentHelp("Address to listen on.", valueName: "host:port"))
     var listen = "127.0.0.1:8788"

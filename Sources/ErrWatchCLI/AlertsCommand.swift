@@ -34,13 +34,13 @@ struct AlertsCommand: AsyncParsableCommand {
     struct Rules: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validates a configuration's rules and prints them with their effective settings.",
-            discussion: """
+            discussion: helpText("""
                 Exits with status 64 and one line naming the file, the line and the reason when the
                 rules or notifiers are wrong; the agent refuses such a file the same way.
 
                 Example:
                   errwatch alerts rules --config /etc/errwatch.yaml
-                """)
+                """))
 
         @OptionGroup var config: ConfigOptions
         @OptionGroup var output: FormatOptions
@@ -54,11 +54,11 @@ struct AlertsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prints the alerts as they stand: pending, firing, and the last resolved of each rule and group.",
-            discussion: """
+            discussion: helpText("""
                 Examples:
                   errwatch alerts list
                   errwatch alerts list --state firing --format json
-                """)
+                """))
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var config: ConfigOptions
@@ -79,11 +79,11 @@ struct AlertsCommand: AsyncParsableCommand {
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prints what happened to alerts: pending, firing, severity changes, repeats, resolutions.",
-            discussion: """
+            discussion: helpText("""
                 Newest first. Examples:
                   errwatch alerts history --since 7d
                   errwatch alerts history --rule high-error-rate --format csv
-                """)
+                """))
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var config: ConfigOptions
@@ -113,7 +113,7 @@ struct AlertsCommand: AsyncParsableCommand {
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replays the recorded counts minute by minute through a configuration's rules.",
-            discussion: """
+            discussion: helpText("""
                 Prints when each rule would have fired and resolved, then per rule how many
                 notifications it would have sent, how often it flapped (fired again within an hour of
                 resolving) and the time it spent firing. Nothing is sent and nothing is written: tune
@@ -121,7 +121,7 @@ struct AlertsCommand: AsyncParsableCommand {
 
                 Example:
                   errwatch alerts test --config errwatch.yaml --since 7d
-                """)
+                """))
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var config: ConfigOptions

@@ -7,14 +7,14 @@ struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Copies the database into one new file, safely while the agent is writing to it.",
-        discussion: """
+        discussion: helpText("""
             A live database is the .db file plus the -wal and -shm files beside it; copying the
             .db alone can miss the latest writes. This writes everything into one new file
             (SQLite's VACUUM INTO), which opens anywhere.
 
             Example:
               errwatch backup --db /var/lib/errwatch/errwatch.db /backups/errwatch-2026-11-30.db
-            """)
+            """))
 
     @OptionGroup var database: DatabaseOptions
     @Argument(help: ArgumentHelp("The new file to write.", valueName: "file"))

@@ -8,7 +8,7 @@ struct BenchAlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
         abstract: "Times one evaluation of many rules over many groups against an evaluation interval.",
-        discussion: """
+        discussion: helpText("""
             Records --days days of minute counts for --groups models (each calls in one minute of
             ten: 50 calls, some rate-limited or unavailable; a few models burst in the last half
             hour and a few show a new error), rolls them up, then evaluates --rules rules as the
@@ -20,7 +20,7 @@ struct BenchAlertsCommand: AsyncParsableCommand {
 
             Example:
               swift run -c release errwatch bench alerts
-            """)
+            """))
 
     @Option(help: "Rules to evaluate.")
     var rules = 100

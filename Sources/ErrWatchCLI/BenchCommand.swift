@@ -30,7 +30,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
         abstract: "Writes outcomes through the batch writer and the same error rows through bare SQLite.",
-        discussion: """
+        discussion: helpText("""
             Each run writes --outcomes outcomes (spread over the last hour, realistic dimensions)
             through errwatch's batch writer into a fresh database file, then inserts the identical
             error rows into another fresh file with a bare sqlite3 prepared-statement loop: same
@@ -39,7 +39,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
 
             Example:
               swift run -c release errwatch bench ingest
-            """)
+            """))
 
     @Option(help: "Outcomes per run.")
     var outcomes = 1_000_000

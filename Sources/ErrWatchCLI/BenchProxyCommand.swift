@@ -8,7 +8,7 @@ struct BenchProxyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
         abstract: "Measures what the recording proxy adds: wrk straight to a fake upstream, then through the agent.",
-        discussion: """
+        discussion: helpText("""
             Starts `errwatch mock-upstream` (no errors, no latency) and `errwatch agent` in front of
             it, as separate processes, recording into a fresh database. Loads each with wrk (Debian
             package `wrk`) at the same concurrency and length — first the upstream directly, then
@@ -23,7 +23,7 @@ struct BenchProxyCommand: AsyncParsableCommand {
 
             Example:
               swift run -c release errwatch bench proxy --connections 32 --duration 10s
-            """)
+            """))
 
     @Option(help: "Concurrent connections.")
     var connections = 32

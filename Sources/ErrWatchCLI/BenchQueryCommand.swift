@@ -8,7 +8,7 @@ struct BenchQueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Times the history and rate queries on a large generated database.",
-        discussion: """
+        discussion: helpText("""
             Generates --rows error rows over --days days (10% of calls failing, so ten times as
             many calls are counted), rolls the counts up, and runs each query --repeat times in
             process, output discarded: `errors --since 1h --type rate_limit_error --limit 100`
@@ -16,7 +16,7 @@ struct BenchQueryCommand: AsyncParsableCommand {
 
             Example:
               swift run -c release errwatch bench query
-            """)
+            """))
 
     @Option(help: "Error rows to generate.")
     var rows = 10_000_000

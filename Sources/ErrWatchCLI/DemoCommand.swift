@@ -13,7 +13,7 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Runs a fake upstream, the agent in front of it, and simulated apps, and shows live error rates.",
-        discussion: """
+        discussion: helpText("""
             Starts errwatch's fake OpenAI-compatible API with a realistic error mix, the agent in
             front of it, and a few simulated apps that retry as the provider guide advises. For
             --duration it shows calls, errors and error rate by type, refreshed in place; then a
@@ -27,7 +27,7 @@ struct DemoCommand: AsyncParsableCommand {
 
             Example:
               errwatch demo --duration 90s
-            """)
+            """))
 
     @Option(help: ArgumentHelp("How long to run.", valueName: "duration"))
     var duration = "90s"

@@ -7,14 +7,14 @@ struct ErrorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errors",
         abstract: "Lists recorded errors, newest first.",
-        discussion: """
+        discussion: helpText("""
             Filters combine: every given filter must hold; a comma list means any of its values.
             A page ends with the cursor for the next one (printed on standard error).
 
             Examples:
               errwatch errors --since 1h --type rate_limit_error --limit 100
               errwatch errors --status 5xx --model gpt-4o --grep timeout --format json
-            """)
+            """))
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions

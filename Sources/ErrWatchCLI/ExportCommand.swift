@@ -8,7 +8,7 @@ struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Writes a CSV report: events, rates, summary or alerts.",
-        discussion: """
+        discussion: helpText("""
             events: one row per recorded error, newest first (the fields of `errors`).
             rates: one row per --bucket and --by group: calls, errors, error_rate, then the
               errors of each error type.
@@ -27,7 +27,7 @@ struct ExportCommand: AsyncParsableCommand {
               errwatch export --report events --since 7d --output errors.csv
               errwatch export --report rates --since 24h --bucket 1h --by model
               errwatch export --report summary --since 30d --by app
-            """)
+            """))
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var range: RangeFilterOptions

@@ -8,7 +8,7 @@ struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
         abstract: "Records call outcomes from a file of newline-delimited JSON.",
-        discussion: """
+        discussion: helpText("""
             One JSON object per line; blank lines are skipped. Required: "ts" (ISO-8601 or
             milliseconds since 1970) and "status" (the HTTP status; 0 or null for no response).
             Optional: "app", "endpoint", "model", "type", "code", "message", "retryable",
@@ -23,7 +23,7 @@ struct IngestCommand: AsyncParsableCommand {
             Examples:
               errwatch ingest outcomes.ndjson
               my-app-logs | errwatch ingest --skip-invalid -
-            """)
+            """))
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions

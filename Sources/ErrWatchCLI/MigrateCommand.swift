@@ -6,13 +6,13 @@ struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
         abstract: "Creates the database, or applies the schema migrations it lacks.",
-        discussion: """
+        discussion: helpText("""
             Other commands migrate on their own; run this to prepare a file ahead of time or to
             see its schema version. A database written by a newer errwatch is refused, unchanged.
 
             Example:
               errwatch migrate --db /var/lib/errwatch/errwatch.db
-            """)
+            """))
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions

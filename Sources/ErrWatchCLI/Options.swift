@@ -131,3 +131,25 @@ func noCallsHint(_ store: Store, since: Int64, until: Int64, withSince: Bool = f
     let reach = (withSince ? "--since \(Timestamp.iso8601(held.lowerBound)) " : "") + "--until \(Timestamp.iso8601(held.upperBound + Timestamp.minute))"
     return range + "; it holds calls from \(Timestamp.iso8601(held.lowerBound)) to \(Timestamp.iso8601(held.upperBound)): try \(reach)."
 }
+
+/// A command's discussion as ArgumentParser wraps it: the lines of each paragraph joined, so
+/// that the help screen wraps them once, at the terminal's width, instead of a second time
+/// over the source's own line breaks (orphan words). Indented lines (examples) and the line
+/// after a line ending in `:` keep their breaks.
+func helpText(_ text: String) -> String {
+    var paragraphs: [String] = []
+    var current = ""
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        let verbatim = line.hasPrefix(" ") || current.hasSuffix(":") || current.isEmpty
+        if line.isEmpty {
+            paragraphs.append(current)
+            current = ""
+        } else if verbatim {
+            current += (current.isEmpty ? "" : "\n") + line
+        } else {
+            current += " " + line
+        }
+    }
+    paragraphs.append(current)
+    return paragraphs.filter { !$0.isEmpty }.joined(separator: "\n\n")
+}

@@ -7,14 +7,14 @@ struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
         abstract: "Deletes errors and call counts older than a given age, by whole UTC days.",
-        discussion: """
+        discussion: helpText("""
             Everything before the start of the UTC day that holds (now - age) is deleted, from
             the history and from every level of counts alike, so rates stay consistent. Deletes
             in small transactions, so a running agent keeps recording meanwhile.
 
             Example:
               errwatch prune --older-than 30d
-            """)
+            """))
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions

@@ -7,14 +7,14 @@ struct RatesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rates",
         abstract: "Prints calls, errors and the error rate over a window, per group.",
-        discussion: """
+        discussion: helpText("""
             The window ends now, or at --until. Counts have minute resolution: a minute is in
             the window when it starts inside it. Groups with the most errors come first.
 
             Examples:
               errwatch rates --window 1h --by model
               errwatch rates --window 30d --by app,type --format csv
-            """)
+            """))
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
@@ -24,7 +24,7 @@ struct RatesCommand: AsyncParsableCommand {
     var window = "1h"
     @Option(help: ArgumentHelp("The window's end: 'now', a span back from now, or an ISO-8601 time.", valueName: "time"))
     var until = "now"
-    @Option(help: ArgumentHelp("Group by these dimensions: app, endpoint, model, status, type, code (comma list).", valueName: "dimensions"))
+    @Option(help: ArgumentHelp("Group by these dimensions: app, endpoint, model, status, type, code, fault (comma list).", valueName: "dimensions"))
     var by = ""
 
     func run() async throws {

@@ -9,7 +9,7 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Prints a period's summary with a sparkline per group and the top errors, or writes it as one HTML file.",
-        discussion: """
+        discussion: helpText("""
             text (the default) fits an 80-column terminal: the totals and their change against the
             period before, one line per --by group (default model) with calls, errors, error rate,
             change and a sparkline of the error rate over the period, then the top errors with
@@ -19,7 +19,7 @@ struct ReportCommand: AsyncParsableCommand {
             Examples:
               errwatch report --since 24h
               errwatch report --since 7d --by app --format html --output week.html
-            """)
+            """))
 
     enum Style: String, ExpressibleByArgument, CaseIterable { case text, html }
 

@@ -7,7 +7,7 @@ struct TrendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trend",
         abstract: "Prints calls, errors and the error rate per time bucket, and the direction of the rate.",
-        discussion: """
+        discussion: helpText("""
             After each series comes its verdict, with the numbers behind it: the rate against the
             previous period of the same length, and the least-squares slope of the rate per hour.
             A change counts as rising or falling when it is at least 0.1 percentage point and 10%
@@ -16,7 +16,7 @@ struct TrendCommand: AsyncParsableCommand {
             Examples:
               errwatch trend --since 24h
               errwatch trend --since 7d --bucket 1h --by model --type rate_limit_error
-            """)
+            """))
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions

@@ -315,3 +315,26 @@ let sample = """
         #expect(left.stdout == "calls,errors,error_rate\r\n0,0,\r\n")
     }
 }
+
+@Suite struct HelpTextTests {
+    /// Help is wrapped once, at 80 columns: no line of a discussion is cut to one or two words
+    /// before the sentence goes on (what wrapping a hand-wrapped text again leaves).
+    @Test func helpHasNoOrphanWords() throws {
+        var commands: [any ParsableCommand.Type] = []
+        func collect(_ command: any ParsableCommand.Type) {
+            commands.append(command)
+            command.configuration.subcommands.forEach(collect)
+        }
+        collect(ErrWatchCommand.self)
+        var orphans: [String] = []
+        for command in commands {
+            let help = ErrWatchCommand.helpMessage(for: command, columns: 80)
+            let discussion = help.components(separatedBy: "USAGE:")[0].split(separator: "\n", omittingEmptySubsequences: false)
+            for (line, next) in zip(discussion, discussion.dropFirst()) where !line.hasPrefix(" ") && !line.isEmpty
+                && line.split(separator: " ").count <= 2 && !line.hasSuffix(":") && !next.isEmpty && !next.hasPrefix(" ") {
+                orphans.append("\(command.configuration.commandName ?? "?"): '\(line)'")
+            }
+        }
+        #expect(orphans.isEmpty, "\(orphans)")
+    }
+}
