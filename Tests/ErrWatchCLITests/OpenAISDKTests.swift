@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ErrWatchTestKit
 import Foundation
 import Testing
 
@@ -34,17 +35,9 @@ import Testing
                     print("call failed:", type(error).__name__)
             print("answers", answers)
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script]
-        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try Run.program(python, ["-c", script],
+                                             environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
+        #expect(status == 0, "\(text)")
         let answers = text.split(separator: "\n").first { $0.hasPrefix("answers ") }.flatMap { Int($0.dropFirst(8)) } ?? -1
         #expect(answers >= 15, "\(text)")
         // Every attempt the SDK made is recorded once: each answered call one success, and

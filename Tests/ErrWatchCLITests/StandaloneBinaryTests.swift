@@ -1,3 +1,4 @@
+import ErrWatchTestKit
 import Foundation
 import Testing
 
@@ -19,18 +20,8 @@ import Testing
         let copy = directory.appendingPathComponent("errwatch")
         try FileManager.default.copyItem(at: source, to: copy)
 
-        let process = Process()
-        process.executableURL = copy
-        process.arguments = ["migrate", "--db", "fresh.db", "--format", "csv"]
-        process.currentDirectoryURL = directory
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try Run.program(copy.path, ["migrate", "--db", "fresh.db", "--format", "csv"], directory: directory)
+        #expect(status == 0, "\(text)")
         #expect(text == "database,migration\r\nfresh.db,0001_initial\r\nfresh.db,0002_time_to_headers\r\nfresh.db,0003_final_attempts\r\nfresh.db,0004_alerts\r\nfresh.db,0005_latency_histogram\r\nfresh.db,0006_provider_fields\r\nfresh.db,0007_ingested_files\r\n")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("fresh.db").path))
     }

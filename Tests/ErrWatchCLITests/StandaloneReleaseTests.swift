@@ -1,3 +1,4 @@
+import ErrWatchTestKit
 import Foundation
 import Testing
 
@@ -17,23 +18,9 @@ import Testing
         return root.appendingPathComponent("lib/swift/linux").path
     }
 
-    static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     @Test func theReleaseBinaryLinksNoSwiftLibrary() throws {
         let binary = try ReleaseBinary.url()
-        let (status, libraries) = try Self.run("/usr/bin/ldd", [binary.path])
+        let (status, libraries) = try Run.program("/usr/bin/ldd", [binary.path])
         #expect(status == 0, "\(libraries)")
         for name in ["libswift", "libFoundation", "libdispatch", "libBlocksRuntime", "/lib/swift/"] {
             #expect(!libraries.contains(name), "the release binary loads \(name):\n\(libraries)")
@@ -57,7 +44,7 @@ import Testing
             '\(copy)' --version
             '\(copy)' demo --duration 3s --rate 30 --db '\(directory.path)/demo.db'
             """
-        let (status, output) = try Self.run("/usr/bin/unshare", ["--mount", "/bin/sh", "-c", script])
+        let (status, output) = try Run.program("/usr/bin/unshare", ["--mount", "/bin/sh", "-c", script])
         #expect(status == 0, "\(output)")
         #expect(output.contains("0.1.0"))
         #expect(output.contains("The agent recorded ") && output.contains("and dropped 0."), "\(output.suffix(600))")
