@@ -46,7 +46,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let url = configuration.upstream + remainder + (request.uri.query.map { "?" + $0 } ?? "")
         var call = CallInfo(
             startedAt: startedAt, started: started,
-            app: request.headers[ProxyHeaders.app].map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? configuration.app,
+            app: request.headers[ProxyHeaders.app] ?? configuration.app,
             endpoint: Endpoint.normalize(path),
             attempt: request.headers[ProxyHeaders.retryCount].flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
 
@@ -137,7 +137,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
             } catch {
                 let cut: CallError = clientGone
                     ? CallError(type: .connection, code: "client_closed_request", message: "The client closed the connection before the response ended.", retryable: false)
-                    : CallError(type: .upstream, code: "stream_interrupted", message: "The upstream connection broke before the response ended: \(Self.describe(error)).", retryable: true)
+                    : CallError(type: .upstream, code: "stream_interrupted", message: "The upstream connection broke before the response ended: \(ProxyHeaders.failureReason(error)).", retryable: true)
                 submit(call, status: clientGone ? 499 : status, error: inspector.error(headers: headers) ?? cut,
                        requestID: requestID, streamed: isStream, timeToHeaders: timeToHeaders)
                 throw error
@@ -167,7 +167,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
         default: isTimeout = false
         }
         let (answer, recorded) = ProxyHeaders.upstreamFailure(
-            timeoutMs: isTimeout ? timeout : nil, upstream: configuration.upstream, description: Self.describe(failure))
+            timeoutMs: isTimeout ? timeout : nil, upstream: configuration.upstream, description: ProxyHeaders.failureReason(failure))
         submit(call, status: nil, error: recorded, requestID: nil, streamed: false, timeToHeaders: nil)
         return answer
     }
@@ -176,7 +176,6 @@ struct ProxyController<Context: RequestContext>: Sendable {
         sink.record(call.outcome(status: status, error: error, requestID: requestID, streamed: streamed, timeToHeaders: timeToHeaders))
     }
 
-    static func describe(_ error: any Error) -> String { ProxyHeaders.failureReason(error) }
 }
 
 enum ProxyHeaders {
@@ -199,6 +198,8 @@ enum ProxyHeaders {
     static func connectionOptions(_ values: some Sequence<String>) -> Set<String> {
         var named: Set<String> = []
         for value in values {
+            // Nearly every request says only keep-alive or close: nothing to name, nothing to split.
+            if value.utf8.count <= 10, ["keep-alive", "close"].contains(value.lowercased()) { continue }
             for token in value.split(separator: ",") {
                 let name = token.trimmingCharacters(in: .whitespaces).lowercased()
                 if !name.isEmpty, name != "close", name != "keep-alive" { named.insert(name) }
@@ -305,7 +306,7 @@ struct CallInfo: Sendable {
             timestamp: startedAt, app: app, endpoint: endpoint, model: fields.model, status: status,
             error: error, attempt: attempt, latencyMs: started.duration(to: .now).wholeMilliseconds,
             timeToHeadersMs: timeToHeaders?.wholeMilliseconds,
-            requestID: requestID.map { String($0.prefix(OutcomeDecoder.maxNameLength)) }, streamed: streamed)
+            requestID: requestID, streamed: streamed)
     }
 }
 

@@ -59,7 +59,7 @@ public struct OutcomeDecoder: Sendable {
         let latency = try number(object, "latency_ms", range: 0...86_400_000).map { Int64($0.rounded()) }
         let timeToHeaders = try number(object, "time_to_headers_ms", range: 0...86_400_000).map { Int64($0.rounded()) }
         let count = Int(try integer(object, "count", range: 1...1_000_000_000) ?? 1)
-        let requestID = try string(object, "request_id").map { String($0.prefix(Self.maxNameLength)) }
+        let requestID = try string(object, "request_id")
         let streamed = try bool(object, "streamed") ?? false
         let finalAttempt = try bool(object, "final")
 
@@ -183,6 +183,7 @@ public struct OutcomeDecoder: Sendable {
         guard value.count <= Self.maxNameLength else {
             throw invalid("'\(key)' is \(value.count) characters long; at most \(Self.maxNameLength) are accepted")
         }
-        return value.isEmpty ? nil : Redactor.redact(value)
+        // Cleaned and redacted where the outcome is made (RecordedText).
+        return value.isEmpty ? nil : value
     }
 }

@@ -40,14 +40,19 @@ public enum RecordedText {
     /// `text` with controls replaced and cut to `limit` scalars; `text` itself (not copied)
     /// when it needs neither, which is nearly always.
     static func clean(_ text: String, whitespaceToSpace: Bool, limit: Int) -> String {
+        // This runs for every field of every outcome: decide from the UTF-8 bytes, without
+        // decoding scalars. A scalar starts at every byte that is not a continuation byte; C1
+        // controls are the two bytes C2 80…C2 9F.
         var needsWork = false
         var scalars = 0
-        for scalar in text.unicodeScalars {
-            scalars += 1
-            if scalars > limit || isControl(scalar.value) {
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte & 0xC0 != 0x80 { scalars += 1 }
+            if scalars > limit || byte < 0x20 || byte == 0x7F || (previous == 0xC2 && byte <= 0x9F && byte >= 0x80) {
                 needsWork = true
                 break
             }
+            previous = byte
         }
         guard needsWork else { return text }
         var output = String.UnicodeScalarView()

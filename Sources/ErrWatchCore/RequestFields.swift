@@ -18,7 +18,7 @@ public struct RequestFields: Sendable, Hashable {
         // The proxy reads every request: a scan of the top-level keys, without building the
         // object, costs a fraction of a JSON parse. Only when it cannot tell does the parser decide.
         if let fields = Self.scanTopLevel(Array(prefix)) {
-            model = String(Redactor.redact(fields.model).prefix(OutcomeDecoder.maxNameLength))
+            model = RecordedText.dimension(fields.model)
             stream = fields.stream
             return
         }
@@ -31,7 +31,7 @@ public struct RequestFields: Sendable, Hashable {
             model = Self.scan(text, key: "model") ?? ""
             stream = Self.scanLiteral(text, key: "stream") == "true"
         }
-        model = String(Redactor.redact(model).prefix(OutcomeDecoder.maxNameLength))
+        model = RecordedText.dimension(model)
     }
 
     /// `model` and `stream` read from a JSON object's top level, byte by byte; nil when the text

@@ -127,7 +127,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         }
         return CallInfo(
             startedAt: shared.now(), started: .now,
-            app: request.headers.first(name: ProxyHeaders.app.rawName).map { String($0.prefix(OutcomeDecoder.maxNameLength)) } ?? shared.configuration.app,
+            app: request.headers.first(name: ProxyHeaders.app.rawName) ?? shared.configuration.app,
             endpoint: endpoint(path),
             attempt: request.headers.first(name: ProxyHeaders.retryCount.rawName).flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
     }
