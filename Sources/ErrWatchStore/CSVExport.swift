@@ -178,31 +178,15 @@ extension Store {
     /// Calls and errors per type, per bucket of `bucketMs` (aligned since 1970) and group, by
     /// the rule of ``rates(_:by:)``: a status, type or code narrows the errors, not the calls.
     func ratesByType(_ filter: Filter, bucketMs: Int64, by dimensions: [Dimension]) throws -> [TypedRateRow] {
-        let rows = try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter.callSide, alignTo: bucketMs)
-            return try Row.fetchAll(db, sql: """
-                SELECT bucket - (bucket % \(bucketMs)) AS start, app, endpoint, model, status, type, code, sum(calls)
-                FROM (\(counts.sql)) GROUP BY start, app, endpoint, model, status, type, code ORDER BY start
-                """, arguments: counts.arguments)
-        }
+        let rows = try writer.read { db in try SeriesCounts.fetch(db, filter, bucketMs: bucketMs) }
         let scope = filter.scope
         var result: [TypedRateRow] = []
-        var index = rows.startIndex
-        while index < rows.endIndex {
-            let bucket: Int64 = rows[index][0]
-            var entries: [(SeriesDimensions, Int64)] = []
+        for (bucket, rows) in Dictionary(grouping: rows, by: \.start).sorted(by: { $0.key < $1.key }) {
             var byType: [[String]: [String: Int64]] = [:]
-            while index < rows.endIndex, rows[index][0] as Int64 == bucket {
-                let row = rows[index]
-                let series = SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6])
-                let calls: Int64 = row[7]
-                entries.append((series, calls))
-                if scope.admitsCalls(of: series), scope.countsErrors(of: series) {
-                    byType[dimensions.map(series.value), default: [:]][series.type, default: 0] += calls
-                }
-                index += 1
+            for row in rows where scope.admitsCalls(of: row.series) && scope.countsErrors(of: row.series) {
+                byType[dimensions.map(row.series.value), default: [:]][row.series.type, default: 0] += row.calls
             }
-            for (group, counts) in SeriesGrouping.group(entries, scope: scope, groupBy: dimensions).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            for (group, counts) in SeriesGrouping.group(rows.map(\.entry), scope: scope, groupBy: dimensions).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 result.append(TypedRateRow(bucket: bucket, group: group, calls: counts.calls, errorsByType: byType[group] ?? [:]))
             }
         }
@@ -216,24 +200,11 @@ extension Store {
     /// Counted by the rule of ``rates(_:by:)``: a status, type, code or fault narrows the
     /// errors, never the calls.
     public func summary(_ filter: Filter, by dimensions: [Dimension]) throws -> [SummaryRow] {
-        let histogram = LatencyHistogram.columns
-        let perSeries = "app, endpoint, model, status, type, code"
         var previous = filter
         previous.since = filter.since - (filter.until - filter.since)
         previous.until = filter.since
         let (current, before) = try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter.callSide, extra: histogram)
-            let current = try Row.fetchAll(db, sql: """
-                SELECT \(perSeries), sum(calls), \(histogram.map { "sum(\($0))" }.joined(separator: ", "))
-                FROM (\(counts.sql)) GROUP BY \(perSeries)
-                """, arguments: counts.arguments)
-            let earlier = try CountsQuery(db, filter: previous.callSide)
-            let before = try Row.fetchAll(db, sql: "SELECT \(perSeries), sum(calls) FROM (\(earlier.sql)) GROUP BY \(perSeries)",
-                                          arguments: earlier.arguments)
-            return (current, before)
-        }
-        func series(_ row: Row) -> SeriesDimensions {
-            SeriesDimensions(app: row[0], endpoint: row[1], model: row[2], status: row[3], type: row[4], code: row[5])
+            (try SeriesCounts.fetch(db, filter, sums: LatencyHistogram.columns), try SeriesCounts.fetch(db, previous))
         }
         struct Totals {
             var calls: Int64 = 0, errors: Int64 = 0, retryable: Int64 = 0
@@ -244,16 +215,15 @@ extension Store {
         let errorKeyed = dimensions.contains(where: \.isErrorSide)
         // Calls and errors per group by the one rule; latency, retryable errors and codes of the
         // calls each group shows (all of them, or its errors when grouped by an error dimension).
-        let counted = SeriesGrouping.group(current.map { (series($0), $0[6] ?? 0) }, scope: scope, groupBy: dimensions)
+        let counted = SeriesGrouping.group(current.map(\.entry), scope: scope, groupBy: dimensions)
         var totals: [[String]: Totals] = [:]
         for row in current {
-            let series = series(row)
+            let series = row.series, calls = row.calls
             let isError = scope.admitsCalls(of: series) && scope.countsErrors(of: series)
             guard scope.admitsCalls(of: series), isError || !errorKeyed else { continue }
             let group = dimensions.map(series.value)
-            let calls: Int64 = row[6] ?? 0
             var entry = totals[group] ?? Totals()
-            for index in histogram.indices { entry.buckets[index] += row[7 + index] as Int64 }
+            for index in entry.buckets.indices { entry.buckets[index] += row.sums[index] }
             if isError {
                 if Classifier.retryable(status: series.status == 0 ? nil : series.status, type: ErrorType(rawValue: series.type)) { entry.retryable += calls }
                 entry.codes["\(series.type)/\(series.code)", default: CodeCount(type: series.type, code: series.code, errors: 0)].errors += calls
@@ -264,7 +234,7 @@ extension Store {
             totals[group, default: Totals()].calls = counts.calls
             totals[group, default: Totals()].errors = counts.errors
         }
-        let previousTotals = SeriesGrouping.group(before.map { (series($0), $0[6] ?? 0) }, scope: scope, groupBy: dimensions)
+        let previousTotals = SeriesGrouping.group(before.map(\.entry), scope: scope, groupBy: dimensions)
             .mapValues { ($0.calls, $0.errors) }
         return totals.map { group, entry in
             let top = entry.codes.values.sorted { ($0.errors, $1.code) > ($1.errors, $0.code) }.prefix(3)

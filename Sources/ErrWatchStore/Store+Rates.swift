@@ -19,32 +19,21 @@ extension Store {
     /// (one row in all when there are none), the most errors first.
     ///
     /// The rule alert rules follow (``SeriesGrouping``), one implementation for both: a status,
-    /// type or code — in the filter or the grouping — narrows the errors, never the calls. So
+    /// type, code or fault — in the filter or the grouping — narrows the errors, never the calls. So
     /// `--by model,type` gives each type's errors over all of that model's calls, and
     /// `--type rate_limit_error` the share of all calls that were rate-limited.
     public func rates(_ filter: Filter, by dimensions: [Dimension]) throws -> [RateRow] {
-        let rows = try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter.callSide)
-            return try Row.fetchAll(db, sql: """
-                SELECT app, endpoint, model, status, type, code, sum(calls), sum(latency_calls), sum(latency_ms_sum)
-                FROM (\(counts.sql)) GROUP BY app, endpoint, model, status, type, code
-                """, arguments: counts.arguments)
-        }
+        let rows = try writer.read { db in try SeriesCounts.fetch(db, filter, sums: ["latency_calls", "latency_ms_sum"]) }
         let scope = filter.scope
-        let errorKeyed = dimensions.contains { [.status, .type, .code].contains($0) }
-        var entries: [(SeriesDimensions, Int64)] = []
+        let errorKeyed = dimensions.contains(where: \.isErrorSide)
         var latency: [[String]: (calls: Int64, sum: Int64)] = [:]
-        for row in rows {
-            let series = SeriesDimensions(app: row[0], endpoint: row[1], model: row[2], status: row[3], type: row[4], code: row[5])
-            let calls: Int64 = row[6] ?? 0
-            entries.append((series, calls))
-            // The mean latency of a group is that of the calls it shows: all of them, or its errors.
-            guard scope.admitsCalls(of: series), !errorKeyed || scope.countsErrors(of: series) else { continue }
-            let group = dimensions.map(series.value)
-            latency[group, default: (0, 0)].calls += row[7] ?? 0
-            latency[group, default: (0, 0)].sum += row[8] ?? 0
+        // The mean latency of a group is that of the calls it shows: all of them, or its errors.
+        for row in rows where scope.admitsCalls(of: row.series) && (!errorKeyed || scope.countsErrors(of: row.series)) {
+            let group = dimensions.map(row.series.value)
+            latency[group, default: (0, 0)].calls += row.sums[0]
+            latency[group, default: (0, 0)].sum += row.sums[1]
         }
-        var grouped = SeriesGrouping.group(entries, scope: scope, groupBy: dimensions)
+        var grouped = SeriesGrouping.group(rows.map(\.entry), scope: scope, groupBy: dimensions)
         // With no calls in range at all, one empty row for "all calls", as before.
         if dimensions.isEmpty, grouped.isEmpty { grouped[[]] = GroupCounts(calls: 0, errors: 0) }
         return grouped.map { group, counts in
@@ -71,6 +60,39 @@ extension Store {
         case .int64(let number): String(number)
         case .string(let text): text
         default: ""
+        }
+    }
+}
+
+/// Calls per series in a filter's range — per bucket of `bucketMs` too, when given — with
+/// the sums of more count columns: the rows every count by the rate rule (``SeriesGrouping``)
+/// starts from.
+struct SeriesCounts {
+    /// The bucket's start (aligned to `bucketMs` since 1970), or 0 without buckets.
+    var start: Int64
+    var series: SeriesDimensions
+    var calls: Int64
+    /// The sum of each column asked for, in the order asked.
+    var sums: [Int64]
+
+    var entry: (SeriesDimensions, Int64) { (series, calls) }
+
+    /// The columns every count row has; any other column asked for is selected as well.
+    private static let countColumns: Set<String> = ["calls", "latency_calls", "latency_ms_sum"]
+
+    /// The rows of `filter`'s range (its call side: see ``Filter/callSide``), by bucket start.
+    static func fetch(_ db: Database, _ filter: Filter, bucketMs: Int64? = nil, sums columns: [String] = []) throws -> [SeriesCounts] {
+        let counts = try CountsQuery(db, filter: filter.callSide, alignTo: bucketMs, extra: columns.filter { !countColumns.contains($0) })
+        let perSeries = "app, endpoint, model, status, type, code"
+        let (start, groupBy) = bucketMs.map { ("bucket - (bucket % \($0))", "start, \(perSeries)") } ?? ("0", perSeries)
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT \(start) AS start, \(perSeries), sum(calls)\(columns.map { ", sum(\($0))" }.joined())
+            FROM (\(counts.sql)) GROUP BY \(groupBy) ORDER BY start
+            """, arguments: counts.arguments)
+        return rows.map { row in
+            SeriesCounts(
+                start: row[0], series: SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6]),
+                calls: row[7] ?? 0, sums: columns.indices.map { row[8 + $0] ?? 0 })
         }
     }
 }

@@ -36,33 +36,14 @@ extension Store {
         previous.since = filter.since - length
         previous.until = filter.since
 
-        let perSeries = "app, endpoint, model, status, type, code"
         let (current, before) = try writer.read { db in
-            let counts = try CountsQuery(db, filter: filter.callSide, alignTo: bucketMs)
-            let current = try Row.fetchAll(db, sql: """
-                SELECT bucket - (bucket % \(bucketMs)) AS start, \(perSeries), sum(calls)
-                FROM (\(counts.sql)) GROUP BY start, \(perSeries) ORDER BY start
-                """, arguments: counts.arguments)
-            let earlier = try CountsQuery(db, filter: previous.callSide)
-            let before = try Row.fetchAll(db, sql: "SELECT 0, \(perSeries), sum(calls) FROM (\(earlier.sql)) GROUP BY \(perSeries)",
-                                          arguments: earlier.arguments)
-            return (current, before)
+            (try SeriesCounts.fetch(db, filter, bucketMs: bucketMs), try SeriesCounts.fetch(db, previous))
         }
         let scope = filter.scope
-        func entry(_ row: Row) -> (SeriesDimensions, Int64) {
-            (SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6]), row[7] ?? 0)
-        }
-        let previousTotals = SeriesGrouping.group(before.map(entry), scope: scope, groupBy: dimensions)
+        let previousTotals = SeriesGrouping.group(before.map(\.entry), scope: scope, groupBy: dimensions)
         var buckets: [[String]: [Int64: (calls: Int64, errors: Int64)]] = [:]
-        var index = current.startIndex
-        while index < current.endIndex {
-            let start: Int64 = current[index][0]
-            var entries: [(SeriesDimensions, Int64)] = []
-            while index < current.endIndex, current[index][0] as Int64 == start {
-                entries.append(entry(current[index]))
-                index += 1
-            }
-            for (group, counts) in SeriesGrouping.group(entries, scope: scope, groupBy: dimensions) {
+        for (start, rows) in Dictionary(grouping: current, by: \.start) {
+            for (group, counts) in SeriesGrouping.group(rows.map(\.entry), scope: scope, groupBy: dimensions) {
                 buckets[group, default: [:]][start] = (counts.calls, counts.errors)
             }
         }

@@ -84,7 +84,7 @@ public final class ReplaySource: AlertCountSource {
         let scope = signature.scope.normalized
         let groupBy = signature.groupBy
         let callSide = groupBy.indices.filter { [.app, .endpoint, .model].contains(groupBy[$0]) }
-        var index = Index(callSide: callSide, errorKeyed: groupBy.contains { [.status, .type, .code].contains($0) })
+        var index = Index(callSide: callSide, errorKeyed: groupBy.contains(where: \.isErrorSide))
         for row in rows {
             let series = row.series
             guard scope.admitsCalls(of: series) else { continue }
