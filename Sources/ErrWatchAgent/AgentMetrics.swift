@@ -1,16 +1,11 @@
-import CoreMetrics
 import ErrWatchCore
 import ErrWatchStore
-import Metrics
 import Prometheus
 import Synchronization
 
-private typealias MetricCounter = CoreMetrics.Counter
-private typealias MetricGauge = CoreMetrics.Gauge
-
-/// The agent's Prometheus metrics at `/metrics`, kept through swift-metrics on a
-/// swift-prometheus registry of its own (no global bootstrap, so agents in one process, as in
-/// tests, keep separate counts).
+/// The agent's Prometheus metrics at `/metrics`, kept on a swift-prometheus registry of its own
+/// (no global bootstrap, so agents in one process, as in tests, keep separate counts), every
+/// family with its `# HELP` line.
 ///
 /// Every outcome the agent records counts, whatever its source (proxy or ingest API). Label
 /// values are bounded: endpoints are normalised routes, and past a cap of distinct values per
@@ -18,15 +13,29 @@ private typealias MetricGauge = CoreMetrics.Gauge
 public final class AgentMetrics: Sendable {
     /// The registry `/metrics` renders.
     public let registry = PrometheusCollectorRegistry()
-    private let factory: PrometheusMetricsFactory
 
-    /// Every metric name `/metrics` may show; dashboards and rules may use only these.
-    public static let names = [
-        "errwatch_calls_total", "errwatch_errors_total", "errwatch_call_duration_seconds_bucket",
-        "errwatch_call_duration_seconds_sum", "errwatch_call_duration_seconds_count", "errwatch_ratelimit_remaining",
-        "errwatch_writer_queue_depth", "errwatch_writer_dropped_total", "errwatch_alerts_firing", "errwatch_notifications_total",
-        "errwatch_client_connections", "errwatch_client_connections_closed_total", "errwatch_dimension_overflow_total",
+    /// What each family counts, as its `# HELP` line says it.
+    static let help: KeyValuePairs<String, String> = [
+        "errwatch_calls_total": "Calls recorded, by app, endpoint, model and status class (none: no response).",
+        "errwatch_errors_total": "Failed calls recorded, by app, endpoint, model, error type, code and status.",
+        "errwatch_call_duration_seconds": "Duration of recorded calls, from the request to the last byte of the response.",
+        "errwatch_ratelimit_remaining": "Requests or tokens left in the provider's rate-limit window, from its latest x-ratelimit-remaining-* header.",
+        "errwatch_writer_queue_depth": "Outcomes waiting to be written to the database.",
+        "errwatch_writer_dropped_total": "Outcomes that could not be written (queue full, database locked or full) and were dropped.",
+        "errwatch_alerts_firing": "Alerts firing, by rule and severity.",
+        "errwatch_notifications_total": "Alert notification attempts, by notifier and result.",
+        "errwatch_client_connections": "Client connections open to the agent.",
+        "errwatch_client_connections_closed_total": "Client connections the agent closed, by reason (timeout, evicted, refused).",
+        "errwatch_dimension_overflow_total": "Values counted as other because a dimension reached its cap of distinct values.",
     ]
+
+    /// Every metric name `/metrics` may show (a histogram's as its `_bucket`, `_sum` and
+    /// `_count` series); dashboards and rules may use only these.
+    public static let names: [String] = help.flatMap { name, _ in
+        name == durationFamily ? ["_bucket", "_sum", "_count"].map { name + $0 } : [name]
+    }
+
+    private static let durationFamily = "errwatch_call_duration_seconds"
 
     /// Distinct values a label may take before new ones become `other`.
     public static let labelCap = 100
@@ -39,20 +48,16 @@ public final class AgentMetrics: Sendable {
         return seconds == seconds.rounded() ? String(Int64(seconds)) : String(seconds)
     } + ["+Inf"]
 
-    /// One histogram series, written as Prometheus histograms are exposed (`_bucket` with
-    /// cumulative `le`, `_sum`, `_count`) from counters, because an aggregated record stands for
-    /// `count` calls at once, which a histogram's one-observation API cannot take.
-    ///
-    /// Observations land in plain counts under the lock the observation holds anyway; the
-    /// counters catch up at scrape time, so a call costs array increments, not a dozen atomics.
+    /// One series of the call-duration histogram. An aggregated record stands for `count` calls
+    /// at once, which the registry's one-observation histogram cannot take, so the family is
+    /// kept here as plain counts (a call costs an array increment under the lock the
+    /// observation holds anyway) and written out at scrape time.
     private struct DurationSeries {
-        var buckets: [MetricCounter]
-        var sum: FloatingPointCounter
-        var count: MetricCounter
-        /// Calls per bucket (not cumulative), their latency sum in seconds, and what the
-        /// counters have been given so far.
-        var pending = [Int64](repeating: 0, count: AgentMetrics.durationBounds.count)
-        var pendingSum = 0.0
+        /// `app="…",endpoint="…",model="…"`, escaped.
+        var labels: String
+        /// Calls per bucket, not cumulative.
+        var buckets = [Int64](repeating: 0, count: AgentMetrics.durationBounds.count)
+        var sumSeconds = 0.0
     }
 
     private struct CallKey: Hashable { var app, endpoint, model, statusClass: String }
@@ -60,12 +65,13 @@ public final class AgentMetrics: Sendable {
     private struct DurationKey: Hashable { var app, endpoint, model: String }
 
     private struct State {
-        var calls: [CallKey: MetricCounter] = [:]
-        var errors: [ErrorKey: MetricCounter] = [:]
+        var calls: [CallKey: Counter] = [:]
+        var errors: [ErrorKey: Counter] = [:]
         var durations: [DurationKey: DurationSeries] = [:]
-        var notifications: [String: MetricCounter] = [:]
+        var durationOrder: [DurationKey] = []
+        var notifications: [String: Counter] = [:]
         var caps: [String: DimensionCap] = [:]
-        var gauges: [String: MetricGauge] = [:]
+        var gauges: [String: Gauge] = [:]
         var droppedReported = 0
         var clientClosesReported: [String: Int] = [:]
         var foldsReported: [Dimension: Int] = [:]
@@ -88,15 +94,29 @@ public final class AgentMetrics: Sendable {
     }
 
     private let state = Mutex(State())
-    private let dropped: MetricCounter
-    private let queued: MetricGauge
+    private let dropped: Counter
+    private let queued: Gauge
 
     /// Fresh metrics.
     public init() {
-        factory = PrometheusMetricsFactory(registry: registry)
-        dropped = MetricCounter(label: "errwatch_writer_dropped_total", dimensions: [], factory: factory)
-        queued = MetricGauge(label: "errwatch_writer_queue_depth", dimensions: [], factory: factory)
+        dropped = Self.counter("errwatch_writer_dropped_total", [], in: registry)
+        queued = Self.gauge("errwatch_writer_queue_depth", [], in: registry)
     }
+
+    private static func counter(_ name: String, _ labels: [(String, String)], in registry: PrometheusCollectorRegistry) -> Counter {
+        registry.makeCounter(name: name, labels: labels, help: helpText(name))
+    }
+
+    private static func gauge(_ name: String, _ labels: [(String, String)], in registry: PrometheusCollectorRegistry) -> Gauge {
+        registry.makeGauge(name: name, labels: labels, help: helpText(name))
+    }
+
+    private static func helpText(_ name: String) -> String {
+        help.first { $0.key == name }!.value
+    }
+
+    private func makeCounter(_ name: String, _ labels: [(String, String)]) -> Counter { Self.counter(name, labels, in: registry) }
+    private func makeGauge(_ name: String, _ labels: [(String, String)]) -> Gauge { Self.gauge(name, labels, in: registry) }
 
     /// Counts one recorded outcome (an aggregated record counts `count` calls).
     public func observe(_ outcome: CallOutcome) {
@@ -112,10 +132,9 @@ public final class AgentMetrics: Sendable {
             }
             // Looked up once and changed in place: no copy of a series on the request path.
             if state.calls[callKey] == nil {
-                state.calls[callKey] = MetricCounter(
-                    label: "errwatch_calls_total",
-                    dimensions: [("app", callKey.app), ("endpoint", callKey.endpoint), ("model", callKey.model), ("status_class", statusClass)],
-                    factory: factory)
+                state.calls[callKey] = makeCounter(
+                    "errwatch_calls_total",
+                    [("app", callKey.app), ("endpoint", callKey.endpoint), ("model", callKey.model), ("status_class", statusClass)])
             }
             state.calls[callKey]!.increment(by: Int64(outcome.count))
             if let error = outcome.error {
@@ -126,11 +145,10 @@ public final class AgentMetrics: Sendable {
                     let other = DimensionCap.other
                     errorKey = ErrorKey(app: other, endpoint: other, model: other, type: type, code: other, status: String(status))
                 }
-                let errors = state.errors[errorKey] ?? MetricCounter(
-                    label: "errwatch_errors_total",
-                    dimensions: [("app", errorKey.app), ("endpoint", errorKey.endpoint), ("model", errorKey.model), ("type", errorKey.type),
-                                 ("code", errorKey.code), ("status", errorKey.status)],
-                    factory: factory)
+                let errors = state.errors[errorKey] ?? makeCounter(
+                    "errwatch_errors_total",
+                    [("app", errorKey.app), ("endpoint", errorKey.endpoint), ("model", errorKey.model), ("type", errorKey.type),
+                     ("code", errorKey.code), ("status", errorKey.status)])
                 state.errors[errorKey] = errors
                 errors.increment(by: Int64(outcome.count))
             }
@@ -141,17 +159,13 @@ public final class AgentMetrics: Sendable {
                     key = DurationKey(app: DimensionCap.other, endpoint: DimensionCap.other, model: DimensionCap.other)
                 }
                 if state.durations[key] == nil {
-                    let dimensions = [("app", key.app), ("endpoint", key.endpoint), ("model", key.model)]
-                    state.durations[key] = DurationSeries(
-                        buckets: Self.durationBounds.map { bound in
-                            MetricCounter(label: "errwatch_call_duration_seconds_bucket", dimensions: dimensions + [("le", bound)], factory: factory)
-                        },
-                        sum: FloatingPointCounter(label: "errwatch_call_duration_seconds_sum", dimensions: dimensions, factory: factory),
-                        count: MetricCounter(label: "errwatch_call_duration_seconds_count", dimensions: dimensions, factory: factory))
+                    let labels = [("app", key.app), ("endpoint", key.endpoint), ("model", key.model)]
+                    state.durations[key] = DurationSeries(labels: labels.map { "\($0)=\"\(Self.escaped($1))\"" }.joined(separator: ","))
+                    state.durationOrder.append(key)
                 }
                 let calls = Int64(outcome.count)
-                state.durations[key]!.pending[LatencyHistogram.bucket(latency)] += calls
-                state.durations[key]!.pendingSum += Double(latency) / 1_000 * Double(calls)
+                state.durations[key]!.buckets[LatencyHistogram.bucket(latency)] += calls
+                state.durations[key]!.sumSeconds += Double(latency) / 1_000 * Double(calls)
             }
         }
     }
@@ -160,8 +174,7 @@ public final class AgentMetrics: Sendable {
     func notification(notifier: String, result: NotificationAttempt.Result) {
         state.withLock { state in
             let key = "\(notifier)\u{1}\(result.rawValue)"
-            let counter = state.notifications[key] ?? MetricCounter(
-                label: "errwatch_notifications_total", dimensions: [("notifier", notifier), ("result", result.rawValue)], factory: factory)
+            let counter = state.notifications[key] ?? makeCounter("errwatch_notifications_total", [("notifier", notifier), ("result", result.rawValue)])
             state.notifications[key] = counter
             counter.increment()
         }
@@ -171,38 +184,22 @@ public final class AgentMetrics: Sendable {
     /// alerts firing, the latest rate-limit headroom.
     public func render(writer: BatchWriter.Statistics, alerts: [AlertState], rateLimits: [RateLimitTracker.Snapshot],
                        clients: ClientCounts = ClientCounts(), folded: [Dimension: Int] = [:]) -> [UInt8] {
-        state.withLock { state in
+        let histogram = state.withLock { state in
             for dimension in [Dimension.app, .endpoint, .model, .type, .code] {
                 let total = folded[dimension] ?? 0
-                let counter = MetricCounter(label: "errwatch_dimension_overflow_total", dimensions: [("dimension", dimension.rawValue)], factory: factory)
+                let counter = makeCounter("errwatch_dimension_overflow_total", [("dimension", dimension.rawValue)])
                 counter.increment(by: Int64(total - state.foldsReported[dimension, default: 0]))
                 state.foldsReported[dimension] = total
             }
-            let open = state.gauges["clients"] ?? MetricGauge(label: "errwatch_client_connections", dimensions: [], factory: factory)
+            let open = state.gauges["clients"] ?? makeGauge("errwatch_client_connections", [])
             state.gauges["clients"] = open
-            open.record(clients.open)
+            open.set(to: Double(clients.open))
             for (reason, total) in [("timeout", clients.timedOut), ("evicted", clients.evicted), ("refused", clients.refused)] {
-                let counter = MetricCounter(label: "errwatch_client_connections_closed_total", dimensions: [("reason", reason)], factory: factory)
+                let counter = makeCounter("errwatch_client_connections_closed_total", [("reason", reason)])
                 counter.increment(by: Int64(total - state.clientClosesReported[reason, default: 0]))
                 state.clientClosesReported[reason] = total
             }
-            // The histogram's counters catch up with the calls counted since the last scrape.
-            for key in state.durations.keys {
-                var series = state.durations[key]!
-                var cumulative: Int64 = 0
-                for index in series.pending.indices {
-                    cumulative += series.pending[index]
-                    if cumulative > 0 { series.buckets[index].increment(by: cumulative) }
-                }
-                if cumulative > 0 {
-                    series.count.increment(by: cumulative)
-                    series.sum.increment(by: series.pendingSum)
-                }
-                series.pending = [Int64](repeating: 0, count: series.pending.count)
-                series.pendingSum = 0
-                state.durations[key] = series
-            }
-            queued.record(writer.queued)
+            queued.set(to: Double(writer.queued))
             if writer.dropped > state.droppedReported {
                 dropped.increment(by: Int64(writer.dropped - state.droppedReported))
                 state.droppedReported = writer.dropped
@@ -215,27 +212,59 @@ public final class AgentMetrics: Sendable {
                 firing[key, default: (alert.rule, alert.severity.rawValue, 0)].count += 1
             }
             for key in state.gauges.keys where key.hasPrefix("alerts\u{1}") && firing[key] == nil {
-                state.gauges[key]!.record(0)
+                state.gauges[key]!.set(to: 0)
             }
             for (key, entry) in firing {
-                let gauge = state.gauges[key] ?? MetricGauge(
-                    label: "errwatch_alerts_firing", dimensions: [("rule", entry.rule), ("severity", entry.severity)], factory: factory)
+                let gauge = state.gauges[key] ?? makeGauge("errwatch_alerts_firing", [("rule", entry.rule), ("severity", entry.severity)])
                 state.gauges[key] = gauge
-                gauge.record(entry.count)
+                gauge.set(to: Double(entry.count))
             }
             for snapshot in rateLimits {
                 let model = Self.bounded("model", snapshot.model, &state)
                 for (kind, value) in [("requests", snapshot.remainingRequests), ("tokens", snapshot.remainingTokens)] {
                     guard let value else { continue }
                     let key = "ratelimit\u{1}\(model)\u{1}\(kind)"
-                    let gauge = state.gauges[key] ?? MetricGauge(
-                        label: "errwatch_ratelimit_remaining", dimensions: [("model", model), ("limit", kind)], factory: factory)
+                    let gauge = state.gauges[key] ?? makeGauge("errwatch_ratelimit_remaining", [("model", model), ("limit", kind)])
                     state.gauges[key] = gauge
-                    gauge.record(value)
+                    gauge.set(to: Double(value))
                 }
             }
+            return Self.durationText(state)
         }
-        return registry.emitToBuffer()
+        return registry.emitToBuffer() + Array(histogram.utf8)
+    }
+
+    /// The call-duration family in the text exposition format: cumulative `le` buckets in
+    /// ascending order, then `_sum` and `_count`, per series.
+    private static func durationText(_ state: State) -> String {
+        guard !state.durationOrder.isEmpty else { return "" }
+        let name = durationFamily
+        var text = "# HELP \(name) \(helpText(name))\n# TYPE \(name) histogram\n"
+        for key in state.durationOrder {
+            let series = state.durations[key]!
+            var cumulative: Int64 = 0
+            for (bound, calls) in zip(durationBounds, series.buckets) {
+                cumulative += calls
+                text += "\(name)_bucket{\(series.labels),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            text += "\(name)_sum{\(series.labels)} \(series.sumSeconds)\n"
+            text += "\(name)_count{\(series.labels)} \(cumulative)\n"
+        }
+        return text
+    }
+
+    /// A label value as the text format writes it: backslash, double quote and line feed escaped.
+    static func escaped(_ value: String) -> String {
+        var text = ""
+        for character in value.unicodeScalars {
+            switch character {
+            case "\\": text += "\\\\"
+            case "\"": text += "\\\""
+            case "\n": text += "\\n"
+            default: text.unicodeScalars.append(character)
+            }
+        }
+        return text
     }
 
     /// `value`, or `other` once `label` has had ``labelCap`` distinct values.

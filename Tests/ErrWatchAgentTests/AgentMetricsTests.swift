@@ -1,6 +1,7 @@
 @testable import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Testing
 
 /// The metrics' own rules: bounded labels, aggregated records, gauges read at scrape time.
@@ -40,5 +41,41 @@ struct AgentMetricsTests {
         #expect(text(metrics, alerts: [resolved]).contains("errwatch_alerts_firing{rule=\"r\",severity=\"critical\"} 0"))
         metrics.notification(notifier: "ops", result: .delivered)
         #expect(text(metrics).contains("errwatch_notifications_total{notifier=\"ops\",result=\"delivered\"} 1"))
+    }
+
+    /// Every family Prometheus's own linter reads: HELP and TYPE for each, the duration a real
+    /// histogram (ascending cumulative buckets), label values with quotes and backslashes escaped.
+    @Test func everyFamilyPassesPromtoolWithHelpText() throws {
+        let metrics = AgentMetrics()
+        let model = #"gpt-"4o"\mini"#
+        metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "chat/completions", model: model, status: 200, latencyMs: 700))
+        metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "chat/completions", model: model, status: 429,
+                                    error: CallError(type: .rateLimit, code: "rate_limit_exceeded", message: "slow down", retryable: true),
+                                    latencyMs: 40, count: 3))
+        metrics.notification(notifier: "ops", result: .delivered)
+        let alert = AlertState(rule: "r", group: [], labels: [:], phase: .firing, severity: .critical, value: 1, threshold: 0.5,
+                               calls: 10, errors: 10, activeSince: 0, startsAt: 0, endsAt: nil, lastNotifiedAt: 0, updatedAt: 0)
+        let limits = [RateLimitTracker.Snapshot(model: "gpt-4o", observedAt: 0, remainingRequests: 9, remainingTokens: 900)]
+        var writer = BatchWriter.Statistics()
+        writer.droppedQueueFull = 2
+        let exposition = String(decoding: metrics.render(writer: writer, alerts: [alert], rateLimits: limits,
+                                                         clients: AgentMetrics.ClientCounts(open: 1, timedOut: 1)),
+                                as: UTF8.self)
+
+        let (status, said) = try Run.program("/usr/bin/promtool", ["check", "metrics"], input: Array(exposition.utf8))
+        #expect(status == 0 && said.isEmpty, "promtool: \(said)\n\(exposition)")
+        let families = Set(AgentMetrics.names.map { name in
+            ["_bucket", "_sum", "_count"].reduce(name) { $0.hasSuffix($1) ? String($0.dropLast($1.count)) : $0 }
+        })
+        for family in families {
+            #expect(exposition.contains("# HELP \(family) "), "no HELP for \(family)")
+        }
+        #expect(exposition.contains("# TYPE errwatch_call_duration_seconds histogram"))
+        let labels = #"app="a",endpoint="chat/completions",model="gpt-\"4o\"\\mini""#
+        let buckets = exposition.split(separator: "\n").filter { $0.hasPrefix("errwatch_call_duration_seconds_bucket{\(labels)") }
+        #expect(buckets.count == AgentMetrics.durationBounds.count)
+        #expect(buckets.first == "errwatch_call_duration_seconds_bucket{\(labels),le=\"0.1\"} 3")
+        #expect(buckets.last == "errwatch_call_duration_seconds_bucket{\(labels),le=\"+Inf\"} 4")
+        #expect(exposition.contains("errwatch_call_duration_seconds_count{\(labels)} 4"))
     }
 }

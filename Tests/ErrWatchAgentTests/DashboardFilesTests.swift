@@ -1,6 +1,7 @@
 @testable import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import Testing
 
@@ -75,16 +76,8 @@ struct DashboardFilesTests {
         let text = try String(contentsOf: rules, encoding: .utf8)
         let names = Self.metricNames(in: text)
         #expect(names.isSubset(of: Set(AgentMetrics.names)), "unknown metric in the rules: \(names.subtracting(AgentMetrics.names))")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-        process.arguments = ["check", "rules", rules.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(said)")
+        let (status, said) = try Run.program("/usr/bin/promtool", ["check", "rules", rules.path])
+        #expect(status == 0, "\(said)")
         #expect(said.contains("SUCCESS"))
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 /// Runs a program to its end, its standard output and error read together.
 public enum Run {
     /// `program` with `arguments`, in `directory` (the current one when nil), with exactly
-    /// `environment`; its exit status and everything it printed.
+    /// `environment` and `input` on its standard input; its exit status and everything it printed.
     public static func program(_ program: String, _ arguments: [String], environment: [String: String] = ["PATH": "/usr/bin:/bin"],
-                               directory: URL? = nil) throws -> (status: Int32, output: String) {
+                               directory: URL? = nil, input: [UInt8] = []) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
@@ -14,7 +14,16 @@ public enum Run {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
+        let standardInput = Pipe()
+        process.standardInput = standardInput
         try process.run()
+        // Written from another thread, so that a program that prints before it has read all
+        // of its input cannot fill the output pipe and stall both sides.
+        let writer = Thread {
+            standardInput.fileHandleForWriting.write(Data(input))
+            try? standardInput.fileHandleForWriting.close()
+        }
+        writer.start()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, text)
