@@ -47,7 +47,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
     static let ruleKeys = [
         "name", "kind", "metric", "where", "group_by", "window", "warning", "critical", "resolve", "min_calls", "credible",
         "for", "repeat", "notify", "send_resolved", "no_data", "compare", "factor", "min_rate", "slo", "period", "windows",
-        "lookback", "severity",
+        "lookback", "learning", "severity",
     ]
     static let notifierKeys = ["name", "kind", "url", "command", "path", "timeout", "max_attempts", "backoff"]
 
@@ -172,6 +172,10 @@ public struct AlertsConfiguration: Sendable, Hashable {
             }
             return value
         }
+        /// A duration that may be zero (`0`, `0s`, `0m`), as `for` and `learning` may.
+        func durationOrZero() throws(ErrWatchError) -> Int64 {
+            DurationText.milliseconds(field.text ?? "") == 0 || field.text == "0" ? 0 : try duration()
+        }
         func share() throws(ErrWatchError) -> Double {
             guard let value = field.text.flatMap(Self.share) else { throw invalid("give a percentage such as 2% or a fraction such as 0.02") }
             return value
@@ -195,11 +199,11 @@ public struct AlertsConfiguration: Sendable, Hashable {
             let names = field.text.map { [$0] } ?? (field.node.sequence?.compactMap { $0.scalar?.string } ?? [])
             do { rule.groupBy = try Dimension.parseList(names.joined(separator: ",")) } catch { throw invalid(error.message) }
         case "window": rule.windowMs = try duration()
-        // `for` may be zero (fire at once, the default): `0`, `0s`, `0m` all say so.
-        case "for": rule.forMs = DurationText.milliseconds(field.text ?? "") == 0 || field.text == "0" ? 0 : try duration()
+        case "for": rule.forMs = try durationOrZero()
         case "repeat": rule.repeatMs = try duration()
         case "period": rule.periodMs = try duration()
         case "lookback": rule.lookbackMs = try duration()
+        case "learning": rule.learningMs = try durationOrZero()
         case "warning": rule.warning = try level()
         case "critical": rule.critical = try level()
         case "factor": rule.warning = try level()
@@ -301,7 +305,13 @@ public struct AlertsConfiguration: Sendable, Hashable {
             guard rule.warning != nil else {
                 throw ErrWatchError(.configuration, "The change \(origin) needs a factor, such as factor: 3.")
             }
-        case .burnRate, .newError:
+        case .newError:
+            guard rule.windowMs + rule.learningMs < rule.lookbackMs else {
+                let needed = DurationText.format(rule.windowMs + rule.learningMs)
+                throw ErrWatchError(.configuration, "The new_error \(origin) looks back no further than its window and learning period "
+                                    + "(\(needed)); set lookback longer than that.")
+            }
+        case .burnRate:
             break
         }
     }

@@ -56,10 +56,15 @@ extension Report {
                       "for", "repeat", "no_data", "notify"],
             rows: rules.map { rule in
                 let scope = Dictionary(rule.scope.conditions.map { ($0.0.rawValue, $0.1.joined(separator: ",")) }, uniquingKeysWith: { a, _ in a })
-                let window = rule.kind == .burnRate
-                    ? rule.burnWindows.map { "\(DurationText.format($0.longMs))/\(DurationText.format($0.shortMs))@\(AlertText.value($0.factor, rule: rule))" }
+                let window = switch rule.kind {
+                case .burnRate:
+                    rule.burnWindows.map { "\(DurationText.format($0.longMs))/\(DurationText.format($0.shortMs))@\(AlertText.value($0.factor, rule: rule))" }
                         .joined(separator: " ")
-                    : DurationText.format(rule.windowMs)
+                case .newError:
+                    "\(DurationText.format(rule.windowMs)), none in \(DurationText.format(rule.lookbackMs)), learning \(DurationText.format(rule.learningMs))"
+                default:
+                    DurationText.format(rule.windowMs)
+                }
                 return [
                     .text(rule.name), .text(rule.kind.rawValue), .text(rule.kind == .threshold ? rule.metric.rawValue : "-"), .labels(scope),
                     .text(rule.labelDimensions.map(\.rawValue).joined(separator: ",")), .text(window),

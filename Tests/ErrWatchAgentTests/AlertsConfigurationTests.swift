@@ -85,7 +85,7 @@ struct AlertsConfigurationTests {
 
     @Test func aBrokenRulesFileIsRefusedWithItsLineAndReason() {
         #expect(message("rules:\n  - name: a\n    warning: 2%\n    windw: 5m\n")
-            == "Unknown setting 'windw' in rule 'a' (errwatch.yaml line 4); rules take: name, kind, metric, where, group_by, window, warning, critical, resolve, min_calls, credible, for, repeat, notify, send_resolved, no_data, compare, factor, min_rate, slo, period, windows, lookback, severity.")
+            == "Unknown setting 'windw' in rule 'a' (errwatch.yaml line 4); rules take: name, kind, metric, where, group_by, window, warning, critical, resolve, min_calls, credible, for, repeat, notify, send_resolved, no_data, compare, factor, min_rate, slo, period, windows, lookback, learning, severity.")
         #expect(message("notifiers:\n  - {name: ops, kind: log}\nrules:\n  - name: high-error-rate\n    warning: 2%\n    notify: [opz]\n")
             == "Unknown notifier 'opz' in rule 'high-error-rate' (errwatch.yaml line 6); defined notifiers: ops.")
         #expect(message("rules:\n  - name: a\n    warning: 2 percent\n")
@@ -109,6 +109,8 @@ struct AlertsConfigurationTests {
         #expect(message("notifiers:\n  - {name: ops, kind: webhook}\n")
             == "Notifier 'ops' (errwatch.yaml line 2) of kind webhook needs a url.")
         #expect(message("rules: 5\n") == "'rules' (errwatch.yaml line 1) must be a list.")
+        #expect(message("rules:\n  - {name: a, kind: new_error, lookback: 1d}\n")
+            == "The new_error rule 'a' (errwatch.yaml line 2) looks back no further than its window and learning period (1d5m); set lookback longer than that.")
     }
 
     /// README gives `0s` as the default of `for`: every way of writing zero is accepted.
@@ -116,6 +118,8 @@ struct AlertsConfigurationTests {
         for zero in ["0", "0s", "0m"] {
             let configuration = try parse("rules:\n  - name: a\n    warning: 2%\n    for: \(zero)\n")
             #expect(configuration.alerts.rules.first?.forMs == 0, "for: \(zero)")
+            let learning = try parse("rules:\n  - {name: a, kind: new_error, learning: \(zero)}\n")
+            #expect(learning.alerts.rules.first?.learningMs == 0, "learning: \(zero)")
         }
     }
 }

@@ -56,6 +56,33 @@ struct AlertsCommandTests {
         #expect(try Store.open(path: db).alertHistory(since: 0, until: .max).isEmpty)
     }
 
+    /// README's example rules, replayed over `examples/sample.ndjson` as README shows, do what
+    /// README says they do: high-error-rate fires once in the 11:30 burst and resolves,
+    /// availability warns (the sample's provider errors spend the budget twice too fast), and
+    /// the rest stay quiet (two hours are less than new_error's day of learning).
+    @Test func readmesExampleRulesOverTheSampleDoWhatReadmeSays() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let root = ReleaseBinary.packageRoot
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let block = try #require(readme.components(separatedBy: "```yaml\n").first { $0.hasPrefix("evaluation_interval:") })
+        let config = try workspace.write("errwatch.yaml", try #require(block.components(separatedBy: "```").first))
+        let db = workspace.path("sample.db")
+        let ingest = await errwatch(["ingest", "--db", db, root.appendingPathComponent("examples/sample.ndjson").path], now: now)
+        #expect(ingest.exitCode == 0, "\(ingest.stderr)")
+        let range = ["--since", "2026-11-25T09:00:00Z", "--until", "2026-11-25T13:00:00Z"]
+        let replay = await errwatch(["alerts", "test", "--config", config, "--db", db, "--format", "csv"] + range, now: now)
+        #expect(replay.exitCode == 0, "\(replay.stderr)")
+        let fired = Dictionary(uniqueKeysWithValues: replay.stdout.split(separator: "\r\n").dropFirst().map { line in
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+            return (String(cells[0]), (fired: Int(cells[1]) ?? -1, resolved: Int(cells[2]) ?? -1, flaps: Int(cells[4]) ?? -1))
+        })
+        #expect(fired.count == 4)
+        #expect(fired["high-error-rate"].map { $0 == (1, 1, 0) } == true, "\(replay.stdout)")
+        #expect(fired["availability"].map { $0 == (1, 0, 0) } == true, "\(replay.stdout)")
+        #expect(fired["error-spike"]?.fired == 0 && fired["new-app-error"]?.fired == 0, "\(replay.stdout)")
+    }
+
     @Test func rulesValidatesAndPrints() async throws {
         let workspace = try Workspace()
         defer { workspace.cleanup() }

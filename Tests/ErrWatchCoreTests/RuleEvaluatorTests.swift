@@ -173,18 +173,63 @@ struct RuleEvaluatorTests {
         #expect(try verdicts(rule, slow)[[]]?.outcome == .alerting(.warning))
     }
 
+    /// Entering a burn takes a credible one (1.3× budget from 3 errors in 462 calls is not);
+    /// leaving takes the burn below 80% of the factor, so a burn hovering at 1× does not flap.
+    @Test func burnRateIsCredibleToFireAndHoldsUntilWellBelow() throws {
+        var rule = AlertRule(name: "slo")
+        rule.kind = .burnRate
+        rule.burnWindows = [AlertRule.BurnWindow(longMs: 60 * Self.minute, shortMs: 10 * Self.minute, factor: 1, severity: .warning)]
+        /// An hour of one error a minute in `calls` calls: a burn of 1/(calls × 0.5%).
+        func rows(callsPerMinute calls: Int64) -> [ReplaySource.Row] {
+            (1...60).flatMap { Self.minute(Int64($0), calls: calls, errors: 1) }
+        }
+        // 3 errors in 462 calls: 1.3× a 0.5% budget, but credibly only 0.4×.
+        let few = (1...6).flatMap { Self.minute(Int64($0), calls: 77, errors: $0 <= 3 ? 1 : 0) }
+        #expect(try verdicts(rule, few)[[]]?.outcome == .normal)
+        rule.credible = false
+        #expect(try verdicts(rule, few)[[]]?.outcome == .alerting(.warning))
+        rule.credible = true
+        // At 0.9×, just under the factor: a firing alert holds, a quiet one stays quiet.
+        let hovering = rows(callsPerMinute: 222)
+        #expect(try verdicts(rule, hovering)[[]]?.outcome == .normal)
+        #expect(try verdicts(rule, hovering, active: [[]: .warning])[[]]?.outcome == .alerting(.warning))
+        // At 0.67× it resolves.
+        #expect(try verdicts(rule, rows(callsPerMinute: 300), active: [[]: .warning])[[]]?.outcome == .normal)
+    }
+
     @Test func newErrorFiresOnceForAPairNeverSeen() throws {
         var rule = AlertRule(name: "new")
         rule.kind = .newError
-        let seenBefore = Self.minute(600, calls: 100, errors: 1)
+        let seenBefore = Self.minute(2 * 24 * 60, calls: 100, errors: 1)
         let fresh = Self.minute(1, calls: 100, errors: 1, type: "server_error", code: "overloaded", status: 503)
         let result = try verdicts(rule, seenBefore + Self.minute(2, calls: 100, errors: 1) + fresh)
-        // The 429 pair was seen ten hours ago; the 503 pair is new.
+        // The 429 pair was seen two days ago; the 503 pair is new.
         #expect(result[["shop", "gpt-4o", "rate_limit_error", "rate_limit_exceeded"]]?.outcome == .normal)
         #expect(result[["shop", "gpt-4o", "server_error", "overloaded"]]?.outcome == .alerting(.warning))
         // Once it leaves the window it is known, and the alert resolves.
         let later = try RuleEvaluator.evaluate(rule, at: Self.now + 10 * Self.minute, source: ReplaySource(rows: seenBefore + fresh),
                                                active: [["shop", "gpt-4o", "server_error", "overloaded"]: .warning])
         #expect(later[["shop", "gpt-4o", "server_error", "overloaded"]]?.outcome == .normal)
+    }
+
+    /// A fresh database, or an app or model that began calling within the learning period,
+    /// has nothing to compare with: none of its errors is new until it has called for a day.
+    @Test func newErrorWaitsForTheLearningPeriod() throws {
+        var rule = AlertRule(name: "new")
+        rule.kind = .newError
+        let key = ["shop", "gpt-4o", "server_error", "overloaded"]
+        let fresh = Self.minute(1, calls: 100, errors: 1, type: "server_error", code: "overloaded", status: 503)
+        // Calling for ten hours, no error until now: still learning.
+        let tenHours = (2...600).flatMap { Self.minute(Int64($0), calls: 10, errors: 0) }
+        #expect(try verdicts(rule, tenHours + fresh)[key]?.outcome == .normal)
+        // Another model's long history does not teach this one.
+        let otherModel = Self.minute(2 * 24 * 60, model: "gpt-4o-mini", calls: 100, errors: 0)
+        #expect(try verdicts(rule, otherModel + tenHours + fresh)[key]?.outcome == .normal)
+        // Calling since before the learning period: new.
+        let dayAndMore = Self.minute(24 * 60 + 10, calls: 10, errors: 0)
+        #expect(try verdicts(rule, dayAndMore + tenHours + fresh)[key]?.outcome == .alerting(.warning))
+        // learning: 0 judges from whatever history there is.
+        rule.learningMs = 0
+        #expect(try verdicts(rule, tenHours + fresh)[key]?.outcome == .alerting(.warning))
     }
 }

@@ -108,6 +108,11 @@ public struct AlertRule: Sendable, Hashable {
     public var burnWindows = BurnWindow.workbook
     /// New-error rules: how far back a (type, code) must be absent to count as new.
     public var lookbackMs: Int64 = 7 * Timestamp.day
+    /// New-error rules: how long an app and model must have been calling, before the window,
+    /// for their errors to count as new (a learning period, as Datadog's new-value monitors
+    /// have): without it a fresh database, or a newly deployed app, reports every error it
+    /// sees as new. Zero judges from whatever history there is.
+    public var learningMs: Int64 = Timestamp.day
     /// Change and new-error rules: the severity they alert at.
     public var severity: AlertSeverity = .warning
 
@@ -171,6 +176,13 @@ public struct RuleScope: Sendable, Hashable {
 
     /// Everything.
     public init() {}
+
+    /// The conditions on the calls only (app, endpoint, model), without those on the errors.
+    public var callSide: RuleScope {
+        var scope = RuleScope()
+        (scope.apps, scope.endpoints, scope.models) = (apps, endpoints, models)
+        return scope
+    }
 
     /// Whether it narrows the errors counted (status, type, code, fault), not only the calls.
     public var narrowsErrors: Bool {

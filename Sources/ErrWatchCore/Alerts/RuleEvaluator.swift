@@ -160,6 +160,9 @@ public enum RuleEvaluator {
         return verdicts
     }
 
+    /// The share of its factor a firing burn-rate pair must fall below to stop burning.
+    static let burnResolveRatio = 0.8
+
     private static func burnRate(
         _ rule: AlertRule, _ now: Int64, _ source: some AlertCountSource, _ active: [[String]: AlertSeverity]
     ) throws -> [[String]: Verdict] {
@@ -183,7 +186,14 @@ public enum RuleEvaluator {
                 let (long, longBurn) = burn(pair.longMs)
                 let (_, shortBurn) = burn(pair.shortMs)
                 highestBurn = max(highestBurn, longBurn)
-                guard long.calls >= rule.minCalls, longBurn >= pair.factor, shortBurn >= pair.factor else { continue }
+                // A pair at or below the severity already firing holds it down to 80% of its
+                // factor (hysteresis, as threshold rules resolve); entering a pair takes a
+                // long window whose burn is credible (its Wilson lower bound), so that 1 error in
+                // 255 calls does not page against a 0.5% budget.
+                let holding = active[group].map { pair.severity <= $0 } ?? false
+                let level = holding ? pair.factor * burnResolveRatio : pair.factor
+                let evidence = holding || !rule.credible ? longBurn : wilsonLowerBound(errors: long.errors, calls: long.calls) / budget
+                guard long.calls >= rule.minCalls, evidence >= level, shortBurn >= level else { continue }
                 if worst == nil || pair.severity > worst!.pair.severity {
                     worst = (pair, longBurn, long)
                 }
@@ -206,10 +216,14 @@ public enum RuleEvaluator {
         let dimensions = AlertRule.newErrorDimensions
         let recent = try source.counts(scope: rule.scope, groupBy: dimensions, from: now - rule.windowMs, to: now)
         let earlier = try source.counts(scope: rule.scope, groupBy: dimensions, from: now - rule.lookbackMs, to: now - rule.windowMs)
+        // Apps and models that were calling before the learning period: only theirs can be new.
+        let learned = rule.learningMs == 0 ? nil : try source.counts(
+            scope: rule.scope.callSide, groupBy: [.app, .model], from: now - rule.lookbackMs, to: now - rule.windowMs - rule.learningMs)
         var verdicts: [[String]: Verdict] = [:]
         for group in Set(recent.keys).union(active.keys) {
             let count = recent[group] ?? GroupCounts(calls: 0, errors: 0)
-            let isNew = count.errors > 0 && (earlier[group]?.errors ?? 0) == 0
+            let known = learned.map { ($0[Array(group.prefix(2))]?.calls ?? 0) > 0 } ?? true
+            let isNew = known && count.errors > 0 && (earlier[group]?.errors ?? 0) == 0
             verdicts[group] = Verdict(isNew ? .alerting(rule.severity) : .normal, value: Double(count.errors), threshold: 1,
                                       calls: count.calls, errors: count.errors)
         }
