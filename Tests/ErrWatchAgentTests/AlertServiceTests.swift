@@ -83,9 +83,21 @@ struct AlertServiceTests {
     }
 
     /// Waits for the next body a receiver gets.
+    /// The next body the receiver gets, or nil when none comes within ten seconds.
     static func next(_ receiver: Receiver) async -> String? {
-        var iterator = receiver.bodies.makeAsyncIterator()
-        return await iterator.next()
+        await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var iterator = receiver.bodies.makeAsyncIterator()
+                return await iterator.next()
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
     }
 
     @Test func deliversAfterTwoFailuresWithEveryAttemptRecorded() async throws {
@@ -195,8 +207,12 @@ struct AlertServiceTests {
             try await Self.withService(yaml, clock: clock, path: path) { (service: AlertService, store: Store) async throws in
                 #expect(try await service.evaluate().events.isEmpty)
                 #expect(try store.alerts().first?.phase == .firing)
-                // Five minutes on, the window is empty: the alert resolves, once.
+                // Five minutes on, the window is empty: no data is not health; the alert stays.
                 clock.advance(5 * 60_000)
+                #expect(try await service.evaluate().events.isEmpty)
+                #expect(try store.alerts().first?.phase == .firing)
+                // Clean calls in the window: the alert resolves, once.
+                try Self.record(store, at: Self.start + 4 * 60_000, calls: 1000, errors: 0)
                 #expect(try await service.evaluate().events.map(\.kind) == [.resolved])
                 let resolved = await Self.next(receiver)
                 #expect(resolved?.contains("\"status\":\"resolved\"") == true)

@@ -90,7 +90,7 @@ struct AlertsCommandTests {
         let printed = await errwatch(["alerts", "rules", "--config", good, "--format", "csv"], now: now)
         #expect(printed.exitCode == 0)
         #expect(printed.stdout.hasPrefix("name,kind,metric,where,group_by,window,warning,critical,resolve,min_calls,for,repeat,no_data,notify\r\n"))
-        #expect(printed.stdout.contains("sustained,threshold,error_rate,,,5m,5.00%,50.0%,2.00%,20,0s,,resolve,\r\n"))
+        #expect(printed.stdout.contains("sustained,threshold,error_rate,,,5m,5.00%,50.0%,2.00%,20,0s,,keep,\r\n"))
         let bad = try workspace.write("bad.yaml", "rules:\n  - name: a\n    warning: lots\n")
         let refused = await errwatch(["alerts", "rules", "--config", bad], now: now)
         #expect(refused.exitCode == 64)

@@ -95,7 +95,7 @@ public struct AlertRule: Sendable, Hashable {
     /// Whether notifiers hear about resolution (new_error alerts do not by default).
     public var sendResolved = true
     /// What a group without calls in the window does.
-    public var noData: NoData = .resolve
+    public var noData: NoData = .keep
     /// Change rules: what the current window is compared with.
     public var compare: Compare = .previous
     /// Change rules: the lowest current rate worth an alert, whatever the factor.
