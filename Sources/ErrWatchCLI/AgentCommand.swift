@@ -173,7 +173,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
             Authorization header get 401.
 
             Examples:
-              errwatch mock-upstream --mix 429=5%,500=1%,502=2%,503=1% --latency 20ms..200ms
+              errwatch mock-upstream --mix 429=5%,502=2% --latency 20ms..200ms
               errwatch agent --upstream http://127.0.0.1:8788/v1
             """))
 

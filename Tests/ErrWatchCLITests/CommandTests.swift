@@ -334,6 +334,11 @@ let sample = """
                 && line.split(separator: " ").count <= 2 && !line.hasSuffix(":") && !next.isEmpty && !next.hasPrefix(" ") {
                 orphans.append("\(command.configuration.commandName ?? "?"): '\(line)'")
             }
+            // An example is a command to copy: it fits on its line, never wrapped.
+            let examples = discussion.drop { $0 != "Examples:" }.dropFirst().prefix { !$0.isEmpty }
+            for line in examples where !line.hasPrefix("  ") {
+                orphans.append("\(command.configuration.commandName ?? "?"): example wrapped at '\(line)'")
+            }
         }
         #expect(orphans.isEmpty, "\(orphans)")
     }
