@@ -32,7 +32,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
-        // Pure: the outcome model, the taxonomy, parsing, arithmetic. No I/O, no clock of its own.
+        // Pure: the outcome model, the taxonomy, parsing, arithmetic. No I/O; the wall clock is read
+        // only by Timestamp.now, which everything else takes as a parameter.
         .target(
             name: "ErrWatchCore",
             swiftSettings: swiftSettings

@@ -38,7 +38,7 @@ public struct Agent: Sendable {
         configuration: AgentConfiguration, store: Store, client: HTTPClient,
         writerConfiguration: BatchWriter.Configuration = .init(),
         logger: Logger = Logger(label: "errwatch.agent"),
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
+        now: @escaping @Sendable () -> Int64 = Timestamp.now
     ) {
         self.configuration = configuration
         self.store = store

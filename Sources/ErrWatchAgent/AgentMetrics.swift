@@ -104,11 +104,16 @@ public final class AgentMetrics: Sendable {
     }
 
     private static func counter(_ name: String, _ labels: [(String, String)], in registry: PrometheusCollectorRegistry) -> Counter {
-        registry.makeCounter(name: name, labels: labels, help: helpText(name))
+        registry.makeCounter(descriptor: descriptor(name), labels: labels)
     }
 
     private static func gauge(_ name: String, _ labels: [(String, String)], in registry: PrometheusCollectorRegistry) -> Gauge {
-        registry.makeGauge(name: name, labels: labels, help: helpText(name))
+        registry.makeGauge(descriptor: descriptor(name), labels: labels)
+    }
+
+    /// `name` (already whole: no unit suffix is added) with its help text.
+    private static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: helpText(name))
     }
 
     private static func helpText(_ name: String) -> String {

@@ -177,7 +177,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
             DurationText.milliseconds(field.text ?? "") == 0 || field.text == "0" ? 0 : try duration()
         }
         func share() throws(ErrWatchError) -> Double {
-            guard let value = field.text.flatMap(Self.share) else { throw invalid("give a percentage such as 2% or a fraction such as 0.02") }
+            guard let value = field.text.flatMap(Share.parse) else { throw invalid("give a percentage such as 2% or a fraction such as 0.02") }
             return value
         }
         func flag() throws(ErrWatchError) -> Bool {
@@ -314,14 +314,6 @@ public struct AlertsConfiguration: Sendable, Hashable {
         case .burnRate:
             break
         }
-    }
-
-    /// "2%" → 0.02, "0.02" → 0.02; nil for anything else or outside 0…1.
-    static func share(_ text: String) -> Double? {
-        let trimmed = String(text.trimmingSpaces())
-        let value = trimmed.hasSuffix("%") ? Double(trimmed.dropLast()).map { $0 / 100 } : Double(trimmed)
-        guard let value, value.isFinite, (0...1).contains(value) else { return nil }
-        return value
     }
 
     // MARK: YAML helpers

@@ -47,10 +47,8 @@ public struct MockUpstream: Sendable {
             var mix: [(status: Int, share: Double)] = []
             for part in text.split(separator: ",") {
                 let pieces = part.split(separator: "=")
-                let shareText = pieces.count == 2 ? String(pieces[1].trimmingSpaces()) : ""
-                let share = shareText.hasSuffix("%") ? Double(shareText.dropLast()).map { $0 / 100 } : Double(shareText)
                 guard pieces.count == 2, let status = Int(pieces[0].trimmingSpaces()), (400...599).contains(status),
-                      let share, share >= 0, share <= 1
+                      let share = Share.parse(pieces[1])
                 else {
                     throw ErrWatchError(.invalidArgument, "Invalid mix entry '\(part)'; write STATUS=SHARE pairs such as 429=5%,500=1%.")
                 }
@@ -159,7 +157,7 @@ public struct MockUpstream: Sendable {
             }
             return reply
         }
-        let created = Int(Date().timeIntervalSince1970)
+        let created = Timestamp.now() / 1_000
         let id = "chatcmpl-\(plan.requestID.dropFirst(4))"
         guard fields.stream else {
             return json(200, requestID: plan.requestID, remaining: plan.remaining, """

@@ -202,8 +202,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
                 throw ErrWatchError(.invalidArgument, "Invalid --latency '\(latency)'; give a duration such as 50ms or a range such as 20ms..200ms.")
             }
             configuration.latencyMs = low...high
-            let share = streamErrors.hasSuffix("%") ? Double(streamErrors.dropLast()).map { $0 / 100 } : Double(streamErrors)
-            guard let share, (0...1).contains(share) else {
+            guard let share = Share.parse(streamErrors) else {
                 throw ErrWatchError(.invalidArgument, "Invalid --stream-errors '\(streamErrors)'; give a share such as 2%.")
             }
             configuration.streamErrorShare = share

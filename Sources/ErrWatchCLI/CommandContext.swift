@@ -1,3 +1,4 @@
+import ErrWatchCore
 import Foundation
 
 /// What a command reads from and writes to beyond its arguments: the environment, the clock
@@ -18,7 +19,7 @@ public struct CommandContext: Sendable {
     /// The process's own environment, clock and streams.
     public static let process = CommandContext(
         environment: ProcessInfo.processInfo.environment,
-        now: { Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)) },
+        now: Timestamp.now,
         standardOutput: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
         standardError: { text in FileHandle.standardError.write(Data(text.utf8)) },
         standardInput: { FileHandle.standardInput })

@@ -114,7 +114,7 @@ extension ErrWatchClient {
     /// classified failure.
     func openStream(body: [UInt8]?, headers extra: [(String, String)], model: String, attempt: Int, timeout: Duration) async -> Result<OpenStream, Failure> {
         let started = ContinuousClock.now
-        let startedAt = Int64(Date().timeIntervalSince1970 * 1_000)
+        let startedAt = Timestamp.now()
         var request = makeRequest(method: .POST, path: "/chat/completions", body: body, headers: extra, attempt: attempt)
         request.headers.add(name: "accept", value: "text/event-stream")
         var outcome = CallOutcome(timestamp: startedAt, app: app, endpoint: "chat/completions", model: model, status: nil, attempt: attempt, streamed: true)

@@ -211,7 +211,7 @@ public final class ErrWatchClient: Sendable {
     /// One attempt, classified.
     private func perform(method: String, path: String, body: [UInt8]?, headers extra: [(String, String)], model: String, attempt: Int,
                          timeout: Duration) async -> Result<Success, Failure> {
-        let startedAt = Int64(Date().timeIntervalSince1970 * 1_000)
+        let startedAt = Timestamp.now()
         let started = ContinuousClock.now
         let request = makeRequest(method: HTTPMethod(rawValue: method), path: path, body: body, headers: extra, attempt: attempt)
         let endpoint = Endpoint.normalize(path)
@@ -232,7 +232,7 @@ public final class ErrWatchClient: Sendable {
                 return (Int(response.status.code), headers, Array(buffer.readableBytesView), headersAfter)
             }
             let requestID = headers["x-request-id"] ?? headers["request-id"]
-            let now = Int64(Date().timeIntervalSince1970 * 1_000)
+            let now = Timestamp.now()
             if let error = Classifier.classify(status: status, headers: headers, body: bytes, now: now) {
                 return .failure(Failure(
                     error: APIError(error, status: status, requestID: requestID, attempts: attempt + 1, model: model),

@@ -1,3 +1,5 @@
+import Foundation
+
 /// UTC instants as errwatch stores them: integer milliseconds since 1970-01-01T00:00:00Z.
 ///
 /// The formatting and parsing here is done by hand: it is on the path of every exported row,
@@ -7,6 +9,13 @@ public enum Timestamp {
     public static let minute: Int64 = 60_000
     public static let hour: Int64 = 3_600_000
     public static let day: Int64 = 86_400_000
+
+    /// The wall clock now, in milliseconds (rounded down): the one place errwatch reads it.
+    /// Everything else takes `now` as a parameter or a closure defaulting to this, so that
+    /// tests and replays can set the time.
+    public static func now() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
+    }
 
     /// The start of the `size`-long bucket that holds `milliseconds` (buckets align to 1970).
     public static func floor(_ milliseconds: Int64, to size: Int64) -> Int64 {

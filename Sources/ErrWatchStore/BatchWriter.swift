@@ -132,7 +132,7 @@ public final class BatchWriter: Sendable {
     public init(
         store: Store, configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "errwatch.writer"),
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
+        now: @escaping @Sendable () -> Int64 = Timestamp.now
     ) {
         self.store = store
         self.configuration = configuration
