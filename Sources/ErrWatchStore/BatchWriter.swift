@@ -361,3 +361,9 @@ public final class BatchWriter: Sendable {
         }
     }
 }
+
+/// A writer is a recorder for the client library: outcomes go to the local database.
+extension BatchWriter: OutcomeRecorder {
+    /// Hands `outcome` to the queue (dropped and counted when it is full).
+    public func record(_ outcome: CallOutcome) { _ = submit(outcome) }
+}

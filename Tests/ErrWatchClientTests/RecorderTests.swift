@@ -83,7 +83,7 @@ import Testing
             let store = try Store.inMemory()
             let writer = BatchWriter(store: store)
             async let running: Void = writer.run()
-            let client = ErrWatchClient(baseURL: upstream, apiKey: "sk-test-0123456789abcdef", recorder: StoreRecorder(writer: writer))
+            let client = ErrWatchClient(baseURL: upstream, apiKey: "sk-test-0123456789abcdef", recorder: writer)
             _ = try await client.chatCompletions(json: chatBody)
             await writer.shutdown()
             await running
