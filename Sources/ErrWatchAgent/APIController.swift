@@ -38,8 +38,10 @@ struct APIController<Context: RequestContext>: Sendable {
         let outcomes = try Self.decodeEvents(Array(body.readableBytesView), decoder: decoder)
         var accepted = 0
         for outcome in outcomes where sink.record(outcome) { accepted += 1 }
-        let dropped = outcomes.count - accepted
-        return Self.json(status: .accepted, "{\"accepted\": \(accepted), \"dropped\": \(dropped)}\n")
+        let receipt = IngestReceipt(accepted: accepted, dropped: outcomes.count - accepted)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Self.json(status: .accepted, String(decoding: try encoder.encode(receipt), as: UTF8.self) + "\n")
     }
 
     /// The outcomes in an events body, or the error that names the first bad item.

@@ -115,9 +115,9 @@ public final class AgentRecorder: OutcomeRecorder {
             let response = try await http.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 1 << 20)
             guard response.status == .accepted else { return 0 }
-            let text = String(buffer: body)
-            guard let range = text.range(of: "\"accepted\": ") else { return batch.count }
-            return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? batch.count
+            // An agent that answers 202 took the batch; its receipt says whether it dropped any.
+            let receipt = try? JSONDecoder().decode(IngestReceipt.self, from: Data(body.readableBytesView))
+            return receipt?.accepted ?? batch.count
         } catch {
             return 0
         }

@@ -15,15 +15,15 @@ import Testing
             let now = Timestamp.iso8601(Int64(Date().timeIntervalSince1970 * 1_000) - 60_000)
             let one = try await harness.send("/api/v1/events", body: #"{"ts":"\#(now)","status":200,"app":"a","model":"m1","count":5}"#)
             #expect(one.status == 202)
-            #expect(one.body == "{\"accepted\": 1, \"dropped\": 0}\n")
+            #expect(one.body == "{\"accepted\":1,\"dropped\":0}\n")
             let array = try await harness.send("/api/v1/events", body: #"[{"ts":"\#(now)","status":429,"app":"a","model":"m1","type":"rate_limit_error"},{"ts":"\#(now)","status":200,"app":"a","model":"m1"}]"#)
-            #expect(array.status == 202 && array.body.contains("\"accepted\": 2"))
+            #expect(array.status == 202 && array.body.contains("\"accepted\":2"))
             let lines = try await harness.send("/api/v1/events", body: """
                 {"ts":"\(now)","status":500,"app":"a","model":"m2","body":"{\\"error\\":{\\"type\\":\\"internal_error\\",\\"message\\":\\"boom\\"}}"}
 
                 {"ts":"\(now)","status":200,"app":"a","model":"m2"}
                 """)
-            #expect(lines.status == 202 && lines.body.contains("\"accepted\": 2"))
+            #expect(lines.status == 202 && lines.body.contains("\"accepted\":2"))
             let recorded = try await harness.recorded()
             #expect(recorded.calls == 9)
             #expect(recorded.errors.map { $0.error!.type } .sorted() == [.internal, .rateLimit])
