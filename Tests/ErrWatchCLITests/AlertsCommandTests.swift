@@ -56,7 +56,7 @@ struct AlertsCommandTests {
         #expect(try Store.open(path: db).alertHistory(since: 0, until: .max).isEmpty)
     }
 
-    /// README's example rules, replayed over `examples/sample.ndjson` as README shows, do what
+    /// README's example rules, replayed over `Examples/sample.ndjson` as README shows, do what
     /// README says they do: high-error-rate fires once in the 11:30 burst and resolves,
     /// availability warns (the sample's provider errors spend the budget twice too fast), and
     /// the rest stay quiet (two hours are less than new_error's day of learning).
@@ -68,7 +68,7 @@ struct AlertsCommandTests {
         let block = try #require(readme.components(separatedBy: "```yaml\n").first { $0.hasPrefix("evaluation_interval:") })
         let config = try workspace.write("errwatch.yaml", try #require(block.components(separatedBy: "```").first))
         let db = workspace.path("sample.db")
-        let ingest = await errwatch(["ingest", "--db", db, root.appendingPathComponent("examples/sample.ndjson").path], now: now)
+        let ingest = await errwatch(["ingest", "--db", db, root.appendingPathComponent("Examples/sample.ndjson").path], now: now)
         #expect(ingest.exitCode == 0, "\(ingest.stderr)")
         let range = ["--since", "2026-11-25T09:00:00Z", "--until", "2026-11-25T13:00:00Z"]
         let replay = await errwatch(["alerts", "test", "--config", config, "--db", db, "--format", "csv"] + range, now: now)
