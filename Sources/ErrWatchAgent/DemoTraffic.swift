@@ -51,6 +51,9 @@ public struct DemoTraffic: Sendable {
 
     static let apps = ["chat-web", "support-bot", "batch-summarizer"]
     static let models = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4"]
+    /// The simulated apps' retries: full jitter from 100 ms, doubling, the server's delay up
+    /// to 2 s honoured (short, so that a 90-second demo shows recovery).
+    static let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2), jitter: 1, maximumServerDelay: .seconds(2))
 
     /// Stops starting calls; the calls under way finish (so that none is recorded as abandoned).
     public func stop() { stopping.set() }
@@ -98,26 +101,27 @@ public struct DemoTraffic: Sendable {
             }
             request.body = .bytes(ByteBuffer(string: body))
             var status = 0
-            var retryAfter: Double?
+            var serverDelay: Duration?
             var failedInStream = false
             do {
                 let response = try await client.execute(request, timeout: .seconds(30))
                 status = Int(response.status.code)
-                retryAfter = response.headers.first(name: "retry-after").flatMap(Double.init)
-                let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                failedInStream = status == 200 && text.contains("data: {\"error\"")
+                let headers = ErrWatchCore.HTTPHeaders(response.headers.map { ($0.name, $0.value) })
+                serverDelay = RetryDelay.milliseconds(from: headers, now: Timestamp.now()).map { .milliseconds($0) }
+                // The agent's rule for an error event in a stream (StreamScanner), so both judge alike.
+                var scanner = StreamScanner(now: 0)
+                scanner.feed(try await response.body.collect(upTo: 1 << 20).readableBytesView)
+                failedInStream = status == 200 && scanner.error != nil
             } catch {
                 status = 0
             }
-            let retryable = status == 0 || status == 408 || status == 409 || status == 429 || status >= 500 || failedInStream
+            let retryable = status == 0 || failedInStream || Classifier.retryable(status: status)
             if (200..<400).contains(status), !failedInStream { return }
             guard retryable, attempt < 3 else {
                 tally.update { $0.failed += 1 }
                 return
             }
-            // Exponential backoff with full jitter, never shorter than the server asked.
-            let backoff = 0.1 * pow(2, Double(attempt)) * random.unit()
-            try? await Task.sleep(for: .seconds(max(backoff, min(retryAfter ?? 0, 2))))
+            try? await Task.sleep(for: Self.backoff.delay(retry: attempt + 1, random: random.unit(), serverDelay: serverDelay))
             if Task.isCancelled || stopping.isSet { return }
         }
     }

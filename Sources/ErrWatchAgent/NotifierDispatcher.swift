@@ -145,10 +145,10 @@ public final class NotifierDispatcher: Sendable {
                 return
             }
             // Exponential backoff with jitter (half to all of the step), or what the receiver asked, capped.
-            let step = notifier.backoffMs << min(number - 1, 16)
-            let jittered = step / 2 + Int64.random(in: 0...max(step / 2, 1))
-            let delay = min(max(jittered, attempt.retryAfterMs ?? 0), 5 * Timestamp.minute)
-            do { try await Task.sleep(for: .milliseconds(delay)) } catch { return }
+            let backoff = Backoff(initial: .milliseconds(notifier.backoffMs), maximum: .seconds(300), jitter: 0.5,
+                                  maximumServerDelay: .seconds(300))
+            let wait = backoff.delay(retry: number, random: Double.random(in: 0..<1), serverDelay: attempt.retryAfterMs.map { .milliseconds($0) })
+            do { try await Task.sleep(for: wait) } catch { return }
         }
     }
 
@@ -178,7 +178,7 @@ public final class NotifierDispatcher: Sendable {
             if (200..<300).contains(status) { return Attempt(delivered: true, retryable: false, status: status) }
             let headers = ErrWatchCore.HTTPHeaders(response.headers.map { ($0.name, $0.value) })
             return Attempt(
-                delivered: false, retryable: status == 429 || status >= 500, status: status,
+                delivered: false, retryable: Classifier.retryable(status: status, headers: headers), status: status,
                 error: "HTTP \(status)" + (text.isEmpty ? "" : ": " + String(Redactor.redact(text).prefix(200))),
                 retryAfterMs: RetryDelay.milliseconds(from: headers, now: now()))
         } catch {

@@ -32,10 +32,13 @@ public struct RetryPolicy: Sendable, Hashable {
     /// The defaults.
     public init() {}
 
+    /// The backoff these settings describe (the one rule every retry in errwatch follows).
+    public var backoff: Backoff {
+        Backoff(initial: initialBackoff, maximum: maxBackoff, jitter: jitter, maximumServerDelay: maxServerDelay)
+    }
+
     /// The wait before retry number `retry` (1 for the first retry), `random` in [0, 1).
     public func backoff(retry: Int, random: Double) -> Duration {
-        let doublings = min(max(retry - 1, 0), 30)
-        let base = min(initialBackoff * (1 << doublings), maxBackoff)
-        return base * (1 - jitter * random)
+        backoff.delay(retry: retry, random: random)
     }
 }
