@@ -276,9 +276,12 @@ public struct AlertsConfiguration: Sendable, Hashable {
                 }
                 scope.faults = values
             case .status:
-                let statuses = values.compactMap(Int.init)
-                guard statuses.count == values.count else {
-                    throw ErrWatchError(.configuration, "Invalid where.status '\(values.joined(separator: ","))' in \(origin); give HTTP statuses such as 429.")
+                var statuses: [Int] = []
+                for value in values {
+                    guard let matched = StatusPattern.statuses(value) else {
+                        throw ErrWatchError(.configuration, "Invalid where.status '\(value)' in \(origin); \(StatusPattern.advice).")
+                    }
+                    statuses += matched
                 }
                 scope.statuses = statuses
             case nil:

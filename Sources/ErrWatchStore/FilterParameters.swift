@@ -69,14 +69,10 @@ public struct FilterParameters: Sendable, Hashable {
     static func statuses(_ text: String?, name: String) throws(ErrWatchError) -> [Int] {
         var result: [Int] = []
         for token in list(text) {
-            if token.count == 3, token.hasSuffix("xx"), let hundreds = Int(token.prefix(1)), (1...5).contains(hundreds) {
-                result += Array((hundreds * 100)...(hundreds * 100 + 99))
-                continue
+            guard let statuses = StatusPattern.statuses(token) else {
+                throw ErrWatchError(.invalidArgument, "Invalid \(name) '\(token)'; \(StatusPattern.advice).")
             }
-            guard let value = Int(token), value == 0 || (100...999).contains(value) else {
-                throw ErrWatchError(.invalidArgument, "Invalid \(name) '\(token)'; give HTTP statuses such as 429 or 5xx, or 0 for no response.")
-            }
-            result.append(value)
+            result += statuses
         }
         return result
     }

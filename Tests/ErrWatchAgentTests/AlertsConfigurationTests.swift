@@ -113,6 +113,14 @@ struct AlertsConfigurationTests {
             == "The new_error rule 'a' (errwatch.yaml line 2) looks back no further than its window and learning period (1d5m); set lookback longer than that.")
     }
 
+    /// A rule's `where.status` reads statuses as `--status` does: `5xx` is the class.
+    @Test func whereStatusTakesClassesLikeTheFilters() throws {
+        let configuration = try parse("rules:\n  - {name: a, warning: 2%, where: {status: [5xx, 429]}}\n")
+        #expect(configuration.alerts.rules.first?.scope.statuses == Array(500...599) + [429])
+        #expect(message("rules:\n  - {name: a, warning: 2%, where: {status: 5x}}\n")
+            == "Invalid where.status '5x' in rule 'a' (errwatch.yaml line 2); give HTTP statuses such as 429 or 5xx, or 0 for no response.")
+    }
+
     /// README gives `0s` as the default of `for`: every way of writing zero is accepted.
     @Test func forMayBeZeroAsReadmeWritesIt() throws {
         for zero in ["0", "0s", "0m"] {

@@ -13,3 +13,18 @@ struct ShareTests {
         #expect(Share.parse(text) == nil)
     }
 }
+
+/// Status lists as `--status`, the API and a rule's `where.status` read them.
+struct StatusPatternTests {
+    @Test func readsStatusesClassesAndNoResponse() {
+        #expect(StatusPattern.statuses("429") == [429])
+        #expect(StatusPattern.statuses(" 0 ") == [0])
+        #expect(StatusPattern.statuses("5xx") == Array(500...599))
+        for bad in ["6xx", "5XX", "42", "1000", "abc", ""] { #expect(StatusPattern.statuses(bad) == nil, "\(bad)") }
+    }
+
+    @Test func writesWholeClassesBack() {
+        #expect(StatusPattern.tokens(Array(500...599) + [429]) == ["5xx", "429"])
+        #expect(StatusPattern.tokens([502, 503]) == ["502", "503"])
+    }
+}

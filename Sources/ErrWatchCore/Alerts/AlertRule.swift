@@ -191,7 +191,7 @@ public struct RuleScope: Sendable, Hashable {
 
     /// The conditions as `dimension: values`, for printing.
     public var conditions: [(Dimension, [String])] {
-        [(.app, apps), (.endpoint, endpoints), (.model, models), (.status, statuses.map(String.init)),
+        [(.app, apps), (.endpoint, endpoints), (.model, models), (.status, StatusPattern.tokens(statuses)),
          (.type, types), (.code, codes), (.fault, faults)].filter { !$0.1.isEmpty }
     }
 }
