@@ -62,7 +62,7 @@ struct AgentMetricsTests {
                                                          clients: AgentMetrics.ClientCounts(open: 1, timedOut: 1)),
                                 as: UTF8.self)
 
-        let (status, said) = try Run.program("/usr/bin/promtool", ["check", "metrics"], input: Array(exposition.utf8))
+        let (status, said) = try Run.program(try Run.find("promtool", package: "prometheus"), ["check", "metrics"], input: Array(exposition.utf8))
         #expect(status == 0 && said.isEmpty, "promtool: \(said)\n\(exposition)")
         let families = Set(AgentMetrics.names.map { name in
             ["_bucket", "_sum", "_count"].reduce(name) { $0.hasSuffix($1) ? String($0.dropLast($1.count)) : $0 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 @testable import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import Logging
 import NIOCore
@@ -71,7 +72,7 @@ struct AlertmanagerTests {
         let configFile = directory.appendingPathComponent("alertmanager.yml")
         try Data("route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n".utf8).write(to: configFile)
         let port = try Self.freePort()
-        let process = try Self.launch("/usr/bin/prometheus-alertmanager", [
+        let process = try Self.launch(try Run.find("prometheus-alertmanager", package: "prometheus-alertmanager"), [
             "--config.file=\(configFile.path)", "--storage.path=\(directory.path)",
             "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=warn"])
         defer {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 @testable import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import NIOHTTP1
 import Testing
@@ -19,7 +20,7 @@ struct DashboardTests {
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-chromium-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: profile) }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        process.executableURL = URL(fileURLWithPath: try Run.find("chromium", package: "chromium"))
         process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(profile.path)",
                              "--virtual-time-budget=10000"] + arguments + [url]
         let stdout = Pipe()

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 @testable import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -55,7 +56,7 @@ struct PrometheusTests {
 
                 """.utf8).write(to: config)
             let port = try AlertmanagerTests.freePort()
-            let process = try AlertmanagerTests.launch("/usr/bin/prometheus", [
+            let process = try AlertmanagerTests.launch(try Run.find("prometheus", package: "prometheus"), [
                 "--config.file=\(config.path)", "--storage.tsdb.path=\(directory.path)/data",
                 "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"])
             defer {

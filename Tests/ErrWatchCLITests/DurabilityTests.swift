@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import GRDB
 import NIOCore
@@ -170,7 +171,7 @@ import Testing
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         // sqlite3 holds an open write transaction for 10 s.
         let locker = Process()
-        locker.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        locker.executableURL = URL(fileURLWithPath: try Run.find("sqlite3", package: "sqlite3"))
         locker.arguments = [database]
         let script = Pipe()
         locker.standardInput = script
@@ -242,7 +243,7 @@ import Testing
         let database = directory + "/agent.db"
         // Every call fails, so every call writes an error row: the disk fills fast.
         let (mock, agent, port) = try await Self.start(database: database, mix: "500=100%",
-                                                       launcher: mounted ? [] : ["/usr/bin/prlimit", "--fsize=655360:unlimited"])
+                                                       launcher: mounted ? [] : [try Run.find("prlimit", package: "util-linux"), "--fsize=655360:unlimited"])
         defer { mock.terminate() }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let load = Load(port: port)
@@ -258,7 +259,7 @@ import Testing
         if mounted {
             try Self.remount(directory, "size=64m")
         } else {
-            try Self.run("/usr/bin/prlimit", "--pid", String(agent.process.processIdentifier), "--fsize=unlimited:unlimited")
+            try Self.run(try Run.find("prlimit", package: "util-linux"), "--pid", String(agent.process.processIdentifier), "--fsize=unlimited:unlimited")
         }
         let recordedBefore = try Self.recorded(database).calls
         #expect(try await Self.eventually(60) { (try Self.recorded(database).calls) > recordedBefore + 100 })

@@ -10,9 +10,7 @@ import Testing
 @Suite(.serialized) struct OpenAISDKTests {
     @Test func theOpenAIPythonSDKWorksThroughTheAgentAndIsRecorded() async throws {
         // The python3 on PATH: the one `pip install openai` (and .ci/run) installed into.
-        let python = try #require((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
-                .first { FileManager.default.isExecutableFile(atPath: $0) },
-            "python3 is needed on PATH; bash .ci/run installs what the tests use")
+        let python = try Run.find("python3", package: "python3")
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let database = workspace.path("sdk.db")

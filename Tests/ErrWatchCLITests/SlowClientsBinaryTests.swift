@@ -13,7 +13,7 @@ import Testing
         defer { workspace.cleanup() }
         let config = try workspace.write("errwatch.yaml", "header_timeout: 3s\n")
         let (mock, agent, port) = try await DurabilityTests.start(
-            database: workspace.path("slow.db"), mix: "429=0%", launcher: ["/usr/bin/prlimit", "--nofile=256:256"],
+            database: workspace.path("slow.db"), mix: "429=0%", launcher: [try Run.find("prlimit", package: "util-linux"), "--nofile=256:256"],
             agentArguments: ["--config", config])
         defer { mock.terminate(); agent.terminate() }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)

@@ -28,4 +28,22 @@ public enum Run {
         process.waitUntilExit()
         return (process.terminationStatus, text)
     }
+
+    /// A program a test needs, found on `PATH` (then in /usr/sbin and /sbin, where Debian puts
+    /// some); when it is missing, an error in one sentence naming the Debian package that has
+    /// it and `bash .ci/run`, which installs everything the suite uses.
+    public static func find(_ name: String, package: String) throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let folders = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        if let found = folders.map({ "\($0)/\(name)" }).first(where: FileManager.default.isExecutableFile(atPath:)) {
+            return found
+        }
+        throw MissingProgram(description: "This test needs \(name), which is not on PATH: install the Debian package \(package) "
+                             + "(apt-get install \(package)), or run bash .ci/run, which installs everything the tests use.")
+    }
+
+    /// A program a test needs is not installed.
+    public struct MissingProgram: Error, CustomStringConvertible {
+        public let description: String
+    }
 }
