@@ -1,6 +1,7 @@
 import ErrWatchCore
 import ErrWatchStore
 import Foundation
+import Logging
 import Yams
 
 /// Everything the agent is told: where it listens, what it forwards to, where it records.
@@ -45,6 +46,10 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var allowPublic = false
     /// How durable each committed batch is (SQLite's `synchronous`).
     public var synchronous: Store.Synchronous = .normal
+    /// How log lines are written: nil is text on a terminal, JSON otherwise (``LogFormat/standard``).
+    public var logFormat: LogFormat?
+    /// The lowest level logged.
+    public var logLevel: Logger.Level = .info
     /// Rules, notifiers and how often they run (the file's `rules`, `notifiers`,
     /// `evaluation_interval` and `external_url`).
     public var alerts = AlertsConfiguration()
@@ -73,6 +78,8 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("synchronous", "ERRWATCH_SYNCHRONOUS", "normal: survives errwatch crashing; full: also power loss; off (default normal)"),
         ("evaluation_interval", "ERRWATCH_EVALUATION_INTERVAL", "how often alert rules run (default 15s)"),
         ("external_url", "ERRWATCH_EXTERNAL_URL", "the agent's URL as people reach it, for links in alerts (default http://LISTEN)"),
+        ("log_format", "ERRWATCH_LOG_FORMAT", "text or json: one JSON object per line (default text on a terminal, json otherwise)"),
+        ("log_level", "ERRWATCH_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
     ]
 
     /// The keys only a configuration file holds: lists, not single values.
@@ -141,6 +148,14 @@ public struct AgentConfiguration: Sendable, Hashable {
                 throw invalid("give the http or https URL people reach the agent at")
             }
             alerts.externalURL = text.hasSuffix("/") ? String(text.dropLast()) : text
+        case "log_format":
+            guard let value = LogFormat(rawValue: text.lowercased()) else { throw invalid("give text or json") }
+            logFormat = value
+        case "log_level":
+            guard let value = Logger.Level(rawValue: text.lowercased()) else {
+                throw invalid("give one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            logLevel = value
         default:
             throw ErrWatchError(.configuration,
                 "Unknown setting '\(key)' (\(origin)); known settings: \((Self.keys.map(\.key) + Self.fileKeys).joined(separator: ", ")).")

@@ -67,7 +67,10 @@ struct AgentCommand: AsyncParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         let context = CommandContext.current
         let configuration = try resolve(environment: context.environment)
-        let logger = Logger(label: "errwatch.agent")
+        let logger = (configuration.logFormat ?? .standard).logger(label: "errwatch.agent", level: configuration.logLevel)
+        // Under systemd (Type=notify): READY once listening, RELOADING around SIGHUP, the
+        // watchdog, STOPPING. Without $NOTIFY_SOCKET, nothing.
+        let systemd = SystemdNotifier(environment: context.environment)
         let path = configuration.database ?? DatabaseOptions.defaultPath
         // The address first: a port in use is said plainly, before any database is created.
         try await Self.checkListenable(host: configuration.host, port: configuration.port)
@@ -82,6 +85,8 @@ struct AgentCommand: AsyncParsableCommand {
                 logger.info("SIGHUP: no configuration file to reload")
                 return
             }
+            systemd?.send(SystemdNotifier.reloading)
+            defer { systemd?.send("READY=1") }
             do throws(ErrWatchError) {
                 let reloaded = try AgentConfiguration.load(file: file, environment: environment)
                 agent.alerts.update(reloaded.alerts)
@@ -91,11 +96,18 @@ struct AgentCommand: AsyncParsableCommand {
                 logger.error("SIGHUP: kept the previous rules; the configuration file is wrong", metadata: ["error": "\(error.message)"])
             }
         }
+        // Last in the list, so the first told of a graceful stop: STOPPING=1 goes out at once.
+        let supervisor: [any Service] = systemd.map { notifier in
+            [SystemdService(notifier: notifier, watchdogInterval: SystemdNotifier.watchdogInterval(environment: context.environment),
+                            logger: logger, writerIsResponsive: { [writer = agent.writer] in writer.isResponsive(within: $0) })]
+        } ?? []
         let group = ServiceGroup(
             configuration: .init(
                 services: [reloader] + agent.services { port in
                     logger.info("errwatch agent listening on http://\(configuration.host):\(port); /v1/* goes to \(AgentConfiguration.shown(configuration.upstream)); recording into \(path)")
-                },
+                    // The database is open and migrated (Store.open) and the port answers.
+                    systemd?.send("READY=1\nSTATUS=listening on \(configuration.host):\(port), recording into \(path)")
+                } + supervisor,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger)
                 .withGracefulShutdownTimeout(.milliseconds(configuration.shutdownGraceMs)))

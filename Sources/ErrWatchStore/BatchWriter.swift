@@ -86,6 +86,9 @@ public final class BatchWriter: Sendable {
         var lastDropLog: ContinuousClock.Instant?
         var droppedSinceLog = 0
         var lastRollup: ContinuousClock.Instant?
+        /// When the writer's thread last showed it is alive: each pass of its loop (at least
+        /// every flush interval) and each write attempt.
+        var lastBeat = ContinuousClock.now
 
         /// Resumes those waiting for a count of accepted outcomes that has been reached.
         mutating func resumeAcceptWaiters() {
@@ -233,6 +236,13 @@ public final class BatchWriter: Sendable {
         }
     }
 
+    /// Whether the writer's thread has shown it is alive within `interval`: false when one
+    /// write has been stuck that long (a wedged file system, a lock that never ends), which is
+    /// what systemd's watchdog is told. A writer that retries and drops is alive.
+    public func isResponsive(within interval: Duration) -> Bool {
+        state.withLock { $0.lastBeat.duration(to: .now) <= interval }
+    }
+
     /// The writer: waits for a batch or the interval, writes, and repeats until shut down (or
     /// cancelled, which shuts down), having written everything accepted.
     ///
@@ -261,6 +271,7 @@ public final class BatchWriter: Sendable {
             enum Step { case wait(Duration), write(OutcomeBatch, stop: Bool) }
             let step = state.withLock { state -> Step in
                 let now = ContinuousClock.now
+                state.lastBeat = now
                 if state.hasUrgentWork || now >= deadline {
                     let batch = state.takeBatch()
                     return .write(batch, stop: state.shuttingDown && state.queued == 0)
@@ -291,6 +302,7 @@ public final class BatchWriter: Sendable {
     private func write(_ batch: OutcomeBatch) {
         var attempt = 0
         while true {
+            state.withLock { $0.lastBeat = .now }
             do {
                 let summary = try store.record(batch)
                 finish(batch.records) { statistics in

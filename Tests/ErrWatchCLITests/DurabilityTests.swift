@@ -284,11 +284,10 @@ import Testing
         return (calls, dropped, integrity)
     }
 
-    /// The drops the agent reports in its last log line (`errwatch agent stopped`, `dropped=N`).
+    /// The drops the agent reports in its last log line (`errwatch agent stopped`, its `dropped` field).
     static func droppedAtStop(_ agent: RunningBinary) async -> Int? {
         for await line in agent.lines where line.contains("errwatch agent stopped") {
-            guard let range = line.range(of: "dropped=") else { return nil }
-            return Int(line[range.upperBound...].prefix { $0.isNumber })
+            return RunningBinary.fields(line)?["dropped"].flatMap { Int($0) }
         }
         return nil
     }

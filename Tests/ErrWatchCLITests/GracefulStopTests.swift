@@ -4,17 +4,35 @@ import ErrWatchStore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// A built `errwatch` running as its own process, its standard error read line by line.
+///
+/// An agent's standard error is a pipe, so it logs JSON (`log_format` defaults to JSON off a
+/// terminal): every line it writes is checked to be one JSON object with `time`, `level`,
+/// `logger` and `message`, and ``exitStatus()`` reports any that is not. Every agent scenario
+/// in the suite is thereby a test of the structured logs.
 final class RunningBinary: @unchecked Sendable {
     // `process` and `lines` are set once in init and only read afterwards.
     let process = Process()
     let lines: AsyncStream<String>
+    private let malformed = Mutex<[String]>([])
+    private let checksLogs: Bool
+
+    /// The fields of a JSON log line, as text; nil when the line is not one.
+    static func fields(_ line: String) -> [String: String]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              ["time", "level", "logger", "message"].allSatisfy({ object[$0] is String }) else { return nil }
+        return object.compactMapValues { $0 as? String }
+    }
 
     /// Runs `errwatch ARGUMENTS` (the debug build unless told `binary`), through `launcher` (a
-    /// program and its arguments, such as `prlimit --fsize=…`) when given.
-    init(_ arguments: [String], binary: URL = StandaloneBinaryTests.builtBinary, launcher: [String] = []) throws {
+    /// program and its arguments, such as `prlimit --fsize=…`) when given, with `environment`
+    /// added to a bare PATH.
+    init(_ arguments: [String], binary: URL = StandaloneBinaryTests.builtBinary, launcher: [String] = [],
+         environment: [String: String] = [:]) throws {
+        checksLogs = arguments.first == "agent"
         if let program = launcher.first {
             process.executableURL = URL(fileURLWithPath: program)
             process.arguments = Array(launcher.dropFirst()) + [binary.path] + arguments
@@ -22,7 +40,7 @@ final class RunningBinary: @unchecked Sendable {
             process.executableURL = binary
             process.arguments = arguments
         }
-        process.environment = ["PATH": "/usr/bin:/bin"]
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { _, given in given }
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
@@ -36,7 +54,9 @@ final class RunningBinary: @unchecked Sendable {
                 if chunk.isEmpty { break }
                 pending += chunk
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    continuation.yield(String(decoding: pending[..<newline], as: UTF8.self))
+                    let line = String(decoding: pending[..<newline], as: UTF8.self)
+                    if self.checksLogs, Self.fields(line) == nil { self.malformed.withLock { $0.append(line) } }
+                    continuation.yield(line)
                     pending.removeSubrange(...newline)
                 }
             }
@@ -56,14 +76,19 @@ final class RunningBinary: @unchecked Sendable {
 
     func terminate() { process.terminate() }
 
-    /// Waits for the process to exit, off the cooperative pool.
+    /// Waits for the process to exit, off the cooperative pool; an agent's log lines must all
+    /// have been JSON objects.
     func exitStatus() async -> Int32 {
-        await withCheckedContinuation { continuation in
+        let status = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 self.process.waitUntilExit()
                 continuation.resume(returning: self.process.terminationStatus)
             }
         }
+        // A configuration refused at start (64) is said as every command says it, before logging begins.
+        let malformed = status == 64 ? [] : self.malformed.withLock { $0 }
+        #expect(malformed.isEmpty, "log lines that are not JSON objects with time, level, logger and message: \(malformed.prefix(5))")
+        return status
     }
 }
 

@@ -1,0 +1,53 @@
+import ErrWatchTestKit
+import Foundation
+import Testing
+
+/// The agent under systemd's protocol, with the test playing systemd: a real Unix datagram
+/// socket as `$NOTIFY_SOCKET` and a one-second `$WATCHDOG_USEC`.
+@Suite(.serialized) struct SystemdNotifyTests {
+    @Test func readyReloadingWatchdogAndStoppingArriveWhenTheyShould() async throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let socket = try DatagramSocket()
+        let config = try workspace.write("errwatch.yaml", "rules:\n  - {name: a, warning: 2%}\n")
+        let agent = try RunningBinary(
+            ["agent", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:9/v1", "--db", workspace.path("a.db"), "--config", config],
+            environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "1000000"])
+        defer { agent.terminate() }
+        let reading = Task { for await _ in agent.lines {} }
+        defer { reading.cancel() }
+
+        /// The next message that is not a watchdog ping.
+        func nextState() async -> String? {
+            while let message = await socket.next(within: .seconds(20)) {
+                if message != "WATCHDOG=1" { return message }
+            }
+            return nil
+        }
+        // READY comes once the port answers (and the database is open): connect at once.
+        let ready = try #require(await nextState())
+        #expect(ready.hasPrefix("READY=1\nSTATUS=listening on 127.0.0.1:"), "\(ready)")
+        let port = try #require(ready.split(separator: ":").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) })
+        let health = try await RawConnection.exchange(port: port, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        #expect(health.hasPrefix("HTTP/1.1 200"), "\(health.prefix(200))")
+
+        // WATCHDOG=1 every half second: about six in three seconds.
+        var pings = 0
+        let end = ContinuousClock.now + .seconds(3)
+        while case let left = ContinuousClock.now.duration(to: end), left > .zero, let message = await socket.next(within: left) {
+            if message == "WATCHDOG=1" { pings += 1 }
+        }
+        #expect((4...8).contains(pings), "\(pings) pings in 3 s at a 0.5 s interval")
+
+        // SIGHUP: RELOADING=1 (with the monotonic time systemd matches it by), then READY=1.
+        kill(agent.process.processIdentifier, SIGHUP)
+        let reloading = try #require(await nextState())
+        #expect(reloading.hasPrefix("RELOADING=1\nMONOTONIC_USEC="), "\(reloading)")
+        #expect(await nextState() == "READY=1")
+
+        // SIGTERM: STOPPING=1 as the graceful stop begins, and a clean exit.
+        agent.terminate()
+        #expect(await nextState() == "STOPPING=1")
+        #expect(await agent.exitStatus() == 0)
+    }
+}
