@@ -1,3 +1,5 @@
+import ErrWatchAgent
+import ErrWatchCore
 import ErrWatchTestKit
 import Foundation
 import Testing
@@ -49,5 +51,53 @@ import Testing
         agent.terminate()
         #expect(await nextState() == "STOPPING=1")
         #expect(await agent.exitStatus() == 0)
+    }
+}
+
+/// `deploy/errwatch.service`, checked by systemd's own tools.
+struct SystemdUnitTests {
+    static let unit = ReleaseBinary.packageRoot.appendingPathComponent("deploy/errwatch.service")
+
+    /// The unit with ExecStart pointing at the built binary (verify checks that it exists).
+    func installedCopy(_ workspace: Workspace) throws -> String {
+        let text = try String(contentsOf: Self.unit, encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/errwatch", with: StandaloneBinaryTests.builtBinary.path)
+        return try workspace.write("errwatch.service", text)
+    }
+
+    @Test func systemdAnalyzeVerifiesTheUnit() throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let (status, said) = try Run.program(try Run.find("systemd-analyze", package: "systemd"), ["verify", try installedCopy(workspace)])
+        #expect(status == 0 && said.isEmpty, "\(said)")
+    }
+
+    /// Hardened as systemd measures it (its exposure score, 0 to 10, lower is better).
+    @Test func theUnitIsHardened() throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let (status, said) = try Run.program(try Run.find("systemd-analyze", package: "systemd"),
+                                             ["security", "--offline=yes", "--no-pager", try installedCopy(workspace)])
+        #expect(status == 0, "\(said)")
+        let line = try #require(said.split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(line.split(separator: " ").compactMap { Double($0) }.first)
+        #expect(score <= 2.0, "\(line)")
+    }
+
+    /// What the unit promises: notify with a watchdog, a stop longer than shutdown_grace, a
+    /// reload by SIGHUP, secrets not on the command line.
+    @Test func theUnitKeepsItsPromises() throws {
+        let text = try String(contentsOf: Self.unit, encoding: .utf8)
+        let settings = Dictionary(text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("=") }.map { line in
+            let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), String(parts[1]))
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(settings["Type"] == "notify")
+        #expect(settings["ExecReload"] == "/bin/kill -HUP $MAINPID")
+        #expect(settings["WatchdogSec"] != nil && settings["Restart"] == "on-failure")
+        let stop = try #require(settings["TimeoutStopSec"].flatMap { DurationText.milliseconds($0) })
+        #expect(stop > AgentConfiguration().shutdownGraceMs)
+        let start = try #require(settings["ExecStart"])
+        #expect(!start.contains("token") && !start.contains("http"), "a secret on the command line: \(start)")
     }
 }
