@@ -108,12 +108,22 @@ public struct Store: Sendable {
 
     /// A consistent copy of the database at `path`, one file, made while it stays in use
     /// (SQLite's `VACUUM INTO`): the way to copy a live database, whose latest writes may still
-    /// be in its `-wal` file. Refuses to overwrite a file that exists.
+    /// be in its `-wal` file. Refuses to overwrite a file that exists. The copy is readable by
+    /// its owner only, as the database is.
     public func backup(to path: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw ErrWatchError(.invalidArgument, "'\(path)' exists already; give a new file to back up into.")
+        // Created empty first, owner-only and only if new (VACUUM INTO fills an empty file).
+        let descriptor = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            if errno == EEXIST { throw ErrWatchError(.invalidArgument, "'\(path)' exists already; give a new file to back up into.") }
+            throw ErrWatchError(.invalidArgument, "Cannot create '\(path)': \(String(cString: strerror(errno)).lowercased()).")
         }
-        try writer.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        Foundation.close(descriptor)
+        do {
+            try writer.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        } catch {
+            unlink(path)
+            throw error
+        }
     }
 
     /// A fresh, migrated in-memory database.

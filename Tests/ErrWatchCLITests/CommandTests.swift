@@ -149,6 +149,9 @@ let sample = """
         let result = await errwatch(["backup", "--db", db, target], now: now)
         #expect(result.exitCode == 0, "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: target + "-wal"))
+        // The history is its owner's alone, in the copy as in the database.
+        let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
         let copied = try Store.open(path: target).rates(Filter(since: 0, until: .max / 2), by: [])[0].calls
         let original = try live.rates(Filter(since: 0, until: .max / 2), by: [])[0].calls
         #expect(copied == original)

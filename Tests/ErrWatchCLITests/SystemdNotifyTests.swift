@@ -101,3 +101,28 @@ struct SystemdUnitTests {
         #expect(!start.contains("token") && !start.contains("http"), "a secret on the command line: \(start)")
     }
 }
+
+/// The container recipes in `deploy/` cannot be run here (no container engine), so every
+/// setting they use is checked to exist, and their stop grace to cover the agent's.
+struct DeployRecipesTests {
+    static let folder = ReleaseBinary.packageRoot.appendingPathComponent("deploy")
+
+    @Test(arguments: ["compose.yaml", "kubernetes.yaml", "Dockerfile", "errwatch.service"])
+    func everyVariableIsASetting(file: String) throws {
+        let text = try String(contentsOf: Self.folder.appendingPathComponent(file), encoding: .utf8)
+        let known = Set(AgentConfiguration.keys.map(\.environment))
+        let used = text.matches(of: /ERRWATCH_[A-Z_]+/).map { String($0.output) }
+        #expect(!used.isEmpty)
+        for name in used { #expect(known.contains(name), "\(file): \(name) is not a setting") }
+    }
+
+    /// The platform waits longer than the agent's own grace, so a stop is never cut short.
+    @Test func stopGraceCoversShutdownGrace() throws {
+        for (file, platform) in [("compose.yaml", /stop_grace_period: (\d+)s/), ("kubernetes.yaml", /terminationGracePeriodSeconds: (\d+)/)] {
+            let text = try String(contentsOf: Self.folder.appendingPathComponent(file), encoding: .utf8)
+            let waits = try #require(text.firstMatch(of: platform).flatMap { Int64($0.output.1) })
+            let grace = try #require(text.firstMatch(of: /ERRWATCH_SHUTDOWN_GRACE:?,? (?:value: )?"?(\d+)s/).flatMap { Int64($0.output.1) })
+            #expect(waits > grace, "\(file): the platform waits \(waits) s, the agent's grace is \(grace) s")
+        }
+    }
+}
