@@ -18,7 +18,7 @@ struct SystemdServiceTests {
         let writer = BatchWriter(store: store)
         let socket = try DatagramSocket()
         let notifier = try #require(SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path]))
-        let service = SystemdService(notifier: notifier, watchdogInterval: .milliseconds(200), logger: Logger(label: "test"),
+        let service = SystemdService(notifier: notifier, watchdogInterval: .seconds(1), logger: Logger(label: "test"),
                                      writerIsResponsive: { writer.isResponsive(within: $0) })
         let writing = Task { await writer.run() }
         let pinging = Task { try await service.run() }
@@ -33,20 +33,27 @@ struct SystemdServiceTests {
             }
             return messages
         }
-        let healthy = await received(over: .seconds(1))
-        #expect(healthy.filter { $0 == "WATCHDOG=1" }.count >= 3, "\(healthy)")
+        // Pings, not their rate (the binary's test measures that): the suite runs this beside
+        // load tests on two cores, where a second can pass without this task running.
+        /// Whether a ping comes before `end`.
+        func pinged(before end: ContinuousClock.Instant) async -> Bool {
+            while case let left = ContinuousClock.now.duration(to: end), left > .zero, let message = await socket.next(within: left) {
+                if message == "WATCHDOG=1" { return true }
+            }
+            return false
+        }
+        #expect(await pinged(before: .now + .seconds(10)), "no ping from a healthy writer")
 
-        // One write held for three seconds (another connection's transaction), with an outcome queued behind it.
+        // One write held for seven seconds (another connection's transaction), with an outcome queued behind it.
         let wedged = ContinuousClock.now
-        let holder = Thread { try? store.writer.write { _ in Thread.sleep(forTimeInterval: 3) } }
+        let holder = Thread { try? store.writer.write { _ in Thread.sleep(forTimeInterval: 7) } }
         holder.start()
         _ = writer.submit(CallOutcome(timestamp: Timestamp.now(), app: "a", endpoint: "chat/completions", status: 200))
-        // The writer is judged stuck once a write has lasted the watchdog's whole interval (400 ms).
-        _ = await received(until: wedged + .milliseconds(800))
-        let silent = await received(until: wedged + .milliseconds(2_800))
+        // The writer is judged stuck once a write has lasted the watchdog's whole interval (2 s).
+        _ = await received(until: wedged + .milliseconds(2_500))
+        let silent = await received(until: wedged + .milliseconds(6_800))
         #expect(!silent.contains("WATCHDOG=1"), "pinged while the writer was stuck: \(silent)")
-        let recovered = await received(over: .seconds(1.5))
-        #expect(recovered.contains("WATCHDOG=1"), "no ping after the write went through: \(recovered)")
+        #expect(await pinged(before: wedged + .seconds(17)), "no ping after the write went through")
 
         pinging.cancel()
         _ = try? await pinging.value

@@ -83,6 +83,9 @@ public struct SystemdService: Service {
     public func run() async throws {
         if let interval = watchdogInterval {
             var warned = false
+            // Pings keep their rhythm: the next is due an interval after the last was due, not
+            // an interval after the checks finished.
+            var due = ContinuousClock.now
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 // A loop that cannot run this no-op task is wedged: no ping, as systemd should see.
                 for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
@@ -95,7 +98,8 @@ public struct SystemdService: Service {
                     logger.error("The database writer has made no progress for the watchdog's whole interval; not telling systemd the agent is alive")
                     warned = true
                 }
-                _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                due = max(due + interval, .now)
+                _ = try? await cancelWhenGracefulShutdown { [due] in try await Task.sleep(until: due, clock: .continuous) }
             }
         } else {
             try? await gracefulShutdown()
