@@ -90,7 +90,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // The dashboard at `/`: one self-contained page, embedded so the binary needs nothing beside it.
-            resources: [.embedInCode("Dashboard/dashboard.html")],
+            resources: [.embedInCode("API/Dashboard/dashboard.html")],
             swiftSettings: swiftSettings
         ),
         // The command line: argument parsing and output formatting over Core and Store.

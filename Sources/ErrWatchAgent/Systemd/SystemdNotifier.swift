@@ -84,7 +84,7 @@ public struct SystemdService: Service {
         if let interval = watchdogInterval {
             var warned = false
             // Pings keep their rhythm: the next is due an interval after the last was due, not
-            // an interval after the checks finished.
+            // an interval after the checks finished (and, after a stall, an interval from now).
             var due = ContinuousClock.now
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 // A loop that cannot run this no-op task is wedged: no ping, as systemd should see.
@@ -98,7 +98,7 @@ public struct SystemdService: Service {
                     logger.error("The database writer has made no progress for the watchdog's whole interval; not telling systemd the agent is alive")
                     warned = true
                 }
-                due = max(due + interval, .now)
+                due = max(due + interval, .now + interval / 2)
                 _ = try? await cancelWhenGracefulShutdown { [due] in try await Task.sleep(until: due, clock: .continuous) }
             }
         } else {
