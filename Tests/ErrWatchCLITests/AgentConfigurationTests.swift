@@ -3,6 +3,7 @@ import ErrWatchAgent
 @testable import ErrWatchCLI
 import ErrWatchCore
 import Foundation
+import Logging
 import Testing
 
 @Suite struct AgentConfigurationTests {
@@ -43,6 +44,15 @@ import Testing
         defer { workspace.cleanup() }
         let file = try workspace.write("errwatch.yaml", "listen: 127.0.0.1:9001\nupstraem: http://x.example/v1\n")
         #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, evaluation_interval, external_url, log_format, log_level, notifiers, rules.")
+    }
+
+    /// Logging is set like every other setting; a wrong value names what it takes.
+    @Test func logFormatAndLevelAreSettings() throws {
+        let configuration = try AgentCommand.parse([]).resolve(environment: ["ERRWATCH_LOG_FORMAT": "json", "ERRWATCH_LOG_LEVEL": "Warning"])
+        #expect(configuration.logFormat == .json && configuration.logLevel == .warning)
+        #expect(try AgentCommand.parse([]).resolve(environment: [:]).logFormat == nil)
+        #expect(validationMessage { try AgentCommand.parse([]).resolve(environment: ["ERRWATCH_LOG_LEVEL": "loud"]) }
+            == "Invalid log_level 'loud' (environment ERRWATCH_LOG_LEVEL); give one of trace, debug, info, notice, warning, error, critical.")
     }
 
     @Test func aPublicAddressNeedsATokenOrAnExplicitAllowance() throws {
