@@ -93,6 +93,22 @@ let package = Package(
             resources: [.embedInCode("API/Dashboard/dashboard.html")],
             swiftSettings: swiftSettings
         ),
+        // The fake OpenAI-compatible upstream (`errwatch mock-upstream`) and the demo's simulated
+        // apps: part of the product, kept out of the agent, which never depends on them.
+        .target(
+            name: "ErrWatchMock",
+            dependencies: [
+                "ErrWatchCore",
+                "ErrWatchAgent",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The command line: argument parsing and output formatting over Core and Store.
         .target(
             name: "ErrWatchCLI",
@@ -100,6 +116,7 @@ let package = Package(
                 "ErrWatchCore",
                 "ErrWatchStore",
                 "ErrWatchAgent",
+                "ErrWatchMock",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -148,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchAgentTests",
             dependencies: [
-                "ErrWatchAgent", "ErrWatchCore", "ErrWatchStore", "ErrWatchTestKit",
+                "ErrWatchAgent", "ErrWatchCore", "ErrWatchMock", "ErrWatchStore", "ErrWatchTestKit",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -164,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchClientTests",
             dependencies: [
-                "ErrWatchClient", "ErrWatchAgent", "ErrWatchCore", "ErrWatchStore", "ErrWatchTestKit",
+                "ErrWatchClient", "ErrWatchAgent", "ErrWatchCore", "ErrWatchMock", "ErrWatchStore", "ErrWatchTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

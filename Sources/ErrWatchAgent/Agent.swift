@@ -199,6 +199,17 @@ func makeApplication(
         logger: logger)
 }
 
+/// The same for the other servers errwatch runs (the fake upstream), with the client guard's
+/// default limits: one way to serve HTTP in the package.
+package func makeServerApplication(
+    router: Router<BasicRequestContext>, host: String, port: Int, name: String, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void,
+    frontHandlers: @escaping @Sendable () -> [any ChannelHandler] = { [] }
+) -> some ApplicationProtocol {
+    makeApplication(router: router, host: host, port: port, name: name, logger: logger, onServerRunning: onServerRunning,
+                    frontHandlers: frontHandlers)
+}
+
 /// Hummingbird's HTTP/1 child channel with handlers of errwatch's own in front of its
 /// conversion to HTTP types: a request those handlers serve costs no conversion either way.
 ///

@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import ErrWatchAgent
 import ErrWatchCore
+import ErrWatchMock
 import ErrWatchStore
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 @testable import ErrWatchAgent
 import ErrWatchCore
+@testable import ErrWatchMock
 import Foundation
 import Testing
 

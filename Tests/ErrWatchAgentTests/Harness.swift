@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 @testable import ErrWatchAgent
 import ErrWatchCore
+@testable import ErrWatchMock
 import ErrWatchStore
 import Foundation
 import GRDB

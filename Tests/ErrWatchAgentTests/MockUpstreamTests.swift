@@ -1,4 +1,5 @@
 @testable import ErrWatchAgent
+@testable import ErrWatchMock
 import ErrWatchTestKit
 import Foundation
 import Testing

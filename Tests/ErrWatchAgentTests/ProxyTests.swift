@@ -1,13 +1,14 @@
 import AsyncHTTPClient
 @testable import ErrWatchAgent
 import ErrWatchCore
+import ErrWatchMock
 import ErrWatchStore
 import ErrWatchTestKit
 import Foundation
 import GRDB
 import NIOCore
-import NIOPosix
 import NIOHTTP1
+import NIOPosix
 import Testing
 
 @Suite struct ProxyTests {

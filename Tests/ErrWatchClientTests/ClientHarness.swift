@@ -1,6 +1,7 @@
 @testable import ErrWatchAgent
 @testable import ErrWatchClient
 import ErrWatchCore
+@testable import ErrWatchMock
 import Foundation
 import Logging
 import ServiceLifecycle

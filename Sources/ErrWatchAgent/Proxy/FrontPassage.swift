@@ -5,14 +5,16 @@ import NIOHTTP1
 /// What the handlers in front of the router (the proxy's fast path, the fake upstream) share:
 /// a request they do not take passes on to the router untouched, part by part, and a graceful
 /// stop waits for the call they are answering before it reaches the connection.
-struct FrontPassage {
+package struct FrontPassage {
+    package init() {}
+
     /// Whether the request under way belongs to the router.
     private var passing = false
     /// A quiesce (graceful stop) that arrived mid-call, delivered once the call ends.
     private var heldQuiesce: Any?
 
     /// Passes on a part of the router's request; true when the part was the router's.
-    mutating func passOn(_ part: HTTPServerRequestPart, _ data: NIOAny, context: ChannelHandlerContext) -> Bool {
+    package mutating func passOn(_ part: HTTPServerRequestPart, _ data: NIOAny, context: ChannelHandlerContext) -> Bool {
         guard passing else { return false }
         if case .end = part { passing = false }
         context.fireChannelRead(data)
@@ -20,7 +22,7 @@ struct FrontPassage {
     }
 
     /// Gives the request with `head` to the router.
-    mutating func giveToRouter(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    package mutating func giveToRouter(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         passing = true
         context.fireChannelRead(NIOAny(HTTPServerRequestPart.head(head)))
     }
@@ -30,7 +32,7 @@ struct FrontPassage {
     /// request will be refused: no route, no token, too large), no `100 Continue` is sent and
     /// the refusal comes as the final answer, so the body is never invited. Returns the head
     /// without the expectation, which is dealt with.
-    static func continueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext, allowed: Bool = true) -> HTTPRequestHead {
+    package static func continueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext, allowed: Bool = true) -> HTTPRequestHead {
         guard let expectation = head.headers.first(name: "expect") else { return head }
         var head = head
         head.headers.remove(name: "expect")
@@ -41,14 +43,14 @@ struct FrontPassage {
     }
 
     /// Holds `event` when it is a graceful stop and a call is `busy`; true when held.
-    mutating func hold(_ event: Any, busy: Bool) -> Bool {
+    package mutating func hold(_ event: Any, busy: Bool) -> Bool {
         guard busy, event is ChannelShouldQuiesceEvent else { return false }
         heldQuiesce = event
         return true
     }
 
     /// The call is over: a held graceful stop goes on.
-    mutating func callEnded(context: ChannelHandlerContext?) {
+    package mutating func callEnded(context: ChannelHandlerContext?) {
         guard let event = heldQuiesce, let context else { return }
         heldQuiesce = nil
         context.fireUserInboundEventTriggered(event)

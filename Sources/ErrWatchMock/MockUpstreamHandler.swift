@@ -1,3 +1,4 @@
+import ErrWatchAgent
 import Foundation
 import NIOCore
 import NIOHTTP1

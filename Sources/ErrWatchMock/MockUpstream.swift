@@ -1,5 +1,5 @@
+import ErrWatchAgent
 import ErrWatchCore
-import ErrWatchStore
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -85,7 +85,7 @@ public struct MockUpstream: Sendable {
 
     /// The HTTP application; `onServerRunning` learns the bound port.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        makeApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "mock-upstream",
+        makeServerApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "mock-upstream",
                         logger: logger, onServerRunning: onServerRunning,
                         frontHandlers: { [self] in [MockUpstreamHandler(self)] })
     }

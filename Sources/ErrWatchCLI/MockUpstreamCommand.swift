@@ -1,0 +1,84 @@
+import ArgumentParser
+import ErrWatchAgent
+import ErrWatchCore
+import ErrWatchMock
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `errwatch mock-upstream`: the fake API.
+struct MockUpstreamCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mock-upstream",
+        abstract: "Runs a fake OpenAI-compatible API that fails like a real one.",
+        discussion: helpText("""
+            Serves POST /v1/chat/completions (JSON, and server-sent events with "stream": true),
+            POST /v1/embeddings and GET /v1/models. The share of each error status is set with
+            --mix; errors carry the guide's unified body, or a real provider's with --dialect,
+            and 429s carry retry-after and x-ratelimit-* headers. Requests without an
+            Authorization header get 401.
+
+            Examples:
+              errwatch mock-upstream --mix 429=5%,502=2% --latency 20ms..200ms
+              errwatch agent --upstream http://127.0.0.1:8788/v1
+            """))
+
+    @Option(help: ArgumentHelp("Address to listen on.", valueName: "host:port"))
+    var listen = "127.0.0.1:8788"
+    @Option(help: ArgumentHelp("Error statuses and their shares.", valueName: "status=share,…"))
+    var mix = "429=5%,500=1%,502=2%,503=1%"
+    @Option(help: ArgumentHelp("Latency before the response: a duration or a range such as 20ms..200ms.", valueName: "duration"))
+    var latency = "0s"
+    @Option(name: .customLong("stream-errors"), help: ArgumentHelp("Share of streams that end in an error event.", valueName: "share"))
+    var streamErrors = "0%"
+    @Option(help: "Seed for the random choices.")
+    var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Whose error bodies to answer with: guide, openai, anthropic, gemini, azure or vllm.", valueName: "provider"))
+    var dialect = "guide"
+
+    /// The fake's configuration from the flags.
+    func makeConfiguration() throws -> MockUpstream.Configuration {
+        var configuration = MockUpstream.Configuration()
+        do throws(ErrWatchError) {
+            configuration.mix = try MockUpstream.Configuration.parseMix(mix)
+            let bounds = latency.components(separatedBy: "..")
+            guard bounds.count <= 2, let low = DurationText.milliseconds(bounds[0]),
+                  let high = bounds.count == 2 ? DurationText.milliseconds(bounds[1]) : low, low <= high
+            else {
+                throw ErrWatchError(.invalidArgument, "Invalid --latency '\(latency)'; give a duration such as 50ms or a range such as 20ms..200ms.")
+            }
+            configuration.latencyMs = low...high
+            guard let share = Share.parse(streamErrors) else {
+                throw ErrWatchError(.invalidArgument, "Invalid --stream-errors '\(streamErrors)'; give a share such as 2%.")
+            }
+            configuration.streamErrorShare = share
+            var address = AgentConfiguration()
+            try address.set("listen", to: listen, origin: "--listen")
+            configuration.host = address.host
+            configuration.port = address.port
+        } catch {
+            throw ValidationError(error)
+        }
+        guard let dialect = MockUpstream.Dialect(rawValue: dialect.lowercased()) else {
+            throw ValidationError("Unknown --dialect '\(dialect)'; give one of: \(MockUpstream.Dialect.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        configuration.dialect = dialect
+        configuration.seed = seed
+        return configuration
+    }
+
+    func run() async throws {
+        let configuration = try makeConfiguration()
+        let logger = Logger(label: "errwatch.mock-upstream")
+        let mock = MockUpstream(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [mock.application { port in
+                    logger.info("mock upstream listening on http://\(configuration.host):\(port)/v1")
+                }],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
