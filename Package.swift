@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchStoreTests",
             dependencies: [
-                "ErrWatchCore", "ErrWatchStore",
+                "ErrWatchCore", "ErrWatchStore", "ErrWatchTestKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 @testable import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import Logging
 import Synchronization
@@ -26,10 +27,9 @@ struct AlertServiceTests {
     ) async throws {
         var configuration = AgentConfiguration()
         try configuration.apply(yaml: yaml, path: "test.yaml")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-alerts-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { if path == nil { try? FileManager.default.removeItem(at: directory) } }
-        let store = try Store.open(path: path ?? directory.appendingPathComponent("alerts.db").path)
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let store = try Store.open(path: path ?? workspace.path("alerts.db"))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -189,9 +189,9 @@ struct AlertServiceTests {
     @Test func restartNeitherRepeatsNorForgets() async throws {
         let receiver = Receiver()
         try await receiver.serve { url in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-restart-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: directory) }
+            let directoryWorkspace = try Workspace()
+            defer { directoryWorkspace.cleanup() }
+            let directory = directoryWorkspace.url
             let path = directory.appendingPathComponent("alerts.db").path
             let clock = Clock(Self.start)
             let yaml = Self.rules(notify: "ops", notifiers: "  - {name: ops, kind: webhook, url: \"\(url)/hook\"}")
@@ -221,9 +221,9 @@ struct AlertServiceTests {
     }
 
     @Test func commandAndLogNotifiersGetTheAlert() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-command-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directoryWorkspace = try Workspace()
+        defer { directoryWorkspace.cleanup() }
+        let directory = directoryWorkspace.url
         let output = directory.appendingPathComponent("command.out").path
         let log = directory.appendingPathComponent("alerts.log").path
         let notifiers = """

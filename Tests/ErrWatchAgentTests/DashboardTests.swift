@@ -17,8 +17,9 @@ struct DashboardTests {
 
     /// Runs headless Chromium on `url` with `arguments`; returns what it printed on standard output.
     static func chromium(_ url: String, _ arguments: [String]) throws -> String {
-        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-chromium-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: profile) }
+        let profileWorkspace = try Workspace()
+        defer { profileWorkspace.cleanup() }
+        let profile = profileWorkspace.url
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Run.find("chromium", package: "chromium"))
         process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(profile.path)",

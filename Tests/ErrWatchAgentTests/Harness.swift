@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import ErrWatchCore
 @testable import ErrWatchMock
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import GRDB
 import Logging
@@ -31,9 +32,9 @@ struct Harness {
         configure: (inout AgentConfiguration) -> Void = { _ in },
         _ body: (Harness) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-agent-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directoryWorkspace = try Workspace()
+        defer { directoryWorkspace.cleanup() }
+        let directory = directoryWorkspace.url
         let databasePath = directory.appendingPathComponent("agent.db").path
         var logger = Logger(label: "test")
         logger.logLevel = .critical

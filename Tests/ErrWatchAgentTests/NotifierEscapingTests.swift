@@ -1,6 +1,7 @@
 @testable import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import Testing
 
@@ -40,9 +41,9 @@ import Testing
     }
 
     @Test func aCommandThatOutlivesItsTimeoutIsKilledWithItsChildren() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-cmd-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directoryWorkspace = try Workspace()
+        defer { directoryWorkspace.cleanup() }
+        let directory = directoryWorkspace.url
         let pidFile = directory.appendingPathComponent("child.pid").path
         let attempt = await CommandRunner.run(["/bin/sh", "-c", "sleep 30 & echo $! > \(pidFile); wait"], input: "{}", environment: [:], timeoutMs: 500)
         #expect(!attempt.delivered)
@@ -69,9 +70,9 @@ import Testing
     }
 
     @Test func theReportKeepsEveryLessThanOutOfItsScript() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-report-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directoryWorkspace = try Workspace()
+        defer { directoryWorkspace.cleanup() }
+        let directory = directoryWorkspace.url
         let store = try Store.open(path: directory.appendingPathComponent("r.db").path)
         let now: Int64 = 1_795_651_200_000
         try store.record([CallOutcome(timestamp: now - 60_000, app: "<!--<script>", endpoint: "chat/completions", model: "</script><b>x",

@@ -40,9 +40,9 @@ struct PrometheusTests {
             try await Self.send(2, status: 429, harness: harness)
             try await Self.send(1, status: 500, harness: harness)
 
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-prom-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: directory) }
+            let directoryWorkspace = try Workspace()
+            defer { directoryWorkspace.cleanup() }
+            let directory = directoryWorkspace.url
             let agentHost = String(harness.agentURL.dropFirst("http://".count))
             let config = directory.appendingPathComponent("prometheus.yml")
             try Data("""
@@ -55,7 +55,7 @@ struct PrometheusTests {
                       - targets: ["\(agentHost)"]
 
                 """.utf8).write(to: config)
-            let port = try AlertmanagerTests.freePort()
+            let port = try freePort()
             let process = try AlertmanagerTests.launch(try Run.find("prometheus", package: "prometheus"), [
                 "--config.file=\(config.path)", "--storage.tsdb.path=\(directory.path)/data",
                 "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"])
@@ -65,14 +65,14 @@ struct PrometheusTests {
             }
             let base = "http://127.0.0.1:\(port)"
             let client = harness.client
-            #expect(try await AlertmanagerTests.eventually {
+            #expect(try await eventually {
                 await Self.query("sum(errwatch_calls_total)", base: base, client: client) == 10
             })
 
             try await Self.send(70, status: 200, harness: harness)
             try await Self.send(20, status: 429, harness: harness)
             try await Self.send(10, status: 500, harness: harness)
-            #expect(try await AlertmanagerTests.eventually {
+            #expect(try await eventually {
                 let total = await Self.query("sum(errwatch_calls_total)", base: base, client: client)
                 // At least one more scrape after the traffic, so the window's last sample is settled.
                 let samples = await Self.query("count_over_time(errwatch_calls_total{status_class=\"2xx\"}[1m])", base: base, client: client)

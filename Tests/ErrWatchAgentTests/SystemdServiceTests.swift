@@ -11,9 +11,9 @@ import Testing
 /// pings while the writer is alive, none while one of its writes is stuck, pings again after.
 struct SystemdServiceTests {
     @Test func theWatchdogStopsWhileTheWriterIsWedgedAndResumesAfter() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-watchdog-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folderWorkspace = try Workspace()
+        defer { folderWorkspace.cleanup() }
+        let folder = folderWorkspace.url
         let store = try Store.open(path: folder.appendingPathComponent("w.db").path)
         let writer = BatchWriter(store: store)
         let socket = try DatagramSocket()

@@ -2,6 +2,7 @@ import ArgumentParser
 import ErrWatchAgent
 @testable import ErrWatchCLI
 import ErrWatchCore
+import ErrWatchTestKit
 import Foundation
 import Logging
 import Testing

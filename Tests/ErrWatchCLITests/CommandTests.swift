@@ -2,27 +2,13 @@ import ArgumentParser
 @testable import ErrWatchCLI
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import GRDB
 import Testing
 
 /// 2026-11-26T00:00:00Z.
 let now: Int64 = 1_795_651_200_000
-
-struct Workspace {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = path(name)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-}
 
 /// Lines of a small NDJSON file: 3 calls of gpt-4o (one 429), 2 of claude (one HTML 502), one timeout.
 let sample = """

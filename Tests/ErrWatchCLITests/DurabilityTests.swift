@@ -79,16 +79,6 @@ import Testing
         return (calls, integrity)
     }
 
-    /// Waits until `condition` holds, polling every 50 ms for at most `seconds`.
-    static func eventually(_ seconds: Int = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-
     /// A GET on the agent: status and body.
     static func get(_ client: HTTPClient, port: Int, _ path: String) async throws -> (Int, String) {
         let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(10))
@@ -116,7 +106,7 @@ import Testing
             let load = Load(port: port)
             (self.database, self.mock, self.agent, self.client, self.load) = (database, mock, agent, client, load)
             running = Task { await load.run(clients: 4, client: client) }
-            #expect(await DurabilityTests.eventually { load.answered >= 1_000 })
+            #expect(await eventually { load.answered >= 1_000 })
         }
 
         /// Stops the clients (the agent is gone or going).
@@ -184,13 +174,13 @@ import Testing
         let load = Load(port: port)
         async let running: Void = load.run(clients: 2, client: client)
         // Traffic flows while the lock is held, and the agent says it is not recording.
-        #expect(await Self.eventually { load.answered >= 200 })
+        #expect(await eventually { load.answered >= 200 })
         #expect(ContinuousClock.now - lockedAt < .seconds(10), "the lock should still be held")
         locker.waitUntilExit()
         #expect(locker.terminationStatus == 0)
         // Recording resumes by itself: the count grows past what was answered before the lock went.
         let answeredWhileLocked = load.answered
-        #expect(await Self.eventually(60) { ((try? Self.recorded(database).calls) ?? 0) >= Int64(answeredWhileLocked) })
+        #expect(await eventually(within: 60) { ((try? Self.recorded(database).calls) ?? 0) >= Int64(answeredWhileLocked) })
         load.stop()
         await running
         let (calls, dropped, integrity) = try await Self.stop(agent, client: client, database: database)
@@ -250,9 +240,9 @@ import Testing
         async let running: Void = load.run(clients: 4, client: client)
 
         // Full: the agent keeps answering while it drops and counts; /readyz says so.
-        #expect(try await Self.eventually(120) { Self.dropped(try await Self.get(client, port: port, "/metrics").1) > 0 })
+        #expect(try await eventually(within: 120) { Self.dropped(try await Self.get(client, port: port, "/metrics").1) > 0 })
         let answeredWhenFull = load.answered
-        #expect(await Self.eventually { load.answered >= answeredWhenFull + 200 })
+        #expect(await eventually { load.answered >= answeredWhenFull + 200 })
         #expect(try await Self.get(client, port: port, "/readyz").0 == 503)
 
         // Room again: recording resumes by itself.
@@ -262,7 +252,7 @@ import Testing
             try Self.run(try Run.find("prlimit", package: "util-linux"), "--pid", String(agent.process.processIdentifier), "--fsize=unlimited:unlimited")
         }
         let recordedBefore = try Self.recorded(database).calls
-        #expect(try await Self.eventually(60) { (try Self.recorded(database).calls) > recordedBefore + 100 })
+        #expect(try await eventually(within: 60) { (try Self.recorded(database).calls) > recordedBefore + 100 })
 
         load.stop()
         await running

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -94,9 +95,9 @@ final class RunningBinary: @unchecked Sendable {
 
 @Suite struct GracefulStopTests {
     @Test func sigtermWritesEveryOutcomeOfAnsweredRequests() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-sigterm-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directoryWorkspace = try Workspace()
+        defer { directoryWorkspace.cleanup() }
+        let directory = directoryWorkspace.url
         let database = directory.appendingPathComponent("agent.db").path
 
         let mock = try RunningBinary(["mock-upstream", "--listen", "127.0.0.1:0", "--mix", "429=20%,503=10%"])

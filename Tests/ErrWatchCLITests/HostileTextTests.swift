@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import GRDB
 import NIOCore
@@ -111,7 +112,7 @@ import Testing
 
         // Every call recorded, none dropped, the file sound, and no control character in it.
         let expected = Int64(expectedCalls)
-        #expect(await DurabilityTests.eventually { (try? DurabilityTests.recorded(database).calls) == expected },
+        #expect(await eventually { (try? DurabilityTests.recorded(database).calls) == expected },
                 "recorded \((try? DurabilityTests.recorded(database).calls) ?? -1) of \(expected) calls")
         let (_, metrics) = try await DurabilityTests.get(client, port: port, "/metrics")
         #expect(DurabilityTests.dropped(metrics) == 0)

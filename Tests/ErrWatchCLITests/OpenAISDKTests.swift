@@ -40,7 +40,7 @@ import Testing
         #expect(answers >= 15, "\(text)")
         // Every attempt the SDK made is recorded once: each answered call one success, and
         // each 429 it saw (and retried) one error.
-        #expect(await DurabilityTests.eventually { ((try? DurabilityTests.recorded(database).calls) ?? 0) >= 20 })
+        #expect(await eventually { ((try? DurabilityTests.recorded(database).calls) ?? 0) >= 20 })
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let (_, body) = try await DurabilityTests.get(client, port: port, "/api/v1/rates?window=1h")
         try await client.shutdown()

@@ -1,3 +1,4 @@
+import ErrWatchTestKit
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 @testable import ErrWatchCLI
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import Testing
 

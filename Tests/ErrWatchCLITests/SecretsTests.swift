@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 @testable import ErrWatchCLI
 import ErrWatchCore
+import ErrWatchTestKit
 import Foundation
 import NIOCore
 import NIOHTTP1

@@ -41,7 +41,7 @@ import Testing
             // On an idle machine each call takes milliseconds; the bound only catches starvation.
             #expect(slowest < .seconds(8), "the slowest call took \(slowest)")
             // Every stalled connection is closed: to make room, or by the header timeout.
-            #expect(await DurabilityTests.eventually(15) { stalled.allSatisfy { $0.isClosedByPeer() } },
+            #expect(await eventually(within: 15) { stalled.allSatisfy { $0.isClosedByPeer() } },
                     "\(stalled.filter { !$0.isClosedByPeer() }.count) stalled connections still open")
             #expect(agent.process.isRunning)
             let (_, metrics) = try await DurabilityTests.get(client, port: port, "/metrics")

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import NIOCore
 import NIOHTTP1

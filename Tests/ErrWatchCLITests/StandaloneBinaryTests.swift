@@ -14,9 +14,9 @@ import Testing
     @Test func runsWhenCopiedAloneToAnotherDirectory() throws {
         let source = Self.builtBinary
         try #require(FileManager.default.isExecutableFile(atPath: source.path), "no errwatch executable at \(source.path); build the package first")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-alone-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directoryWorkspace = try Workspace()
+        defer { directoryWorkspace.cleanup() }
+        let directory = directoryWorkspace.url
         let copy = directory.appendingPathComponent("errwatch")
         try FileManager.default.copyItem(at: source, to: copy)
 

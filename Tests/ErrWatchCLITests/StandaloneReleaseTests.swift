@@ -31,9 +31,9 @@ import Testing
         let binary = try ReleaseBinary.url()
         let hidden = try Self.toolchainLibraries()
         try #require(FileManager.default.fileExists(atPath: hidden + "/libswiftCore.so"), "no libswiftCore.so in \(hidden)")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-nolibs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directoryWorkspace = try Workspace()
+        defer { directoryWorkspace.cleanup() }
+        let directory = directoryWorkspace.url
         let copy = directory.appendingPathComponent("errwatch").path
         try FileManager.default.copyItem(atPath: binary.path, toPath: copy)
         // An empty tmpfs over the libraries' folder, in a mount namespace of this command alone.

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 @testable import ErrWatchClient
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import Logging
 import NIOCore
@@ -13,9 +14,9 @@ import Testing
 @Suite struct RecorderTests {
     @Test func outcomesArriveAtARunningAgent() async throws {
         try await withUpstream { upstream in
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-recorder-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: directory) }
+            let directoryWorkspace = try Workspace()
+            defer { directoryWorkspace.cleanup() }
+            let directory = directoryWorkspace.url
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             var configuration = AgentConfiguration()

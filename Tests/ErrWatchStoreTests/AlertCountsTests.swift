@@ -1,5 +1,6 @@
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import Testing
 
 /// The live agent's counts (read from the store and its rollups) and a replay's (minute rows
@@ -7,7 +8,7 @@ import Testing
 /// what the agent would do.
 struct AlertCountsTests {
     @Test func storeAndReplayCountTheSame() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let store = try Store.open(path: directory.path("counts.db"))
         var outcomes: [CallOutcome] = []

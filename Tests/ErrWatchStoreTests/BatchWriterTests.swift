@@ -1,5 +1,6 @@
 import ErrWatchCore
 import ErrWatchStore
+import ErrWatchTestKit
 import GRDB
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
     }
 
     @Test func eightConcurrentProducersAreCountedExactly() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let store = try Store.open(path: directory.path("writer.db"))
         let writer = BatchWriter(store: store)
@@ -97,7 +98,7 @@ import Testing
     }
 
     @Test func aLockedDatabaseDropsAfterRetriesAndRecordingResumesByItself() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let path = directory.path("locked.db")
         var options = Store.Options()
@@ -133,7 +134,7 @@ import Testing
     /// A NUL in a dimension once made the series row unfindable and a force-unwrap crash the
     /// writer: now every field is cleaned where the outcome is made, and the row is written.
     @Test func aNulInEveryFieldIsRecordedNotACrash() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let store = try Store.open(path: directory.path("nul.db"))
         let nul = "a\u{0}b"

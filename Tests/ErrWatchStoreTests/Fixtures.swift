@@ -2,20 +2,6 @@ import ErrWatchCore
 import ErrWatchStore
 import Foundation
 
-/// A fresh directory under the system temp folder, removed by `cleanup()`.
-struct TemporaryDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-}
-
 /// 2026-11-26T00:00:00Z.
 let midnight: Int64 = 1_795_651_200_000
 

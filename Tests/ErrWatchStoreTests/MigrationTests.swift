@@ -1,5 +1,6 @@
 import ErrWatchCore
 @testable import ErrWatchStore
+import ErrWatchTestKit
 import Foundation
 import GRDB
 import Testing
@@ -23,7 +24,7 @@ import Testing
     }
 
     @Test func migratesFromEmpty() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let store = try Store.open(path: directory.path("new.db"))
         #expect(try store.appliedMigrations() == Migrations.all.map(\.name))
@@ -37,7 +38,7 @@ import Testing
 
     @Test(arguments: 0..<Migrations.all.count)
     func migratesFromEachEarlierVersionKeepingData(applied: Int) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let path = directory.path("old.db")
         let old = Store(writer: try DatabasePool(path: path))
@@ -69,7 +70,7 @@ import Testing
     }
 
     @Test func refusesADatabaseFromANewerErrwatchAndLeavesItUnchanged() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let path = directory.path("newer.db")
         do {
@@ -87,7 +88,7 @@ import Testing
     }
 
     @Test func refusesFilesThatAreNotErrwatchDatabases() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let text = directory.path("notes.txt")
         try Data("hello".utf8).write(to: URL(fileURLWithPath: text))
@@ -104,7 +105,7 @@ import Testing
     }
 
     @Test func readersDoNotCreateDatabases() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         var options = Store.Options()
         options.create = false
@@ -117,7 +118,7 @@ import Testing
 @Suite struct FilePermissionTests {
     /// The history holds error messages and request ids: the file and its WAL are the owner's only.
     @Test func aNewDatabaseAndItsWALAreReadableByTheOwnerOnly() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let path = directory.path("private.db")
         let store = try Store.open(path: path)
@@ -135,7 +136,7 @@ import Testing
     /// into the set, keeps each word as the provider type, and merges the series the mapping makes
     /// equal, adding their counts: every call and every error is still there.
     @Test func providerWordsStoredAsTypesMapIntoTheSetAndNothingIsLost() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let path = directory.path("v5.db")
         let old = Store(writer: try DatabasePool(path: path))
@@ -187,7 +188,7 @@ import Testing
 @Suite struct CloseTests {
     /// A closed store's file holds everything: the WAL is checkpointed into it and removed.
     @Test func closingLeavesOneWholeFile() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try Workspace()
         defer { directory.cleanup() }
         let path = directory.path("closed.db")
         let store = try Store.open(path: path)
