@@ -146,6 +146,10 @@ let package = Package(
         // Helpers every test suite shares (raw sockets for what an HTTP client would not send).
         .target(
             name: "ErrWatchTestKit",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/ErrWatchTestKit",
             swiftSettings: swiftSettings
         ),

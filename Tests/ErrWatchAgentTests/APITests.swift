@@ -13,7 +13,7 @@ import Testing
 
     @Test func ingestTakesAnObjectAnArrayOrNDJSON() async throws {
         try await Harness.with { harness in
-            let now = Timestamp.iso8601(Int64(Date().timeIntervalSince1970 * 1_000) - 60_000)
+            let now = Timestamp.iso8601(Timestamp.now() - 60_000)
             let one = try await harness.send("/api/v1/events", body: #"{"ts":"\#(now)","status":200,"app":"a","model":"m1","count":5}"#)
             #expect(one.status == 202)
             #expect(one.body == "{\"accepted\":1,\"dropped\":0}\n")
@@ -33,7 +33,7 @@ import Testing
 
     @Test func oneBadItemRejectsTheRequestAndWritesNothing() async throws {
         try await Harness.with { harness in
-            let now = Timestamp.iso8601(Int64(Date().timeIntervalSince1970 * 1_000))
+            let now = Timestamp.iso8601(Timestamp.now())
             let mixed = try await harness.send("/api/v1/events", body: #"[{"ts":"\#(now)","status":200},{"ts":"\#(now)","status":"bad"}]"#)
             #expect(mixed.status == 400)
             #expect(mixed.body == #"{"error":{"code":"invalid_event","message":"Item 1: 'status' must be a whole number, got a string; nothing from this request was recorded.","type":"invalid_request_error"}}"#)
@@ -56,7 +56,7 @@ import Testing
 
     @Test func queriesAnswerLikeTheCommandLine() async throws {
         try await Harness.with { harness in
-            let base = Int64(Date().timeIntervalSince1970 * 1_000) - 30 * 60_000
+            let base = Timestamp.now() - 30 * 60_000
             let events = (0..<4).map { index in
                 #"{"ts":\#(base + Int64(index) * 60_000),"status":\#(index == 0 ? 503 : 200),"app":"a","model":"m\#(index % 2)"\#(index == 0 ? #","type":"service_unavailable""# : "")}"#
             }.joined(separator: "\n")

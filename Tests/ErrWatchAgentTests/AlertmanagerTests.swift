@@ -54,9 +54,9 @@ struct AlertmanagerTests {
         }
         let base = "http://127.0.0.1:\(port)"
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        #expect(try await eventually { await Self.get(base + "/-/ready", client: client)?.0 == 200 })
+        #expect(await eventually { await Self.get(base + "/-/ready", client: client)?.0 == 200 })
 
-        let clock = AlertServiceTests.Clock(Int64(Date().timeIntervalSince1970 * 1_000))
+        let clock = AlertServiceTests.Clock(Timestamp.now())
         let notifiers = "  - {name: am, kind: alertmanager, url: \"\(base)\"}"
         try await AlertServiceTests.withService(AlertServiceTests.rules(notify: "am", notifiers: notifiers), clock: clock) {
             (service: AlertService, store: Store) async throws in
@@ -77,7 +77,7 @@ struct AlertmanagerTests {
             // Calls that succeed bring the rate under the resolve level: errwatch resolves the
             // alert and Alertmanager drops it from its active alerts.
             // Alertmanager takes an end time as a resolution only once it has passed on its own clock.
-            clock.now.withLock { $0 = max($0 + 1, Int64(Date().timeIntervalSince1970 * 1_000)) }
+            clock.now.withLock { $0 = max($0 + 1, Timestamp.now()) }
             try AlertServiceTests.record(store, at: clock.read() - 500, calls: 100_000, errors: 0)
             #expect(try await service.evaluate().events.map(\.kind) == [.resolved])
             #expect(try await eventually {

@@ -36,7 +36,7 @@ struct DashboardTests {
     @Test func rendersTheAPIsFiguresInARealBrowser() async throws {
         let rules = "rules:\n  - {name: dash-rule, where: {type: rate_limit_error}, group_by: [model], warning: 5%, min_calls: 10}\n"
         try await Harness.with(configure: { try? $0.apply(yaml: rules, path: "test.yaml") }) { harness in
-            let ts = Timestamp.iso8601(Int64(Date().timeIntervalSince1970 * 1_000) - 60_000)
+            let ts = Timestamp.iso8601(Timestamp.now() - 60_000)
             var lines = [#"{"ts":"\#(ts)","status":200,"app":"shop","model":"gpt-4o","count":90,"latency_ms":300}"#,
                          #"{"ts":"\#(ts)","status":200,"app":"search","model":"claude","count":50,"latency_ms":300}"#]
             for _ in 0..<10 {

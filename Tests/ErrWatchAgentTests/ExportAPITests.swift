@@ -11,7 +11,7 @@ import Testing
 struct ExportAPITests {
     @Test func exportsCSVAndRefusesBadParameters() async throws {
         try await Harness.with { harness in
-            let ts = Timestamp.iso8601(Int64(Date().timeIntervalSince1970 * 1_000) - 60_000)
+            let ts = Timestamp.iso8601(Timestamp.now() - 60_000)
             let ingest = try await harness.send("/api/v1/events", body: """
                 {"ts":"\(ts)","status":200,"app":"a","model":"m","count":9}
                 {"ts":"\(ts)","status":429,"app":"a","model":"m","type":"rate_limit_error","code":"rate_limit_exceeded","message":"=1+1"}

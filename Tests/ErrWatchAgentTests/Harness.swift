@@ -42,13 +42,7 @@ struct Harness {
         var mockConfiguration = mock
         mockConfiguration.port = 0
         let fake = MockUpstream(configuration: mockConfiguration, logger: logger)
-        let (mockPorts, mockPort) = AsyncStream.makeStream(of: Int.self)
-        let mockGroup = ServiceGroup(services: [fake.application { mockPort.yield($0) }], logger: logger)
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await mockGroup.run() }
-            var ports = mockPorts.makeAsyncIterator()
-            let upstreamPort = await ports.next()!
+        try await withServer(logger: logger, { [fake.application(onServerRunning: $0)] }) { upstreamPort in
 
             var configuration = AgentConfiguration()
             configuration.port = 0
@@ -59,27 +53,16 @@ struct Harness {
             let store = try Store.open(path: databasePath, options: options)
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: configuration))
             let agent = Agent(configuration: configuration, store: store, client: client, writerConfiguration: writer, logger: logger)
-            let (agentPorts, agentPort) = AsyncStream.makeStream(of: Int.self)
-            let agentGroup = ServiceGroup(services: agent.services { agentPort.yield($0) }, logger: logger)
-            group.addTask { try await agentGroup.run() }
-            var agentIterator = agentPorts.makeAsyncIterator()
-            let port = await agentIterator.next()!
-
-            let harness = Harness(
-                agent: agent, upstream: fake, agentURL: "http://127.0.0.1:\(port)", upstreamURL: "http://127.0.0.1:\(upstreamPort)/v1",
-                client: client, databasePath: databasePath)
             do {
-                try await body(harness)
+                try await withServer(logger: logger, { agent.services(onServerRunning: $0) }) { port in
+                    try await body(Harness(
+                        agent: agent, upstream: fake, agentURL: "http://127.0.0.1:\(port)",
+                        upstreamURL: "http://127.0.0.1:\(upstreamPort)/v1", client: client, databasePath: databasePath))
+                }
             } catch {
-                await agentGroup.triggerGracefulShutdown()
-                await mockGroup.triggerGracefulShutdown()
-                try? await group.waitForAll()
                 try? await client.shutdown()
                 throw error
             }
-            await agentGroup.triggerGracefulShutdown()
-            await mockGroup.triggerGracefulShutdown()
-            try await group.waitForAll()
             try await client.shutdown()
         }
     }

@@ -11,7 +11,7 @@ import Testing
     @Test(arguments: [ErrWatchCore.Dimension.type, .code, .fault])
     func ratesByAnErrorDimensionAgreeEverywhere(dimension: ErrWatchCore.Dimension) async throws {
         try await Harness.with { harness in
-            let now = Int64(Date().timeIntervalSince1970 * 1_000)
+            let now = Timestamp.now()
             let ts = Timestamp.iso8601(now - 120_000)
             var lines: [String] = []
             for (status, type, code, count) in [(200, "", "", 40), (429, "rate_limit_error", "rate_limit_exceeded", 5),

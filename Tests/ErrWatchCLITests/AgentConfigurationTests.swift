@@ -107,7 +107,7 @@ func validationMessage(_ body: () throws -> Any) -> String? {
         let port = Int(UInt16(bigEndian: address.sin_port))
         let db = workspace.path("never.db")
         let result = await errwatch(["agent", "--listen", "127.0.0.1:\(port)", "--upstream", "http://127.0.0.1:1/v1", "--db", db],
-                                    now: Int64(Date().timeIntervalSince1970 * 1_000))
+                                    now: Timestamp.now())
         #expect(result.exitCode != 0)
         #expect(result.stderr.contains("Cannot listen on 127.0.0.1:\(port): the address is in use by another process; choose another address with --listen or ERRWATCH_LISTEN."),
                 "\(result.stderr)")

@@ -10,7 +10,7 @@ import Testing
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let db = workspace.path("demo.db")
-        let result = await errwatch(["demo", "--duration", "2s", "--db", db, "--rate", "60"], now: Int64(Date().timeIntervalSince1970 * 1_000))
+        let result = await errwatch(["demo", "--duration", "2s", "--db", db, "--rate", "60"], now: Timestamp.now())
         #expect(result.exitCode == 0, "\(result.stderr)")
         let recordedLine = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("The agent recorded ") })
         let recorded = Int(recordedLine.dropFirst("The agent recorded ".count).prefix { $0.isNumber }) ?? 0

@@ -45,7 +45,7 @@ struct SecretsTests {
         }
         // Without any key the fake answers 401, as the real API does.
         _ = try await send("/v1/chat/completions", headers: [], body: #"{"model":"\#(Self.key)"}"#)
-        let ts = Timestamp.iso8601(Int64(Date().timeIntervalSince1970 * 1_000) - 1_000)
+        let ts = Timestamp.iso8601(Timestamp.now() - 1_000)
         let ingested = try await send("/api/v1/events", headers: [("content-type", "application/json")], body: """
             {"ts":"\(ts)","status":401,"app":"\(Self.key)","model":"m","type":"authentication_error","code":"invalid_api_key","message":"Incorrect API key provided: \(Self.key). Header was Authorization: Bearer \(Self.marker)TOKEN","request_id":"\(Self.key)"}
             """)
@@ -67,15 +67,15 @@ struct SecretsTests {
             #expect(bytes.range(of: Data(Self.marker.utf8)) == nil, "a key in \(database + suffix)")
         }
         // The masked forms are there: the audit looked at real rows.
-        let errors = await errwatch(["errors", "--db", database, "--since", "1h", "--limit", "1000", "--format", "csv"], now: Int64(Date().timeIntervalSince1970 * 1_000))
+        let errors = await errwatch(["errors", "--db", database, "--since", "1h", "--limit", "1000", "--format", "csv"], now: Timestamp.now())
         #expect(errors.stdout.contains("sk-***6789"))
         for report in ["events", "rates", "summary", "alerts"] {
             let export = await errwatch(["export", "--db", database, "--report", report, "--since", "1h", "--by", "app"],
-                                        now: Int64(Date().timeIntervalSince1970 * 1_000))
+                                        now: Timestamp.now())
             #expect(export.exitCode == 0)
             #expect(!export.stdout.contains(Self.marker), "a key in the \(report) export")
         }
-        let html = await errwatch(["report", "--db", database, "--since", "1h", "--format", "html", "--by", "app"], now: Int64(Date().timeIntervalSince1970 * 1_000))
+        let html = await errwatch(["report", "--db", database, "--since", "1h", "--format", "html", "--by", "app"], now: Timestamp.now())
         #expect(!html.stdout.contains(Self.marker), "a key in the HTML report")
     }
 }

@@ -70,7 +70,7 @@ struct SoakTests {
                         case 6:
                             request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/events")
                             request.headers.add(name: "content-type", value: "application/json")
-                            let ts = Timestamp.iso8601(Int64(Date().timeIntervalSince1970 * 1_000))
+                            let ts = Timestamp.iso8601(Timestamp.now())
                             request.body = .bytes(ByteBuffer(string: #"{"ts":"\#(ts)","status":429,"app":"batch","model":"m","type":"rate_limit_error"}"#))
                             expected = [202]
                         default:

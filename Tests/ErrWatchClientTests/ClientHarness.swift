@@ -2,6 +2,7 @@
 @testable import ErrWatchClient
 import ErrWatchCore
 @testable import ErrWatchMock
+import ErrWatchTestKit
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -39,20 +40,8 @@ func withUpstream(streamChunks: Int = 8, chunkDelayMs: Int64 = 0, _ body: (Strin
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let mock = MockUpstream(configuration: configuration, logger: logger)
-    let (ports, port) = AsyncStream.makeStream(of: Int.self)
-    let group = ServiceGroup(services: [mock.application { port.yield($0) }], logger: logger)
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        var iterator = ports.makeAsyncIterator()
-        let bound = await iterator.next()!
-        do {
-            try await body("http://127.0.0.1:\(bound)/v1")
-        } catch {
-            await group.triggerGracefulShutdown()
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
+    try await withServer(logger: logger, { [mock.application(onServerRunning: $0)] }) { port in
+        try await body("http://127.0.0.1:\(port)/v1")
     }
 }
 
