@@ -172,6 +172,7 @@ let package = Package(
                 "ErrWatchAgent", "ErrWatchCore", "ErrWatchMock", "ErrWatchStore", "ErrWatchTestKit",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

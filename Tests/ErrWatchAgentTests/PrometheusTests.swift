@@ -65,14 +65,14 @@ struct PrometheusTests {
             }
             let base = "http://127.0.0.1:\(port)"
             let client = harness.client
-            #expect(try await eventually {
+            #expect(await eventually {
                 await Self.query("sum(errwatch_calls_total)", base: base, client: client) == 10
             })
 
             try await Self.send(70, status: 200, harness: harness)
             try await Self.send(20, status: 429, harness: harness)
             try await Self.send(10, status: 500, harness: harness)
-            #expect(try await eventually {
+            #expect(await eventually {
                 let total = await Self.query("sum(errwatch_calls_total)", base: base, client: client)
                 // At least one more scrape after the traffic, so the window's last sample is settled.
                 let samples = await Self.query("count_over_time(errwatch_calls_total{status_class=\"2xx\"}[1m])", base: base, client: client)
