@@ -170,7 +170,8 @@ public struct MockUpstream: Sendable {
         for index in 0..<configuration.streamChunks {
             if index == configuration.streamChunks / 2 {
                 if plan.streamError {
-                    reply.events.append("data: {\"error\":{\"code\":\"upstream_error\",\"message\":\"The upstream model failed mid-stream.\",\"type\":\"upstream_error\"}}\n\n")
+                    let event = ErrorBody(code: "upstream_error", message: "The upstream model failed mid-stream.", type: .upstream)
+                    reply.events.append("data: \(event.json)\n\n")
                     return reply
                 }
                 if plan.cut {
@@ -297,7 +298,7 @@ struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
-            let body = "{\"error\":{\"code\":\"unknown_url\",\"message\":\(JSONText.quote("Unknown request URL: \(request.method) \(request.uri.path).")),\"type\":\"not_found_error\"}}"
+            let body = ErrorBody(code: "unknown_url", message: "Unknown request URL: \(request.method) \(request.uri.path).", type: .notFound).json
             return Response(status: .notFound, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
     }

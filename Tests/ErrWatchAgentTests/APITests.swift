@@ -132,8 +132,10 @@ import Testing
     }
 
     @Test func aClientHangingUpMidStreamIsRecordedAs499() async throws {
+        // A stream long enough (10 s) that the hang-up comes first even on a loaded machine;
+        // with 20 chunks (2 s) a loaded run of the suite twice saw the stream finish first.
         var mock = Harness.quietMock()
-        mock.streamChunks = 20
+        mock.streamChunks = 100
         mock.chunkDelayMs = 100
         var upstream: MockUpstream?
         try await Harness.with(mock: mock) { harness in
@@ -154,7 +156,7 @@ import Testing
             #expect(recorded.error?.code == "client_closed_request")
         }
         // The servers have stopped, so every upstream stream has ended: the agent's hang-up
-        // reached the upstream, which stopped its stream rather than sending all 20 chunks.
+        // reached the upstream, which stopped its stream rather than sending all 100 chunks.
         #expect(upstream?.abandonedStreams == 1)
     }
 }

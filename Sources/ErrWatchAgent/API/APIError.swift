@@ -35,7 +35,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// The unified body.
     public var body: String {
-        "{\"error\":{\"code\":\(JSONText.quote(code)),\"message\":\(JSONText.quote(message)),\"type\":\(JSONText.quote(type.rawValue))}}"
+        ErrorBody(code: code, message: message, type: type).json
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
