@@ -1,23 +1,28 @@
 import ErrWatchCore
 import GRDB
 
-/// What a query narrows outcomes to: a time range and, per dimension, the values to keep.
-/// Each list is "any of"; different fields must all hold. Empty lists keep everything.
+/// What a query narrows outcomes to: a time range and, per dimension, the values to keep —
+/// the same ``RuleScope`` an alert rule's `where` is, so the CLI, the API, exports and alert
+/// rules narrow alike (app, endpoint and model narrow the calls; status, type, code and fault
+/// narrow only the errors counted among them). Each list is "any of"; different fields must
+/// all hold. Empty lists keep everything.
 public struct Filter: Sendable, Hashable {
     /// Start of the range, inclusive, UTC milliseconds.
     public var since: Int64
     /// End of the range, exclusive, UTC milliseconds.
     public var until: Int64
-    public var apps: [String] = []
+    /// The dimensions' values to keep.
+    public var scope = RuleScope()
+    public var apps: [String] { get { scope.apps } set { scope.apps = newValue } }
     /// Routes; values are normalised like recorded endpoints, so `/v1/chat/completions` matches.
-    public var endpoints: [String] = []
-    public var models: [String] = []
+    public var endpoints: [String] { get { scope.endpoints } set { scope.endpoints = newValue } }
+    public var models: [String] { get { scope.models } set { scope.models = newValue } }
     /// HTTP statuses; 0 is "no response".
-    public var statuses: [Int] = []
-    public var types: [String] = []
-    public var codes: [String] = []
+    public var statuses: [Int] { get { scope.statuses } set { scope.statuses = newValue } }
+    public var types: [String] { get { scope.types } set { scope.types = newValue } }
+    public var codes: [String] { get { scope.codes } set { scope.codes = newValue } }
     /// ``Fault`` names; like types, they narrow the errors.
-    public var faults: [String] = []
+    public var faults: [String] { get { scope.faults } set { scope.faults = newValue } }
     /// Error events only: keep retryable (true) or non-retryable (false) errors.
     public var retryable: Bool?
     /// Error events only: a case-insensitive substring of the message.
@@ -33,24 +38,8 @@ public struct Filter: Sendable, Hashable {
     /// (the rule of ``rates(_:by:)`` and of alert rules).
     var callSide: Filter {
         var filter = self
-        filter.statuses = []
-        filter.types = []
-        filter.codes = []
-        filter.faults = []
+        filter.scope = scope.callSide
         return filter
-    }
-
-    /// The same narrowing as an alert rule's scope, so that both count alike.
-    var scope: RuleScope {
-        var scope = RuleScope()
-        scope.apps = apps
-        scope.endpoints = endpoints
-        scope.models = models
-        scope.statuses = statuses
-        scope.types = types
-        scope.codes = codes
-        scope.faults = faults
-        return scope
     }
 
     /// The fault of a row as SQL over its `type` and `code` columns (``Fault/of(type:code:)``),
