@@ -9,7 +9,7 @@ struct OutcomeBatch {
     /// The minute and dimensions of one call-count row, before its series id is known.
     struct CountKey: Hashable {
         var bucket: Int64
-        var series: SeriesKey
+        var series: SeriesDimensions
 
         func hash(into hasher: inout Hasher) {
             hasher.combine(UInt64(bitPattern: bucket) &* 31 &+ series.cheapHash)
@@ -55,7 +55,7 @@ struct OutcomeBatch {
     var isEmpty: Bool { records == 0 }
 
     mutating func add(_ outcome: CallOutcome) {
-        let series = SeriesKey(
+        let series = SeriesDimensions(
             app: outcome.app, endpoint: outcome.endpoint, model: outcome.model, status: outcome.status ?? 0,
             type: outcome.error?.type.rawValue ?? "", code: outcome.error?.code ?? "")
         let key = CountKey(bucket: Timestamp.floor(outcome.timestamp, to: Timestamp.minute), series: series)

@@ -43,7 +43,7 @@ struct OutcomeInserter {
         /// Calls that could not be counted because their series row could not be made or
         /// found: dropped and counted like any other recording failure, never a crash.
         var unwritableCalls = 0
-        var newSeries: [SeriesKey: Int64] = [:]
+        var newSeries: [SeriesDimensions: Int64] = [:]
     }
 
     /// Writes `batch` within the caller's transaction on `db`.
@@ -59,7 +59,7 @@ struct OutcomeInserter {
     /// Adds `counts` to the minute table, and to each rollup level whose watermark is past
     /// the minute (that level is complete there, so a late outcome must land in it too).
     /// Returns the series it had to create, and the calls it could not count.
-    static func upsert(_ counts: [CountKey: CountSums], into db: Database, cache: SeriesCache) throws -> (created: [SeriesKey: Int64], unwritableCalls: Int) {
+    static func upsert(_ counts: [CountKey: CountSums], into db: Database, cache: SeriesCache) throws -> (created: [SeriesDimensions: Int64], unwritableCalls: Int) {
         guard !counts.isEmpty else { return ([:], 0) }
         let (ids, created) = try seriesIDs(for: counts.keys.lazy.map(\.series), in: db, cache: cache)
         let marks = try Watermarks.read(db)
@@ -92,10 +92,10 @@ struct OutcomeInserter {
     /// key whose row cannot be found after its insert is left out (the caller counts its calls
     /// as dropped): it is read back with the same byte-exact bindings it was written with, so
     /// this should not happen, but data from outside never gets a force-unwrap.
-    private static func seriesIDs(for keys: some Sequence<SeriesKey>, in db: Database, cache: SeriesCache) throws -> (all: [SeriesKey: Int64], created: [SeriesKey: Int64]) {
+    private static func seriesIDs(for keys: some Sequence<SeriesDimensions>, in db: Database, cache: SeriesCache) throws -> (all: [SeriesDimensions: Int64], created: [SeriesDimensions: Int64]) {
         var (ids, missing) = cache.lookup(keys)
         guard !missing.isEmpty else { return (ids, [:]) }
-        var created: [SeriesKey: Int64] = [:]
+        var created: [SeriesDimensions: Int64] = [:]
         let insert = try Statement(cached: db, sql: """
             INSERT INTO series (app, endpoint, model, status, type, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             ON CONFLICT (app, endpoint, model, status, type, code) DO NOTHING
@@ -147,7 +147,7 @@ struct Statement {
     }
 
     /// Binds the six columns of a series row, in the table's order.
-    func bind(_ key: SeriesKey) {
+    func bind(_ key: SeriesDimensions) {
         bind(1, key.app)
         bind(2, key.endpoint)
         bind(3, key.model)

@@ -45,7 +45,7 @@ extension Store {
         chunkSize: Int = 1_000, file: (() -> (name: String, fingerprint: String, at: Int64))? = nil, allowRepeat: Bool = false,
         _ body: (_ add: (CallOutcome) throws -> Void) throws -> Void
     ) throws -> RecordSummary {
-        var created: [SeriesKey: Int64] = [:]
+        var created: [SeriesDimensions: Int64] = [:]
         let summary = try writer.write { db in
             var summary = RecordSummary(outcomes: 0, errors: 0)
             var chunk = OutcomeBatch()
