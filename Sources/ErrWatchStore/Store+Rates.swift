@@ -1,17 +1,19 @@
 import ErrWatchCore
 import GRDB
 
-/// Calls and errors of one group over a range.
+/// Calls and errors of one group over a range: an alert rule's ``GroupCounts``, with the
+/// group's values and its mean latency.
 public struct RateRow: Sendable, Hashable {
     /// The group's value for each dimension grouped by, in the order asked.
     public var group: [String]
-    public var calls: Int64
-    public var errors: Int64
+    public var counts: GroupCounts
     /// Mean latency of the calls that reported one, in milliseconds.
     public var meanLatencyMs: Double?
 
+    public var calls: Int64 { counts.calls }
+    public var errors: Int64 { counts.errors }
     /// errors / calls, or nil without calls.
-    public var errorRate: Double? { calls > 0 ? Double(errors) / Double(calls) : nil }
+    public var errorRate: Double? { counts.rate }
 }
 
 extension Store {
@@ -38,7 +40,7 @@ extension Store {
         if dimensions.isEmpty, grouped.isEmpty { grouped[[]] = GroupCounts(calls: 0, errors: 0) }
         return grouped.map { group, counts in
             let mean = latency[group].flatMap { $0.calls > 0 ? Double($0.sum) / Double($0.calls) : nil }
-            return RateRow(group: group, calls: counts.calls, errors: counts.errors, meanLatencyMs: mean)
+            return RateRow(group: group, counts: counts, meanLatencyMs: mean)
         }
         .sorted { ($0.errors, $0.calls) != ($1.errors, $1.calls) ? ($0.errors, $0.calls) > ($1.errors, $1.calls) : $0.group.lexicographicallyPrecedes($1.group) }
     }
