@@ -9,8 +9,9 @@ import Synchronization
 
 /// Delivers alert events to notifiers, one queue per notifier, so that a dead or slow receiver
 /// delays only itself, never the evaluation or the other receivers. Each delivery follows the
-/// guide's advice: a timeout per attempt, exponential backoff with jitter on 429, 5xx and
-/// connection errors (honouring `retry-after`), no retry on other 4xx, a maximum attempt
+/// guide's advice: a timeout per attempt, exponential backoff with jitter (Core's ``Backoff``)
+/// on what the classifier calls retryable — 408, 409, 429, 5xx, `x-should-retry`, connection
+/// errors — honouring `retry-after`, no retry on other 4xx, a maximum attempt
 /// count; every attempt is recorded in the `notifications` table.
 public final class NotifierDispatcher: Sendable {
     /// One thing to deliver.
@@ -121,6 +122,9 @@ public final class NotifierDispatcher: Sendable {
     func deliver(_ job: Job, with notifier: NotifierConfiguration) async {
         // A keep-alive is one attempt: the next evaluation sends another.
         let maxAttempts = job.eventID == nil ? 1 : notifier.maxAttempts
+        // Half to all of each doubling step, or what the receiver asked, capped at five minutes.
+        let backoff = Backoff(initial: .milliseconds(notifier.backoffMs), maximum: .seconds(300), jitter: 0.5,
+                              maximumServerDelay: .seconds(300))
         for number in 1...maxAttempts {
             let started = now()
             let attempt = await attemptOnce(job.payload, with: notifier)
@@ -144,9 +148,6 @@ public final class NotifierDispatcher: Sendable {
                     "error": "\(attempt.error ?? attempt.status.map { "HTTP \($0)" } ?? "unknown")"])
                 return
             }
-            // Exponential backoff with jitter (half to all of the step), or what the receiver asked, capped.
-            let backoff = Backoff(initial: .milliseconds(notifier.backoffMs), maximum: .seconds(300), jitter: 0.5,
-                                  maximumServerDelay: .seconds(300))
             let wait = backoff.delay(retry: number, random: Double.random(in: 0..<1), serverDelay: attempt.retryAfterMs.map { .milliseconds($0) })
             do { try await Task.sleep(for: wait) } catch { return }
         }
