@@ -222,6 +222,7 @@ public enum RuleEvaluator {
         var verdicts: [[String]: Verdict] = [:]
         for group in Set(recent.keys).union(active.keys) {
             let count = recent[group] ?? GroupCounts(calls: 0, errors: 0)
+            // A group is [app, model, type, code] (AlertRule.newErrorDimensions): its first two key `learned`.
             let known = learned.map { ($0[Array(group.prefix(2))]?.calls ?? 0) > 0 } ?? true
             let isNew = known && count.errors > 0 && (earlier[group]?.errors ?? 0) == 0
             verdicts[group] = Verdict(isNew ? .alerting(rule.severity) : .normal, value: Double(count.errors), threshold: 1,
