@@ -232,9 +232,9 @@ struct BodyFields {
             }
             // Cut short or not quite JSON: the fields that precede the damage are still there.
             var fields = BodyFields(bodyKind: .json)
-            fields.type = scanString(trimmed, key: "type", skipping: "error")
-            fields.code = scanString(trimmed, key: "code", skipping: nil)
-            fields.message = scanString(trimmed, key: "message", skipping: nil)
+            fields.type = JSONFieldScanner.string("type", in: trimmed) { $0 != "error" }
+            fields.code = JSONFieldScanner.string("code", in: trimmed)
+            fields.message = JSONFieldScanner.string("message", in: trimmed, acceptingUnterminated: true)
             if fields.type == nil, fields.code == nil, fields.message == nil {
                 return BodyFields(bodyKind: .text, excerpt: String(collapse(trimmed).prefix(excerptLength)))
             }
@@ -323,31 +323,6 @@ struct BodyFields {
         case let number as NSNumber: return number.stringValue
         default: return nil
         }
-    }
-
-    /// The first `"key": "value"` string in `text` whose value is not `skipping`.
-    private static func scanString(_ text: Substring, key: String, skipping: String?) -> String? {
-        var rest = text[...]
-        let needle = "\"\(key)\""
-        while let range = rest.range(of: needle) {
-            rest = rest[range.upperBound...]
-            var cursor = rest.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-            guard cursor.first == ":" else { continue }
-            cursor = cursor.dropFirst().drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-            guard cursor.first == "\"" else { continue }
-            cursor = cursor.dropFirst()
-            var value = ""
-            var escaped = false
-            var closed = false
-            for character in cursor {
-                if escaped { value.append(character); escaped = false; continue }
-                if character == "\\" { escaped = true; continue }
-                if character == "\"" { closed = true; break }
-                value.append(character)
-            }
-            if value != skipping, closed || key == "message" { return value }
-        }
-        return nil
     }
 
     private static func htmlExcerpt(_ html: String) -> String {

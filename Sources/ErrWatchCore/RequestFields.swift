@@ -27,9 +27,9 @@ public struct RequestFields: Sendable, Hashable {
             model = (object["model"] as? String) ?? ""
             stream = (object["stream"] as? Bool) ?? false
         } else {
-            let text = String(decoding: data, as: UTF8.self)
-            model = Self.scan(text, key: "model") ?? ""
-            stream = Self.scanLiteral(text, key: "stream") == "true"
+            let text = String(decoding: data, as: UTF8.self)[...]
+            model = JSONFieldScanner.string("model", in: text) ?? ""
+            stream = JSONFieldScanner.literal("stream", in: text) == "true"
         }
         model = RecordedText.dimension(model)
     }
@@ -112,29 +112,5 @@ public struct RequestFields: Sendable, Hashable {
             if bytes[index] == UInt8(ascii: "}") { return (model, stream) }
             return nil
         }
-    }
-
-    /// The first top-level-looking `"key": "value"` string in `text`.
-    static func scan(_ text: String, key: String) -> String? {
-        guard let value = scanLiteral(text, key: key), value.hasPrefix("\"") else { return nil }
-        var result = ""
-        var escaped = false
-        for character in value.dropFirst() {
-            if escaped { result.append(character); escaped = false; continue }
-            if character == "\\" { escaped = true; continue }
-            if character == "\"" { return result }
-            result.append(character)
-        }
-        return nil
-    }
-
-    /// The raw text after `"key":` up to the next delimiter.
-    static func scanLiteral(_ text: String, key: String) -> String? {
-        guard let range = text.range(of: "\"\(key)\"") else { return nil }
-        let rest = text[range.upperBound...].drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        guard rest.first == ":" else { return nil }
-        let value = rest.dropFirst().drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        if value.first == "\"" { return String(value.prefix(Endpoint.maxLength * 2)) }
-        return String(value.prefix { $0 != "," && $0 != "}" && $0 != " " && $0 != "\n" })
     }
 }

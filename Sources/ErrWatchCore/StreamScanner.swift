@@ -61,11 +61,8 @@ public struct StreamScanner: Sendable {
 
     /// Whether `payload` is an error object rather than a chunk that mentions "error" in its text.
     public static func isErrorObject(_ payload: Substring) -> Bool {
-        guard let range = payload.range(of: "\"error\"") else { return false }
-        let after = payload[range.upperBound...].drop { $0 == " " }
-        guard after.first == ":" else { return false }
-        let value = after.dropFirst().drop { $0 == " " }
         // {"error": {...}} or {"type":"error", ...}; a content delta would have the word inside a string.
-        return value.first == "{" || payload.contains("\"type\":\"error\"") || payload.contains("\"type\": \"error\"")
+        var errorValues = JSONFieldScanner.values(of: "error", in: payload).makeIterator()
+        return errorValues.next()?.first == "{" || JSONFieldScanner.string("type", in: payload) { $0 == "error" } != nil
     }
 }
