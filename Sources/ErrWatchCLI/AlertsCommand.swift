@@ -155,8 +155,10 @@ struct AlertsCommand: AsyncParsableCommand {
                 context.print()
                 summary.render(.table, to: context.standardOutput)
             case .json:
-                context.print("{\"since\": \(JSONText.quote(Timestamp.iso8601(start))), \"until\": \(JSONText.quote(Timestamp.iso8601(end))), "
-                    + "\"rules\": \(summary.rendered(.json).trimmingSpaces()), \"events\": \(events.rendered(.json).trimmingSpaces())}")
+                context.print(JSONOutput.object([
+                    ("since", .string(Timestamp.iso8601(start))), ("until", .string(Timestamp.iso8601(end))),
+                    ("rules", summary.json), ("events", events.json),
+                ]).text(.lines))
             case .csv:
                 summary.render(.csv, to: context.standardOutput)
             }

@@ -105,7 +105,7 @@ struct DemoCommand: AsyncParsableCommand {
         """
         evaluation_interval: 2s
         notifiers:
-          - {name: demo-log, kind: log, path: \(JSONText.quote(log))}
+          - {name: demo-log, kind: log, path: \(JSONOutput.quoted(log))}
         rules:
           - name: rate-limit-storm
             kind: threshold

@@ -45,7 +45,7 @@ struct TrendCommand: AsyncParsableCommand {
         case .csv:
             Report.trendBuckets(series, by: groups).render(.csv, to: context.standardOutput)
         case .json:
-            context.standardOutput(Report.trendJSON(series, by: groups, bucketMs: bucketMs))
+            context.print(Report.trendJSON(series, by: groups, bucketMs: bucketMs).text(.lines))
         case .table:
             // Rows of zeros say nothing: say what the range is missing instead.
             if series.allSatisfy({ $0.points.allSatisfy { $0.calls == 0 } }) {

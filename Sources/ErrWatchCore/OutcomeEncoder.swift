@@ -3,31 +3,29 @@
 public enum OutcomeEncoder {
     /// `outcome` as one JSON object, without a line end.
     public static func jsonLine(_ outcome: CallOutcome) -> String {
-        var fields = [
-            "\"ts\":\(outcome.timestamp)",
-            "\"app\":\(quote(outcome.app))",
-            "\"endpoint\":\(quote(outcome.endpoint))",
-            "\"status\":\(outcome.status.map(String.init) ?? "0")",
-            "\"attempt\":\(outcome.attempt)",
+        var fields: [(String, JSONOutput)] = [
+            ("ts", .integer(outcome.timestamp)),
+            ("app", .string(outcome.app)),
+            ("endpoint", .string(outcome.endpoint)),
+            ("status", .integer(Int64(outcome.status ?? 0))),
+            ("attempt", .integer(Int64(outcome.attempt))),
         ]
-        if !outcome.model.isEmpty { fields.append("\"model\":\(quote(outcome.model))") }
+        if !outcome.model.isEmpty { fields.append(("model", .string(outcome.model))) }
         if let error = outcome.error {
-            fields.append("\"type\":\(quote(error.type.rawValue))")
-            if !error.code.isEmpty { fields.append("\"code\":\(quote(error.code))") }
-            fields.append("\"message\":\(quote(error.message))")
-            fields.append("\"retryable\":\(error.retryable)")
-            if !error.providerType.isEmpty { fields.append("\"provider_type\":\(quote(error.providerType))") }
-            if !error.providerCode.isEmpty { fields.append("\"provider_code\":\(quote(error.providerCode))") }
-            if let delay = error.retryAfterMs { fields.append("\"retry_after_ms\":\(delay)") }
+            fields.append(("type", .string(error.type.rawValue)))
+            if !error.code.isEmpty { fields.append(("code", .string(error.code))) }
+            fields.append(("message", .string(error.message)))
+            fields.append(("retryable", .bool(error.retryable)))
+            if !error.providerType.isEmpty { fields.append(("provider_type", .string(error.providerType))) }
+            if !error.providerCode.isEmpty { fields.append(("provider_code", .string(error.providerCode))) }
+            if let delay = error.retryAfterMs { fields.append(("retry_after_ms", .integer(delay))) }
         }
-        if let latency = outcome.latencyMs { fields.append("\"latency_ms\":\(latency)") }
-        if let headers = outcome.timeToHeadersMs { fields.append("\"time_to_headers_ms\":\(headers)") }
-        if let id = outcome.requestID { fields.append("\"request_id\":\(quote(id))") }
-        if outcome.streamed { fields.append("\"streamed\":true") }
-        if let final = outcome.finalAttempt { fields.append("\"final\":\(final)") }
-        if outcome.count != 1 { fields.append("\"count\":\(outcome.count)") }
-        return "{" + fields.joined(separator: ",") + "}"
+        if let latency = outcome.latencyMs { fields.append(("latency_ms", .integer(latency))) }
+        if let headers = outcome.timeToHeadersMs { fields.append(("time_to_headers_ms", .integer(headers))) }
+        if let id = outcome.requestID { fields.append(("request_id", .string(id))) }
+        if outcome.streamed { fields.append(("streamed", .bool(true))) }
+        if let final = outcome.finalAttempt { fields.append(("final", .bool(final))) }
+        if outcome.count != 1 { fields.append(("count", .integer(Int64(outcome.count)))) }
+        return JSONOutput.object(fields).text()
     }
-
-    private static func quote(_ text: String) -> String { JSONText.quote(text) }
 }

@@ -161,7 +161,7 @@ public struct MockUpstream: Sendable {
         let id = "chatcmpl-\(plan.requestID.dropFirst(4))"
         guard fields.stream else {
             return json(200, requestID: plan.requestID, remaining: plan.remaining, """
-                {"id":"\(id)","object":"chat.completion","created":\(created),"model":\(JSONText.quote(model)),"choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the errwatch mock upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}
+                {"id":"\(id)","object":"chat.completion","created":\(created),"model":\(JSONOutput.quoted(model)),"choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the errwatch mock upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}
                 """)
         }
         var reply = Reply(status: 200, headers: baseHeaders(requestID: plan.requestID, remaining: plan.remaining), body: "")
@@ -180,7 +180,7 @@ public struct MockUpstream: Sendable {
                 }
             }
             reply.events.append("""
-                data: {"id":"\(id)","object":"chat.completion.chunk","created":\(created),"model":\(JSONText.quote(model)),"choices":[{"index":0,"delta":{"content":"token\(index) "},"finish_reason":null}]}
+                data: {"id":"\(id)","object":"chat.completion.chunk","created":\(created),"model":\(JSONOutput.quoted(model)),"choices":[{"index":0,"delta":{"content":"token\(index) "},"finish_reason":null}]}
 
 
                 """)
@@ -195,7 +195,7 @@ public struct MockUpstream: Sendable {
         let model = fields.model.isEmpty ? "text-embedding-3-small" : fields.model
         if let status = plan.status { return error(status, model: model, requestID: plan.requestID) }
         return json(200, requestID: plan.requestID, remaining: plan.remaining, """
-            {"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.0023,-0.0091,0.0154,0.0078]}],"model":\(JSONText.quote(model)),"usage":{"prompt_tokens":5,"total_tokens":5}}
+            {"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.0023,-0.0091,0.0154,0.0078]}],"model":\(JSONOutput.quoted(model)),"usage":{"prompt_tokens":5,"total_tokens":5}}
             """)
     }
 

@@ -69,26 +69,25 @@ extension Report {
     }
 
     /// A trend as JSON: one object per series with its verdict and its points.
-    public static func trendJSON(_ series: [TrendSeries], by dimensions: [Dimension], bucketMs: Int64) -> String {
-        var text = "[\n"
-        for (index, one) in series.enumerated() {
-            let group = zip(dimensions, one.group).map { "\(JSONText.quote($0.rawValue)): \(Cell.group($0, $1).json)" }
+    public static func trendJSON(_ series: [TrendSeries], by dimensions: [Dimension], bucketMs: Int64) -> JSONOutput {
+        .array(series.map { one in
             let trend = one.trend
-            let summary = [
-                "\"bucket_ms\": \(bucketMs)",
-                "\"error_rate\": \(Cell.rate(trend.rate).json)",
-                "\"previous_error_rate\": \(Cell.rate(trend.previousRate).json)",
-                "\"change\": \(Cell.rate(trend.change).json)",
-                "\"slope_per_hour\": \(Cell.rate(trend.slopePerHour).json)",
-                "\"direction\": \(JSONText.quote(trend.direction.rawValue))",
-            ]
             let points = one.points.map { point in
-                "{\"bucket\": \(Cell.time(point.start).json), \"calls\": \(point.calls), \"errors\": \(point.errors), \"error_rate\": \(Cell.rate(point.errorRate).json)}"
+                JSONOutput.object([
+                    ("bucket", Cell.time(point.start).json), ("calls", .integer(point.calls)),
+                    ("errors", .integer(point.errors)), ("error_rate", .optional(point.errorRate)),
+                ])
             }
-            text += "  {" + (group + summary).joined(separator: ", ") + ",\n   \"points\": [\n    "
-                + points.joined(separator: ",\n    ") + "]}" + (index == series.count - 1 ? "" : ",") + "\n"
-        }
-        return text + "]\n"
+            return .object(zip(dimensions, one.group).map { ($0.rawValue, Cell.group($0, $1).json) } + [
+                ("bucket_ms", .integer(bucketMs)),
+                ("error_rate", .optional(trend.rate)),
+                ("previous_error_rate", .optional(trend.previousRate)),
+                ("change", .optional(trend.change)),
+                ("slope_per_hour", .optional(trend.slopePerHour)),
+                ("direction", .string(trend.direction.rawValue)),
+                ("points", .array(points)),
+            ])
+        })
     }
 
     /// Bucket lengths a trend's default is chosen from.

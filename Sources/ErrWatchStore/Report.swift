@@ -20,16 +20,15 @@ public enum Cell: Sendable {
     case null
 
     /// The cell as JSON.
-    public var json: String {
+    public var json: JSONOutput {
         switch self {
-        case .text(let value): JSONText.quote(value)
-        case .integer(let value): String(value)
-        case .bool(let value): value ? "true" : "false"
-        case .time(let value): JSONText.quote(Timestamp.iso8601(value))
-        case .rate(let value?), .number(let value?, _): value.isFinite ? JSONText.number(value) : "null"
-        case .labels(let labels):
-            "{" + labels.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)):\(JSONText.quote($0.value))" }.joined(separator: ",") + "}"
-        case .rate(nil), .number(nil, _), .null: "null"
+        case .text(let value): .string(value)
+        case .integer(let value): .integer(value)
+        case .bool(let value): .bool(value)
+        case .time(let value): .string(Timestamp.iso8601(value))
+        case .rate(let value), .number(let value, _): .optional(value)
+        case .labels(let labels): .labels(labels)
+        case .null: .null
         }
     }
 
@@ -40,7 +39,7 @@ public enum Cell: Sendable {
         case .integer(let value): .number(String(value))
         case .bool(let value): .number(value ? "true" : "false")
         case .time(let value): .number(Timestamp.iso8601(value))
-        case .rate(let value?), .number(let value?, _): .number(value.isFinite ? JSONText.number(value) : "")
+        case .rate(let value?), .number(let value?, _): .number(value.isFinite ? JSONOutput.numberText(value) : "")
         case .labels(let labels): .text(Self.pairs(labels))
         case .rate(nil), .number(nil, _), .null: .number("")
         }
@@ -91,6 +90,15 @@ public struct Report: Sendable {
         self.rows = rows
     }
 
+    /// The report as JSON: an array of objects, one per row, keys in column order.
+    public var json: JSONOutput {
+        .array(rows.map(object))
+    }
+
+    private func object(_ row: [Cell]) -> JSONOutput {
+        .object(zip(columns, row).map { ($0, $1.json) })
+    }
+
     /// The report as one text.
     public func rendered(_ format: OutputFormat) -> String {
         var text = ""
@@ -103,11 +111,12 @@ public struct Report: Sendable {
         switch format {
         case .table: output(Format.table(columns: columns.map { $0.uppercased() }, rows: rows))
         case .json:
+            // Row by row, as `JSONOutput.Layout.lines` lays an array out: an export of a
+            // million errors is never one string.
             if rows.isEmpty { output("[]\n"); return }
             output("[\n")
             for (index, row) in rows.enumerated() {
-                let fields = zip(columns, row).map { "\(JSONText.quote($0)): \($1.json)" }.joined(separator: ", ")
-                output("  {\(fields)}\(index == rows.count - 1 ? "" : ",")\n")
+                output("  " + object(row).text(.spaced) + (index == rows.count - 1 ? "\n" : ",\n"))
             }
             output("]\n")
         case .csv:

@@ -200,12 +200,11 @@ extension Store {
     }
 
     static func groupKey(_ group: [String]) -> String {
-        "[" + group.map(JSONText.quote).joined(separator: ",") + "]"
+        JSONOutput.array(group.map(JSONOutput.string)).text()
     }
 
     static func labelsJSON(_ labels: [String: String]) -> String {
-        "{" + labels.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)):\(JSONText.quote($0.value))" }
-            .joined(separator: ",") + "}"
+        JSONOutput.labels(labels).text()
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {

@@ -109,7 +109,7 @@ struct AlertsCommandTests {
         _ = try store.saveAlerts(changes: [("r", ["gpt-4o"], alert)],
                                  events: [AlertEvent(kind: .firing, alert: alert, at: now - 60_000, notify: true, summary: "r is critical.")])
         let list = await errwatch(["alerts", "list", "--db", db, "--state", "firing", "--format", "json"], now: now)
-        #expect(list.stdout.contains("\"rule\": \"r\", \"state\": \"firing\", \"severity\": \"critical\", \"labels\": {\"model\":\"gpt-4o\"}"))
+        #expect(list.stdout.contains("\"rule\": \"r\", \"state\": \"firing\", \"severity\": \"critical\", \"labels\": {\"model\": \"gpt-4o\"}"))
         let none = await errwatch(["alerts", "list", "--db", db, "--state", "resolved", "--format", "csv"], now: now)
         #expect(none.stdout.split(separator: "\r\n").count == 1)
         let history = await errwatch(["alerts", "history", "--db", db, "--since", "1h", "--format", "csv"], now: now)

@@ -40,7 +40,7 @@ struct ReportCommandTests {
         let result = await errwatch(["report", "--db", db, "--since", "1h", "--format", "html", "--output", file], now: now)
         #expect(result.exitCode == 0, "\(result.stderr)")
         let page = try String(contentsOfFile: file, encoding: .utf8)
-        #expect(page.contains("window.ERRWATCH_REPORT = {\"range\": \"1h\""))
+        #expect(page.contains("window.ERRWATCH_REPORT = {\n  \"range\": \"1h\""))
         #expect(page.contains("\"calls\": 1, \"errors\": 1"))
         #expect(page.contains("\\u003c/script>\\u003cscript>alert(1)\\u003c/script>"))
         #expect(!page.contains("</script><script>alert(1)"))

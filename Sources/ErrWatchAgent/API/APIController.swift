@@ -88,7 +88,7 @@ struct APIController<Context: RequestContext>: Sendable {
             return cursor
         }
         let page = try await offload { try store.errors(filter, limit: limit, after: cursor) }
-        var response = Self.json(status: .ok, Report.errors(page.events).rendered(.json))
+        var response = Self.json(status: .ok, Report.errors(page.events).json)
         if let next = page.next {
             response.headers[HTTPField.Name("x-errwatch-next-cursor")!] = next.description
         }
@@ -103,7 +103,7 @@ struct APIController<Context: RequestContext>: Sendable {
         let groups = try query.dimensions()
         let window = filter
         let rows = try await offload { try store.rates(window, by: groups) }
-        return Self.json(status: .ok, Report.rates(rows, by: groups).rendered(.json))
+        return Self.json(status: .ok, Report.rates(rows, by: groups).json)
     }
 
     func trend(_ request: Request) async throws -> Response {
@@ -130,7 +130,11 @@ struct APIController<Context: RequestContext>: Sendable {
         }
         return Self.json(status: .ok, Report(
             columns: ["model", "observed_at", "remaining_requests", "remaining_tokens", "reset_requests_ms", "reset_tokens_ms"],
-            rows: rows).rendered(.json))
+            rows: rows).json)
+    }
+
+    static func json(status: HTTPResponse.Status, _ body: JSONOutput, layout: JSONOutput.Layout = .lines) -> Response {
+        json(status: status, body.text(layout) + "\n")
     }
 
     static func json(status: HTTPResponse.Status, _ text: String) -> Response {

@@ -18,7 +18,7 @@ struct AlertsController<Context: RequestContext>: Sendable {
         let query = try QueryParameters(request, allowed: ["state"])
         let phases = try Self.phases(query.string("state"))
         let states = try await offload { [store] in try store.alerts() }.filter { phases.contains($0.phase) }
-        return APIController<Context>.json(status: .ok, Report.alerts(states, rules: alerts.rules).rendered(.json))
+        return APIController<Context>.json(status: .ok, Report.alerts(states, rules: alerts.rules).json)
     }
 
     func history(_ request: Request) async throws -> Response {
@@ -27,7 +27,7 @@ struct AlertsController<Context: RequestContext>: Sendable {
         let limit = try query.integer("limit", default: 1_000, range: 1...100_000)
         let rule = try query.string("rule")
         let rows = try await offload { [store] in try store.alertHistory(since: filter.since, until: filter.until, rule: rule, limit: limit) }
-        return APIController<Context>.json(status: .ok, Report.alertHistory(rows.map(\.event), rules: alerts.rules).rendered(.json))
+        return APIController<Context>.json(status: .ok, Report.alertHistory(rows.map(\.event), rules: alerts.rules).json)
     }
 
     /// `state=firing,pending`, `active` (pending and firing), or all when absent.

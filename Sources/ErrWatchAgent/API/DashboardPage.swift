@@ -14,14 +14,13 @@ public enum DashboardPage {
         let filter = Filter(since: since, until: until)
         let bucket = Report.defaultTrendBucket(for: until - since)
         let codes = try store.rates(filter, by: [.type, .code, .fault])
-        var latest: [String] = []
+        var latest: [(String, JSONOutput)] = []
         for row in codes.filter({ !$0.group[0].isEmpty }).sorted(by: { $0.errors > $1.errors }).prefix(8) {
             var narrowed = filter
             narrowed.types = [row.group[0]]
             narrowed.codes = [row.group[1]]
-            if let event = try store.errors(narrowed, limit: 1).events.first {
-                let object = Report.errors([event]).rendered(.json).trimmingSpaces().dropFirst().dropLast().trimmingSpaces()
-                latest.append("\(JSONText.quote(row.group[0] + "/" + row.group[1])): \(object)")
+            if let event = try store.errors(narrowed, limit: 1).events.first, case .array(let objects) = Report.errors([event]).json {
+                latest.append((row.group[0] + "/" + row.group[1], objects[0]))
             }
         }
         let alerts = try store.alerts().filter { alert in
@@ -29,22 +28,22 @@ public enum DashboardPage {
             return start < until && (alert.endsAt ?? .max) > since
         }
         let title = "\(Timestamp.iso8601(since)) to \(Timestamp.iso8601(until))"
-        let fields = [
-            "\"range\": \(JSONText.quote(DurationText.format(until - since)))",
-            "\"title\": \(JSONText.quote(title))",
-            "\"generated\": \(JSONText.quote(Timestamp.iso8601(generatedAt)))",
-            "\"overall\": " + Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: []), by: [], bucketMs: bucket),
-            "\"byType\": " + Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: [.type]), by: [.type], bucketMs: bucket),
-            "\"codes\": " + Report.rates(codes, by: [.type, .code, .fault]).rendered(.json),
-            "\"models\": " + Report.rates(try store.rates(filter, by: [.model]), by: [.model]).rendered(.json),
-            "\"apps\": " + Report.rates(try store.rates(filter, by: [.app]), by: [.app]).rendered(.json),
-            "\"alerts\": " + Report.alerts(alerts).rendered(.json),
-            "\"latest\": {" + latest.joined(separator: ", ") + "}",
-        ]
+        let report = JSONOutput.object([
+            ("range", .string(DurationText.format(until - since))),
+            ("title", .string(title)),
+            ("generated", .string(Timestamp.iso8601(generatedAt))),
+            ("overall", Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: []), by: [], bucketMs: bucket)),
+            ("byType", Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: [.type]), by: [.type], bucketMs: bucket)),
+            ("codes", Report.rates(codes, by: [.type, .code, .fault]).json),
+            ("models", Report.rates(try store.rates(filter, by: [.model]), by: [.model]).json),
+            ("apps", Report.rates(try store.rates(filter, by: [.app]), by: [.app]).json),
+            ("alerts", Report.alerts(alerts).json),
+            ("latest", .object(latest)),
+        ])
         // Inside a <script>, no "<" may appear at all: "</script>" ends it, and "<!--<script>"
         // (an app so named) changes how the browser reads the rest. In JSON, "<" can only be
         // inside a string, where \u003c means the same.
-        let data = ("{" + fields.joined(separator: ",\n") + "}").replacingOccurrences(of: "<", with: "\\u003c")
+        let data = report.text(.lines).replacingOccurrences(of: "<", with: "\\u003c")
         let page = String(decoding: html, as: UTF8.self)
         guard let script = page.range(of: "<script>") else { return page }
         return page.replacingCharacters(in: script, with: "<script>window.ERRWATCH_REPORT = \(data);</script>\n<script>")

@@ -16,7 +16,7 @@ struct HealthController<Context: RequestContext>: Sendable {
 
     func addRoutes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in
-            APIController<Context>.json(status: .ok, "{\"status\": \"ok\"}\n")
+            APIController<Context>.json(status: .ok, .object([("status", .string("ok"))]), layout: .spaced)
         }
         router.get("/readyz") { _, _ in try await ready() }
     }
@@ -35,9 +35,9 @@ struct HealthController<Context: RequestContext>: Sendable {
             throw APIError(status: .serviceUnavailable, type: .serviceUnavailable, code: "recording_dropped",
                            message: "Outcomes were dropped \(ago) s ago (\(statistics.droppedQueueFull) in all for a full queue, \(statistics.droppedWriteFailed) for failed writes); ready again \(Self.dropWindow.components.seconds) s after the last drop.")
         }
-        return APIController<Context>.json(status: .ok, """
-            {"status": "ready", "queued": \(statistics.queued), "written": \(statistics.written), "dropped": \(statistics.dropped)}
-
-            """)
+        return APIController<Context>.json(status: .ok, .object([
+            ("status", .string("ready")), ("queued", .integer(Int64(statistics.queued))),
+            ("written", .integer(Int64(statistics.written))), ("dropped", .integer(Int64(statistics.dropped))),
+        ]), layout: .spaced)
     }
 }

@@ -15,23 +15,23 @@ struct AlertPayload: Sendable {
 
     /// errwatch's webhook body: the fields the README documents, in a stable order.
     var webhookJSON: String {
-        JSONObject([
-            ("status", JSONObject.string(event.status)),
-            ("event", JSONObject.string(event.kind.rawValue)),
-            ("rule", JSONObject.string(alert.rule)),
-            ("kind", JSONObject.string(rule?.kind.rawValue)),
-            ("severity", JSONObject.string(alert.severity.rawValue)),
-            ("labels", JSONObject(alert.labels.sorted { $0.key < $1.key }.map { ($0.key, JSONObject.string($0.value)) }).text),
-            ("value", JSONObject.number(alert.value)),
-            ("threshold", JSONObject.number(alert.threshold)),
-            ("window", JSONObject.string(rule.map { DurationText.format($0.window(of: alert)) })),
-            ("calls", String(alert.calls)),
-            ("errors", String(alert.errors)),
-            ("starts_at", JSONObject.string(Timestamp.iso8601(alert.startsAt ?? alert.activeSince))),
-            ("ends_at", JSONObject.string(alert.endsAt.map(Timestamp.iso8601))),
-            ("summary", JSONObject.string(summary)),
-            ("dashboard_url", JSONObject.string(link)),
-        ]).text
+        JSONOutput.object([
+            ("status", .string(event.status)),
+            ("event", .string(event.kind.rawValue)),
+            ("rule", .string(alert.rule)),
+            ("kind", .optional(rule?.kind.rawValue)),
+            ("severity", .string(alert.severity.rawValue)),
+            ("labels", .labels(alert.labels)),
+            ("value", .optional(alert.value)),
+            ("threshold", .optional(alert.threshold)),
+            ("window", .optional(rule.map { DurationText.format($0.window(of: alert)) })),
+            ("calls", .integer(alert.calls)),
+            ("errors", .integer(alert.errors)),
+            ("starts_at", .string(Timestamp.iso8601(alert.startsAt ?? alert.activeSince))),
+            ("ends_at", .optional(alert.endsAt.map(Timestamp.iso8601))),
+            ("summary", .string(summary)),
+            ("dashboard_url", .string(link)),
+        ]).text()
     }
 
     /// Text for Slack's mrkdwn: `&`, `<` and `>` escaped as Slack asks, so a model or app name
@@ -50,44 +50,43 @@ struct AlertPayload: Sendable {
         let rule = Self.slackEscaped(alert.rule)
         let title = resolved ? "[RESOLVED] \(rule)" : "[\(alert.severity.rawValue.uppercased())] \(rule)"
         let color = resolved ? "#2eb886" : (alert.severity == .critical ? "#d00000" : "#f2a900")
-        let attachment = JSONObject([
-            ("color", JSONObject.string(color)),
-            ("title", JSONObject.string(title)),
-            ("title_link", JSONObject.string(link)),
-            ("text", JSONObject.string(summary)),
-            ("fallback", JSONObject.string("\(title): \(summary)")),
-        ]).text
-        return JSONObject([
-            ("text", JSONObject.string("\(title): \(summary) <\(link)|dashboard>")),
-            ("attachments", "[\(attachment)]"),
-        ]).text
+        let attachment = JSONOutput.object([
+            ("color", .string(color)),
+            ("title", .string(title)),
+            ("title_link", .string(link)),
+            ("text", .string(summary)),
+            ("fallback", .string("\(title): \(summary)")),
+        ])
+        return JSONOutput.object([
+            ("text", .string("\(title): \(summary) <\(link)|dashboard>")),
+            ("attachments", .array([attachment])),
+        ]).text()
     }
 
     /// Alertmanager's v2 body (`POST /api/v2/alerts`): a list of one alert. While firing,
     /// `endsAt` is `validUntil`, a little ahead, as Prometheus does, so that Alertmanager resolves
     /// it by itself if errwatch stops sending; once resolved, it is the resolution time.
     func alertmanagerJSON(validUntil: Int64) -> String {
-        var labels: [(String, String)] = [("alertname", JSONObject.string(alert.rule)), ("severity", JSONObject.string(alert.severity.rawValue))]
+        var labels: [(String, JSONOutput)] = [("alertname", .string(alert.rule)), ("severity", .string(alert.severity.rawValue))]
         for (key, value) in alert.labels.sorted(by: { $0.key < $1.key }) where !value.isEmpty {
-            labels.append((key, JSONObject.string(value)))
+            labels.append((key, .string(value)))
         }
-        labels.append(("source", JSONObject.string("errwatch")))
-        let annotations = JSONObject([
-            ("summary", JSONObject.string(summary)),
-            ("value", JSONObject.string(AlertText.value(alert.value, rule: rule))),
-            ("threshold", JSONObject.string(alert.threshold.map { AlertText.value($0, rule: rule) } ?? "")),
-            ("calls", JSONObject.string(String(alert.calls))),
-            ("errors", JSONObject.string(String(alert.errors))),
-        ]).text
+        labels.append(("source", .string("errwatch")))
+        let annotations = JSONOutput.object([
+            ("summary", .string(summary)),
+            ("value", .string(AlertText.value(alert.value, rule: rule))),
+            ("threshold", .string(alert.threshold.map { AlertText.value($0, rule: rule) } ?? "")),
+            ("calls", .string(String(alert.calls))),
+            ("errors", .string(String(alert.errors))),
+        ])
         let ends = alert.endsAt ?? validUntil
-        let body = JSONObject([
-            ("labels", JSONObject(labels).text),
+        return JSONOutput.array([.object([
+            ("labels", .object(labels)),
             ("annotations", annotations),
-            ("startsAt", JSONObject.string(Timestamp.iso8601(alert.startsAt ?? alert.activeSince))),
-            ("endsAt", JSONObject.string(Timestamp.iso8601(ends))),
-            ("generatorURL", JSONObject.string(link)),
-        ]).text
-        return "[\(body)]"
+            ("startsAt", .string(Timestamp.iso8601(alert.startsAt ?? alert.activeSince))),
+            ("endsAt", .string(Timestamp.iso8601(ends))),
+            ("generatorURL", .string(link)),
+        ])]).text()
     }
 
     /// The environment a `command` notifier's program gets, beside the JSON on its input.
@@ -97,7 +96,7 @@ struct AlertPayload: Sendable {
             "ERRWATCH_ALERT_EVENT": event.kind.rawValue,
             "ERRWATCH_ALERT_RULE": alert.rule,
             "ERRWATCH_ALERT_SEVERITY": alert.severity.rawValue,
-            "ERRWATCH_ALERT_VALUE": JSONObject.number(alert.value),
+            "ERRWATCH_ALERT_VALUE": JSONOutput.optional(alert.value).text(),
             "ERRWATCH_ALERT_SUMMARY": summary,
             "ERRWATCH_ALERT_URL": link,
         ]
@@ -118,23 +117,5 @@ struct AlertPayload: Sendable {
             }
         }
         return result
-    }
-}
-
-/// A JSON object written field by field, in order.
-struct JSONObject {
-    let text: String
-
-    /// The fields with their values already in JSON.
-    init(_ fields: [(String, String)]) {
-        text = "{" + fields.map { "\(JSONText.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
-    }
-
-    static func string(_ value: String?) -> String { value.map(JSONText.quote) ?? "null" }
-
-    /// A finite number, else null (JSON has no infinity).
-    static func number(_ value: Double?) -> String {
-        guard let value, value.isFinite else { return "null" }
-        return JSONText.number(value)
     }
 }

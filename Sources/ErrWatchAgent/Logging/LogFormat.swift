@@ -67,13 +67,15 @@ public struct JSONLogHandler: LogHandler {
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let own = event.metadata { fields.merge(own) { _, new in new } }
-        var line = "{\"time\":\(JSONText.quote(Timestamp.iso8601(Timestamp.now())))"
-        line += ",\"level\":\(JSONText.quote(event.level.rawValue)),\"logger\":\(JSONText.quote(label)),\"source\":\(JSONText.quote(event.source))"
-        line += ",\"message\":\(JSONText.quote(Redactor.redact(event.message.description)))"
+        var line: [(String, JSONOutput)] = [
+            ("time", .string(Timestamp.iso8601(Timestamp.now()))), ("level", .string(event.level.rawValue)),
+            ("logger", .string(label)), ("source", .string(event.source)),
+            ("message", .string(Redactor.redact(event.message.description))),
+        ]
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) where !Self.reserved.contains(key) {
-            line += ",\(JSONText.quote(key)):\(JSONText.quote(Redactor.redact(Self.text(value))))"
+            line.append((key, .string(Redactor.redact(Self.text(value)))))
         }
-        write(line + "}\n")
+        write(JSONOutput.object(line).text() + "\n")
     }
 
     /// The fields every line has; metadata of the same name is left out rather than repeated.
