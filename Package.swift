@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "errwatch", targets: ["errwatch"]),
         .library(name: "ErrWatchCore", targets: ["ErrWatchCore"]),
         .library(name: "ErrWatchStore", targets: ["ErrWatchStore"]),
+        .library(name: "ErrWatchReport", targets: ["ErrWatchReport"]),
         .library(name: "ErrWatchClient", targets: ["ErrWatchClient"]),
     ],
     dependencies: [
@@ -58,6 +59,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Presentation: reports as tables, JSON and CSV, sparklines, the streamed CSV exports.
+        .target(
+            name: "ErrWatchReport",
+            dependencies: ["ErrWatchCore", "ErrWatchStore"],
+            swiftSettings: swiftSettings
+        ),
         // The instrumented OpenAI-compatible client for Swift apps: the guide's retry advice built in.
         .target(
             name: "ErrWatchClient",
@@ -75,6 +82,7 @@ let package = Package(
             dependencies: [
                 "ErrWatchCore",
                 "ErrWatchStore",
+                "ErrWatchReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -115,6 +123,7 @@ let package = Package(
             dependencies: [
                 "ErrWatchCore",
                 "ErrWatchStore",
+                "ErrWatchReport",
                 "ErrWatchAgent",
                 "ErrWatchMock",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchStoreTests",
             dependencies: [
-                "ErrWatchCore", "ErrWatchStore", "ErrWatchTestKit",
+                "ErrWatchCore", "ErrWatchStore", "ErrWatchReport", "ErrWatchTestKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -169,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchAgentTests",
             dependencies: [
-                "ErrWatchAgent", "ErrWatchCore", "ErrWatchMock", "ErrWatchStore", "ErrWatchTestKit",
+                "ErrWatchAgent", "ErrWatchCore", "ErrWatchMock", "ErrWatchReport", "ErrWatchStore", "ErrWatchTestKit",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -198,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "ErrWatchCLITests",
             dependencies: [
-                "ErrWatchCLI", "ErrWatchCore", "ErrWatchStore", "ErrWatchAgent", "ErrWatchTestKit",
+                "ErrWatchCLI", "ErrWatchCore", "ErrWatchStore", "ErrWatchReport", "ErrWatchAgent", "ErrWatchTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

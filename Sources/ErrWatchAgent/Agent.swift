@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 import Foundation
 import HTTPTypes

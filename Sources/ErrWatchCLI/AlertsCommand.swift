@@ -1,6 +1,7 @@
 import ArgumentParser
 import ErrWatchAgent
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 import Foundation
 

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import ErrWatchAgent
 import ErrWatchCore
 import ErrWatchMock
+import ErrWatchReport
 import ErrWatchStore
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 
 /// `errwatch errors`: the error history, newest first.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ErrWatchReport
 import ErrWatchStore
 
 /// `errwatch migrate`: creates the database or brings its schema up to date.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 
 /// `errwatch rates`: error rates over a window, grouped.

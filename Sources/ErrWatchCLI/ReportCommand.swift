@@ -1,6 +1,7 @@
 import ArgumentParser
 import ErrWatchAgent
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 import Foundation
 
@@ -73,7 +74,7 @@ struct ReportCommand: AsyncParsableCommand {
         let rate = calls > 0 ? Double(errors) / Double(calls) : nil
         let previous = previousCalls > 0 ? Double(previousErrors) / Double(previousCalls) : nil
         var text = "errwatch report, \(Timestamp.iso8601(since)) to \(Timestamp.iso8601(until))\n"
-        text += "\(calls) calls, \(errors) errors, error rate \(rate.map(ErrWatchStore.Format.percent) ?? "-")"
+        text += "\(calls) calls, \(errors) errors, error rate \(rate.map(ErrWatchReport.Format.percent) ?? "-")"
         text += previous.map { " (\(change(rate, $0)) against the \(DurationText.format(length)) before)" } ?? ""
         text += "\n\n"
         guard !rows.isEmpty else { return text + "No calls in this period.\n" }
@@ -86,7 +87,7 @@ struct ReportCommand: AsyncParsableCommand {
             let rowPrevious = row.previousCalls > 0 ? Double(row.previousErrors) / Double(row.previousCalls) : nil
             let label = row.group.map { $0.isEmpty ? "(none)" : $0 }.joined(separator: " ")
             text += pad(cut(label.isEmpty ? "all" : label, groupWidth), groupWidth) + " " + left(String(row.calls), 8) + " "
-                + left(String(row.errors), 7) + " " + left(rowRate.map(ErrWatchStore.Format.percent) ?? "-", 7) + " "
+                + left(String(row.errors), 7) + " " + left(rowRate.map(ErrWatchReport.Format.percent) ?? "-", 7) + " "
                 + left(rowPrevious.map { change(rowRate, $0) } ?? "new", 8) + "  " + sparkline(sparks[row.group] ?? []) + "\n"
         }
         if rows.count > 20 { text += "… and \(rows.count - 20) more (errwatch export --report summary has them all)\n" }
@@ -99,7 +100,7 @@ struct ReportCommand: AsyncParsableCommand {
                 narrowed.types = [code.group[0]]
                 narrowed.codes = [code.group[1]]
                 let message = try store.errors(narrowed, limit: 1).events.first?.error.message ?? ""
-                let share = errors > 0 ? ErrWatchStore.Format.percent(Double(code.errors) / Double(errors)) : "-"
+                let share = errors > 0 ? ErrWatchReport.Format.percent(Double(code.errors) / Double(errors)) : "-"
                 text += left(String(code.errors), 7) + " " + left(share, 7) + "  " + cut("\(code.group[0]) \(code.group[1])", 62) + "\n"
                 if !message.isEmpty {
                     text += String(repeating: " ", count: 17) + cut(message.map { $0.isNewline ? " " : $0 }.reduce(into: "") { $0.append($1) }, 62) + "\n"
@@ -123,7 +124,7 @@ struct ReportCommand: AsyncParsableCommand {
     static func change(_ now: Double?, _ before: Double) -> String {
         guard let now else { return "-" }
         let points = (now - before) * 100
-        return (points >= 0 ? "+" : "") + ErrWatchStore.Format.fixed(points, digits: 1) + "pp"
+        return (points >= 0 ? "+" : "") + ErrWatchReport.Format.fixed(points, digits: 1) + "pp"
     }
 
     static func cut(_ text: String, _ width: Int) -> String {

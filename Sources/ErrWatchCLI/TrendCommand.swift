@@ -1,5 +1,6 @@
 import ArgumentParser
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 
 /// `errwatch trend`: the error rate over time and which way it is going.

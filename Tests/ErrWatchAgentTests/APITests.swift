@@ -2,6 +2,7 @@ import AsyncHTTPClient
 @testable import ErrWatchAgent
 import ErrWatchCore
 @testable import ErrWatchMock
+import ErrWatchReport
 import ErrWatchStore
 import Foundation
 import NIOCore

@@ -1,5 +1,6 @@
 @testable import ErrWatchAgent
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 import ErrWatchTestKit
 import Foundation

@@ -1,4 +1,5 @@
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 import Hummingbird
 

@@ -1,4 +1,5 @@
 import ErrWatchCore
+import ErrWatchStore
 
 extension Cell {
     /// A group's value as a cell: statuses are numbers (0, no response, is null).

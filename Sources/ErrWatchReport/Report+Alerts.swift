@@ -1,4 +1,5 @@
 import ErrWatchCore
+import ErrWatchStore
 
 extension Report {
     /// Alerts as they stand: one row per rule and group.
