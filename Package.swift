@@ -117,6 +117,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The shipped benchmarks' workloads and their baselines (a bare-SQLite writer, wrk against
+        // the built binary), kept out of the commands as Hummingbird keeps its benchmarks apart.
+        .target(
+            name: "ErrWatchBench",
+            dependencies: [
+                "ErrWatchCore",
+                "ErrWatchStore",
+                "ErrWatchReport",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The command line: argument parsing and output formatting over Core and Store.
         .target(
             name: "ErrWatchCLI",
@@ -126,12 +138,12 @@ let package = Package(
                 "ErrWatchReport",
                 "ErrWatchAgent",
                 "ErrWatchMock",
+                "ErrWatchBench",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,7 +1,6 @@
 import ArgumentParser
-import ErrWatchCore
+import ErrWatchBench
 import ErrWatchReport
-import ErrWatchStore
 import Foundation
 
 /// `errwatch bench`: the shipped benchmarks.
@@ -10,20 +9,6 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measures recording and query speed against a bare-SQLite baseline (build with -c release).",
         subcommands: [BenchIngestCommand.self, BenchQueryCommand.self, BenchProxyCommand.self, BenchAlertsCommand.self])
-}
-
-/// Median of measured values.
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return .nan }
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-/// Seconds taken by `body`.
-func seconds(_ body: () async throws -> Void) async rethrows -> Double {
-    let start = ContinuousClock.now
-    try await body()
-    return start.duration(to: .now).secondsValue
 }
 
 /// `errwatch bench ingest`.
@@ -61,64 +46,8 @@ struct BenchIngestCommand: AsyncParsableCommand {
         #if DEBUG
         context.warn("warning: this is a debug build; measure with 'swift run -c release errwatch bench ingest'.")
         #endif
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-
-        var rows: [[Cell]] = []
-        for share in shares {
-            var data = BenchData()
-            let now = context.now()
-            let start = now - Timestamp.hour
-            let generated = (0..<outcomes).map { index in
-                data.outcome(at: start + Int64(index) * Timestamp.hour / Int64(outcomes), errorShare: share)
-            }
-            let errorRows = generated.filter(\.isError).count
-            let batchSize = BatchWriter.Configuration().batchSize
-            var ours: [Double] = [], baseline: [Double] = []
-            for run in 0..<runs {
-                let path = directory.appendingPathComponent("errwatch-\(share)-\(run).db").path
-                let store = try Store.open(path: path)
-                var configuration = BatchWriter.Configuration()
-                configuration.capacity = outcomes
-                // The writer's clock is the traffic's, as for a live agent: outcomes arrive as
-                // they happen, past the rollup watermark, not an hour late.
-                let writer = BatchWriter(store: store, configuration: configuration, now: { start })
-                ours.append(await seconds {
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask { await writer.run() }
-                        for outcome in generated { writer.submit(outcome) }
-                        await writer.shutdown()
-                    }
-                })
-                let statistics = writer.statistics
-                guard statistics.written == outcomes, statistics.errorsWritten == errorRows, statistics.dropped == 0 else {
-                    throw ValidationErrorText("The writer lost outcomes: \(statistics).")
-                }
-
-                let basePath = directory.appendingPathComponent("baseline-\(share)-\(run).db").path
-                let bare = try SQLiteBaseline(path: basePath)
-                baseline.append(try await seconds {
-                    var offset = 0
-                    while offset < generated.count {
-                        try bare.insert(generated[offset..<min(offset + batchSize, generated.count)])
-                        offset += batchSize
-                    }
-                })
-                bare.close()
-                context.warn(String(format: "share %.2f run %d: errwatch %.3f s, baseline %.3f s", share, run + 1, ours.last!, baseline.last!))
-            }
-            let oursSeconds = median(ours), baseSeconds = median(baseline)
-            let oursRate = Double(errorRows) / oursSeconds, baseRate = Double(errorRows) / baseSeconds
-            rows.append([
-                .number(share, digits: 2), .integer(Int64(outcomes)), .integer(Int64(errorRows)),
-                .number(Double(outcomes) / oursSeconds, digits: 0), .number(oursRate, digits: 0),
-                .number(baseRate, digits: 0), .number(oursRate / baseRate, digits: 2),
-            ])
-        }
-        Report(
-            columns: ["error_share", "outcomes", "error_rows", "outcomes_per_s", "error_rows_per_s", "baseline_error_rows_per_s", "ratio"],
-            rows: rows
-        ).render(.table, to: context.standardOutput)
+        let report = try await IngestBenchmark(outcomes: outcomes, errorShares: shares, runs: runs)
+            .run(now: context.now()) { context.warn($0) }
+        report.render(.table, to: context.standardOutput)
     }
 }

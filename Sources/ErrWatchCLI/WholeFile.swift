@@ -21,3 +21,9 @@ func writeWholeFile(_ path: String, _ body: (FileHandle) throws -> Void) throws 
         throw error
     }
 }
+
+/// An error with a message, for failures that are neither bad input nor the store's.
+struct ValidationErrorText: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -11,7 +11,7 @@ struct SQLiteBaseline {
 
     init(path: String) throws {
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else {
-            throw ValidationErrorText("Cannot open the baseline database at \(path).")
+            throw BenchFailure("Cannot open the baseline database at \(path).")
         }
         try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         for migration in Migrations.all { try exec(migration.sql) }
@@ -20,13 +20,13 @@ struct SQLiteBaseline {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
             """
         guard sqlite3_prepare_v2(db, sql, -1, &insert, nil) == SQLITE_OK else {
-            throw ValidationErrorText("Cannot prepare the baseline insert: \(String(cString: sqlite3_errmsg(db))).")
+            throw BenchFailure("Cannot prepare the baseline insert: \(String(cString: sqlite3_errmsg(db))).")
         }
     }
 
     func exec(_ sql: String) throws {
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
-            throw ValidationErrorText("Baseline SQL failed: \(String(cString: sqlite3_errmsg(db))).")
+            throw BenchFailure("Baseline SQL failed: \(String(cString: sqlite3_errmsg(db))).")
         }
     }
 
@@ -49,7 +49,7 @@ struct SQLiteBaseline {
             if let id = outcome.requestID { bind(12, id) } else { sqlite3_bind_null(insert, 12) }
             sqlite3_bind_int64(insert, 13, outcome.streamed ? 1 : 0)
             guard sqlite3_step(insert) == SQLITE_DONE else {
-                throw ValidationErrorText("Baseline insert failed: \(String(cString: sqlite3_errmsg(db))).")
+                throw BenchFailure("Baseline insert failed: \(String(cString: sqlite3_errmsg(db))).")
             }
             sqlite3_reset(insert)
         }
@@ -69,10 +69,4 @@ struct SQLiteBaseline {
         sqlite3_finalize(insert)
         sqlite3_close_v2(db)
     }
-}
-
-/// An error with a message, for the benchmark's own failures.
-struct ValidationErrorText: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

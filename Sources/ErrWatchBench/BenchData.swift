@@ -2,7 +2,7 @@ import ErrWatchCore
 
 /// Realistic, reproducible outcomes for the benchmarks: four apps, the common endpoints, the
 /// models an OpenAI-compatible gateway serves, and an error mix across the whole taxonomy.
-struct BenchData {
+public struct BenchData {
     static let apps = ["chat-web", "support-bot", "batch-summarizer", "search"]
     static let chatModels = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro", "deepseek-v3"]
     /// An error kind and how often it occurs, out of 1,000 errors.
@@ -23,14 +23,15 @@ struct BenchData {
     var random: SplitMix64
     private let cumulative: [Int]
 
-    init(seed: UInt64 = 42) {
+    /// Outcomes drawn from `seed`: the same seed, the same outcomes.
+    public init(seed: UInt64 = 42) {
         random = SplitMix64(seed: seed)
         var total = 0
         cumulative = Self.errorMix.map { total += $0.weight; return total }
     }
 
     /// One outcome at `timestamp`; an error with probability `errorShare`.
-    mutating func outcome(at timestamp: Int64, errorShare: Double) -> CallOutcome {
+    public mutating func outcome(at timestamp: Int64, errorShare: Double) -> CallOutcome {
         let app = Self.apps[random.below(Self.apps.count)]
         let roll = random.below(100)
         let (endpoint, model): (String, String) = switch roll {
