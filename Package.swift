@@ -108,6 +108,7 @@ let package = Package(
             dependencies: [
                 "ErrWatchCore",
                 "ErrWatchAgent",
+                "ErrWatchClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -11,8 +11,9 @@ import Synchronization
 /// streamed), embeddings and models, failing with the provider guide's errors at the rates
 /// it is told, each with its unified body and the headers a real API sends.
 ///
-/// A request may force its outcome with headers, which tests use: `x-mock-status: 429`,
-/// `x-mock-latency-ms: 250`, `x-mock-stream-error: true` (an error event mid-stream),
+/// A request may force its outcome with headers, which tests use: `x-mock-status: 429`
+/// (with `x-mock-status-share: 0.6`, only that share of requests, drawn one by one; the
+/// others as the mix says), `x-mock-latency-ms: 250`, `x-mock-stream-error: true` (an error event mid-stream),
 /// `x-mock-cut: true` (the connection drops mid-stream), `x-mock-fail-model: gpt-4o` (the forced
 /// status applies only to that model), `x-mock-should-retry: false` (sent back as `x-should-retry`)
 /// `x-mock-retry-header: retry-after-ms=250` (a 429 carries only that retry header) and
@@ -224,7 +225,8 @@ public struct MockUpstream: Sendable {
         var status: Int?
         if header("authorization") == nil {
             status = 401
-        } else if let text = header("x-mock-status"), let value = Int(text) {
+        } else if let text = header("x-mock-status"), let value = Int(text),
+                  header("x-mock-status-share").flatMap(Share.parse).map({ Double(id >> 11) / Double(1 << 53) < $0 }) ?? true {
             status = value >= 400 ? value : nil
         } else {
             var cumulative = 0.0

@@ -24,4 +24,27 @@ import Testing
             #expect(traffic.counts.failed == 0)
         }
     }
+
+    /// The demo's apps are errwatch's own client library: a rate-limit storm is retried as it
+    /// retries (the attempt number sent, the server's delay honoured), and the agent records
+    /// every attempt once, never the apps as well.
+    @Test func aRateLimitStormIsRetriedByTheClientLibraryAndEveryAttemptRecordedOnce() async throws {
+        try await Harness.with(mock: Harness.quietMock()) { harness in
+            let traffic = DemoTraffic(client: harness.client, baseURL: harness.agentURL + "/v1", clients: 4, requestsPerSecond: 80,
+                                      burst: (during: .now ..< .now + .seconds(60), share: 0.5))
+            let running = Task { await traffic.run(until: .now + .seconds(60)) }
+            for _ in 0..<500 where traffic.counts.calls < 30 { try await Task.sleep(for: .milliseconds(20)) }
+            traffic.stop()
+            await running.value
+            let counts = traffic.counts
+            let recorded = try await harness.recorded()
+            #expect(counts.calls >= 30)
+            #expect(recorded.calls == Int64(counts.attempts), "each attempt recorded once, by the agent")
+            #expect(recorded.errors.count == counts.attempts - (counts.calls - counts.failed), "every attempt but the successes failed")
+            #expect(recorded.errors.allSatisfy { $0.status == 429 })
+            // Half the attempts are refused; a call fails only when all four of its attempts are.
+            #expect(counts.retries > 0 && counts.failed < counts.calls / 4, "\(counts)")
+            #expect(recorded.errors.contains { $0.attempt > 0 }, "retries carry their attempt number")
+        }
+    }
 }
