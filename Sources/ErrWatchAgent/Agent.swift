@@ -10,6 +10,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
+import NIOSSL
 import ServiceLifecycle
 
 /// The errwatch agent: the recording proxy at `/v1/*`, errwatch's API at `/api/v1/*`,
@@ -47,8 +48,6 @@ public struct Agent: Sendable {
         self.logger = logger
         self.now = now
         writer = BatchWriter(store: store, configuration: writerConfiguration, logger: logger, now: now)
-        // The fast path speaks plain HTTP to the upstream; an https upstream goes through the
-        // router's proxy (AsyncHTTPClient), whose TLS is tested, until the fast path has its own.
         // Values the database already holds count against the caps: a restart does not reopen them.
         limiter = DimensionLimiter(known: (try? store.knownValues(limit: 1_000)) ?? [:])
         clientConnections = ClientConnections(
@@ -56,7 +55,12 @@ public struct Agent: Sendable {
         // Idle upstream connections kept for reuse: one per allowed client connection at most
         // (the connection cap counts one idle upstream connection for each client).
         let clientLimit = clientConnections.limit
-        upstreamPools = UpstreamTarget(configuration.upstream).map { UpstreamPools(target: $0, maxIdle: clientLimit) }
+        upstreamPools = UpstreamTarget(configuration.upstream).flatMap { target in
+            // The context is made from certificates the configuration already read and checked;
+            // should it fail all the same, the router's proxy (AsyncHTTPClient) serves alone.
+            let tls = target.tls ? try? NIOSSLContext(configuration: configuration.upstreamTLS) : nil
+            return target.tls && tls == nil ? nil : UpstreamPools(target: target, tls: tls, maxIdle: clientLimit)
+        }
         let dispatcher = NotifierDispatcher(
             notifiers: configuration.alerts.notifiers, client: client, store: store,
             evaluationIntervalMs: configuration.alerts.evaluationIntervalMs, metrics: metrics, logger: logger, now: now)
@@ -74,6 +78,7 @@ public struct Agent: Sendable {
         // An upstream that refuses connections is reported at once (502), not after the
         // connect timeout: the app decides whether to retry, not the proxy.
         client.connectionPool.retryConnectionEstablishment = false
+        client.tlsConfiguration = configuration.upstreamTLS
         return client
     }
 
@@ -188,12 +193,13 @@ func makeApplication(
     router: Router<BasicRequestContext>, host: String, port: Int, name: String, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void,
     clients: ClientGuardSettings = ClientGuardSettings(),
+    tls: NIOSSLContext? = nil,
     frontHandlers: @escaping @Sendable () -> [any ChannelHandler] = { [] }
 ) -> some ApplicationProtocol {
     Application(
         router: router,
         server: HTTPServerBuilder { responder in
-            FrontedHTTP1Channel(inner: HTTP1Channel(responder: responder), clients: clients, front: frontHandlers)
+            FrontedHTTP1Channel(inner: HTTP1Channel(responder: responder), clients: clients, tls: tls, front: frontHandlers)
         },
         configuration: .init(address: .hostname(host, port: port), serverName: name),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -201,13 +207,14 @@ func makeApplication(
 }
 
 /// The same for the other servers errwatch runs (the fake upstream), with the client guard's
-/// default limits: one way to serve HTTP in the package.
+/// default limits: one way to serve HTTP in the package. With `tls`, it serves HTTPS.
 package func makeServerApplication(
     router: Router<BasicRequestContext>, host: String, port: Int, name: String, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void,
+    tls: NIOSSLContext? = nil,
     frontHandlers: @escaping @Sendable () -> [any ChannelHandler] = { [] }
 ) -> some ApplicationProtocol {
-    makeApplication(router: router, host: host, port: port, name: name, logger: logger, onServerRunning: onServerRunning,
+    makeApplication(router: router, host: host, port: port, name: name, logger: logger, onServerRunning: onServerRunning, tls: tls,
                     frontHandlers: frontHandlers)
 }
 
@@ -220,6 +227,8 @@ package func makeServerApplication(
 struct FrontedHTTP1Channel: ServerChildChannel {
     let inner: HTTP1Channel
     let clients: ClientGuardSettings
+    /// TLS, ahead of everything else, when the server speaks HTTPS.
+    var tls: NIOSSLContext?
     let front: @Sendable () -> [any ChannelHandler]
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
@@ -229,6 +238,8 @@ struct FrontedHTTP1Channel: ServerChildChannel {
             let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
             let guardHandler = ClientGuardHandler(limits: clients.limits, connections: clients.connections, entry: entry)
             try pipeline.addHandler(ClientGuardHandler.ByteWatcher(guardHandler), position: .first)
+            // Ahead of the byte watcher, which then times the HTTP bytes, not the records.
+            if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls), position: .first) }
             try pipeline.addHandler(HTTPServerPipelineHandler(), position: .before(codec))
             try pipeline.addHandler(guardHandler, position: .before(codec))
             for handler in front() { try pipeline.addHandler(handler, position: .before(codec)) }

@@ -19,6 +19,8 @@ struct MockUpstreamCommand: AsyncParsableCommand {
             and 429s carry retry-after and x-ratelimit-* headers. Requests without an
             Authorization header get 401.
 
+            With --tls-cert and --tls-key (PEM files) it serves HTTPS, as real providers do.
+
             Examples:
               errwatch mock-upstream --mix 429=5%,502=2% --latency 20ms..200ms
               errwatch agent --upstream http://127.0.0.1:8788/v1
@@ -36,6 +38,10 @@ struct MockUpstreamCommand: AsyncParsableCommand {
     var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Whose error bodies to answer with: guide, openai, anthropic, gemini, azure or vllm.", valueName: "provider"))
     var dialect = "guide"
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Serve HTTPS with this PEM certificate (chain).", valueName: "file"))
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("The certificate's PEM private key.", valueName: "file"))
+    var tlsKey: String?
 
     /// The fake's configuration from the flags.
     func makeConfiguration() throws -> MockUpstream.Configuration {
@@ -57,6 +63,11 @@ struct MockUpstreamCommand: AsyncParsableCommand {
             try address.set("listen", to: listen, origin: "--listen")
             configuration.host = address.host
             configuration.port = address.port
+            switch (tlsCertificate, tlsKey) {
+            case (nil, nil): break
+            case (let certificate?, let key?): configuration.tls = try MockUpstream.tlsContext(certificate: certificate, key: key)
+            default: throw ErrWatchError(.invalidArgument, "Give --tls-cert and --tls-key together, or neither.")
+            }
         } catch {
             throw ValidationError(error)
         }
@@ -75,7 +86,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [mock.application { port in
-                    logger.info("mock upstream listening on http://\(configuration.host):\(port)/v1")
+                    logger.info("mock upstream listening on \(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(port)/v1")
                 }],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

@@ -5,6 +5,7 @@ import Hummingbird
 import HTTPTypes
 import Logging
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// A fake OpenAI-compatible API for demos, tests and load tests: chat completions (JSON and
@@ -27,6 +28,8 @@ public struct MockUpstream: Sendable {
         public var mix: [(status: Int, share: Double)] = [(429, 0.05), (500, 0.01), (502, 0.02), (503, 0.01)]
         /// Latency before the response headers, in milliseconds, drawn uniformly.
         public var latencyMs: ClosedRange<Int64> = 0...0
+        /// When set, the fake serves HTTPS with this context (its certificate and key).
+        public var tls: NIOSSLContext?
         /// Share of streams that carry an error event instead of finishing.
         public var streamErrorShare = 0.0
         /// Chunks in a streamed completion, and the pause between them.
@@ -62,6 +65,22 @@ public struct MockUpstream: Sendable {
         }
     }
 
+    /// A server TLS context from PEM files: the certificate (or chain) and its private key.
+    public static func tlsContext(certificate: String, key: String) throws(ErrWatchError) -> NIOSSLContext {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate)
+            guard !chain.isEmpty else { throw ErrWatchError(.invalidArgument, "\(certificate) holds no PEM certificate.") }
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            tls.applicationProtocols = ["http/1.1"]
+            return try NIOSSLContext(configuration: tls)
+        } catch let error as ErrWatchError {
+            throw error
+        } catch {
+            throw ErrWatchError(.invalidArgument, "Cannot serve TLS with \(certificate) and \(key): \(error).")
+        }
+    }
+
     public let configuration: Configuration
     private let state: MockState
 
@@ -87,7 +106,7 @@ public struct MockUpstream: Sendable {
     /// The HTTP application; `onServerRunning` learns the bound port.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         makeServerApplication(router: buildRouter(), host: configuration.host, port: configuration.port, name: "mock-upstream",
-                        logger: logger, onServerRunning: onServerRunning,
+                        logger: logger, onServerRunning: onServerRunning, tls: configuration.tls,
                         frontHandlers: { [self] in [MockUpstreamHandler(self)] })
     }
 

@@ -21,8 +21,10 @@ import Testing
         part.request + (close ? "Connection: close\r\n" : "") + "\r\n"
     }
 
-    @Test(arguments: [("router", "fast"), ("fast", "router"), ("fast", "fast"), ("router", "router"), ("post", "router"), ("router", "post")])
-    func pipelinedRequestsAreAnsweredInOrder(first: String, second: String) async throws {
+    @Test(arguments: [("router", "fast"), ("fast", "router"), ("fast", "fast"), ("router", "router"), ("post", "router"), ("router", "post")],
+          Transport.allCases)
+    func pipelinedRequestsAreAnsweredInOrder(pair: (first: String, second: String), transport: Transport) async throws {
+        let (first, second) = pair
         func pick(_ name: String, close: Bool) -> (text: String, marker: String) {
             switch name {
             case "router": (Self.request(Self.router, close: close), Self.router.marker)
@@ -30,7 +32,7 @@ import Testing
             default: (Self.fastPost.request + (close ? "Connection: close\r\n" : "") + "\r\n" + Self.fastPost.body, Self.fastPost.marker)
             }
         }
-        try await Harness.with { harness in
+        try await Harness.with(transport: transport) { harness in
             let port = Int(harness.agentURL.split(separator: ":").last!)!
             let (a, b) = (pick(first, close: false), pick(second, close: true))
             // Both requests in one write, as a pipelining client sends them.

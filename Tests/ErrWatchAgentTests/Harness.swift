@@ -10,6 +10,15 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Testing
+
+/// How the agent reaches the fake upstream: plain HTTP, or TLS as every real provider (the
+/// fake serves a certificate for `localhost` from a CA the test made; the agent trusts that CA
+/// through `tls_ca_file`).
+enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case plain, tls
+    var testDescription: String { rawValue }
+}
 
 /// The agent in front of the fake upstream, both on real sockets on 127.0.0.1 port 0, with a
 /// fresh database file; everything is stopped and removed when the body returns.
@@ -26,6 +35,7 @@ struct Harness {
     /// is already set); `upstream` overrides where the agent forwards to.
     static func with(
         mock: MockUpstream.Configuration = quietMock(),
+        transport: Transport = .plain,
         upstream: String? = nil,
         busyTimeout: Duration = .seconds(5),
         writer: BatchWriter.Configuration = .init(),
@@ -41,12 +51,21 @@ struct Harness {
 
         var mockConfiguration = mock
         mockConfiguration.port = 0
+        var configuration = AgentConfiguration()
+        configuration.port = 0
+        if transport == .tls {
+            let fixture = try TLSFixture.shared()
+            // The fixture's server certificate, unless the test brought its own.
+            if mockConfiguration.tls == nil {
+                mockConfiguration.tls = try MockUpstream.tlsContext(certificate: fixture.certificateFile, key: fixture.keyFile)
+            }
+            try configuration.set("tls_ca_file", to: fixture.caFile, origin: "test")
+        }
         let fake = MockUpstream(configuration: mockConfiguration, logger: logger)
         try await withServer(logger: logger, { [fake.application(onServerRunning: $0)] }) { upstreamPort in
-
-            var configuration = AgentConfiguration()
-            configuration.port = 0
-            configuration.upstream = upstream ?? "http://127.0.0.1:\(upstreamPort)/v1"
+            let upstreamURL = transport == .tls ? "https://localhost:\(upstreamPort)/v1" : "http://127.0.0.1:\(upstreamPort)/v1"
+            var configuration = configuration
+            configuration.upstream = upstream ?? upstreamURL
             configure(&configuration)
             var options = Store.Options()
             options.busyTimeout = busyTimeout
@@ -57,7 +76,7 @@ struct Harness {
                 try await withServer(logger: logger, { agent.services(onServerRunning: $0) }) { port in
                     try await body(Harness(
                         agent: agent, upstream: fake, agentURL: "http://127.0.0.1:\(port)",
-                        upstreamURL: "http://127.0.0.1:\(upstreamPort)/v1", client: client, databasePath: databasePath))
+                        upstreamURL: upstreamURL, client: client, databasePath: databasePath))
                 }
             } catch {
                 try? await client.shutdown()

@@ -19,8 +19,8 @@ import Testing
         (502, "upstream_error", "upstream_error"), (503, "service_unavailable", "service_unavailable"),
     ]
 
-    @Test func everyGuideStatusReachesTheClientUnchangedAndIsRecorded() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func everyGuideStatusReachesTheClientUnchangedAndIsRecorded(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             for row in Self.guide {
                 let headers = [("authorization", "Bearer sk-test-abcdefghijklmnop1234"), ("x-mock-status", String(row.status)), ("x-stainless-retry-count", "2")]
                 let viaAgent = try await harness.send("/v1/chat/completions?api-version=1", headers: headers, body: #"{"model":"gpt-4o","messages":[]}"#)
@@ -60,8 +60,8 @@ import Testing
         }
     }
 
-    @Test func successesAreCountedWithTheirModelAndApp() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func successesAreCountedWithTheirModelAndApp(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             let chat = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-x"), ("x-errwatch-app", "billing")],
                                               body: #"{"model":"claude-sonnet-4","messages":[{"role":"user","content":"hi"}]}"#)
             #expect(chat.status == 200)
@@ -79,8 +79,8 @@ import Testing
         }
     }
 
-    @Test func anUnknownRouteIsForwardedAndRecordedAsNotFound() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func anUnknownRouteIsForwardedAndRecordedAsNotFound(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             let reply = try await harness.send("/v1/files/file-abc123456789", method: .DELETE)
             #expect(reply.status == 404)
             #expect(reply.body == #"{"error":{"code":"unknown_url","message":"Unknown request URL: DELETE /v1/files/file-abc123456789.","type":"not_found_error"}}"#)
@@ -89,8 +89,8 @@ import Testing
         }
     }
 
-    @Test func anAppThatClosesAfterEachCallIsAnsweredAndRecorded() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func anAppThatClosesAfterEachCallIsAnsweredAndRecorded(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             let port = Int(harness.agentURL.split(separator: ":").last!)!
             let body = #"{"model":"gpt-4o","messages":[]}"#
             let request = { (version: String, connection: String) in
@@ -111,8 +111,8 @@ import Testing
         }
     }
 
-    @Test func anAppWaitingFor100ContinueIsToldAtOnce() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func anAppWaitingFor100ContinueIsToldAtOnce(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             let port = Int(harness.agentURL.split(separator: ":").last!)!
             // A small body (the fast path) and one over 64 KiB (the router's path).
             for size in [100, 100_000] {
@@ -128,11 +128,11 @@ import Testing
         }
     }
 
-    @Test func streamsArriveIncrementally() async throws {
+    @Test(arguments: Transport.allCases) func streamsArriveIncrementally(transport: Transport) async throws {
         var mock = Harness.quietMock()
         mock.streamChunks = 4
         mock.chunkDelayMs = 600
-        try await Harness.with(mock: mock) { harness in
+        try await Harness.with(mock: mock, transport: transport) { harness in
             var request = HTTPClientRequest(url: harness.agentURL + "/v1/chat/completions")
             request.method = .POST
             request.headers.add(name: "authorization", value: "Bearer sk-x")
@@ -161,8 +161,8 @@ import Testing
         }
     }
 
-    @Test func anErrorInsideAStreamIsRecordedAsThatError() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func anErrorInsideAStreamIsRecordedAsThatError(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             let reply = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-x"), ("x-mock-stream-error", "true")],
                                                body: #"{"model":"gpt-4o","stream":true}"#)
             #expect(reply.status == 200)
@@ -175,8 +175,8 @@ import Testing
         }
     }
 
-    @Test func aStreamCutShortIsRecordedAsAnError() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func aStreamCutShortIsRecordedAsAnError(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             do {
                 _ = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-x"), ("x-mock-cut", "true")],
                                            body: #"{"model":"gpt-4o","stream":true}"#)
@@ -206,8 +206,8 @@ import Testing
         }
     }
 
-    @Test func aSlowUpstreamIs504AndRecordedAsATimeout() async throws {
-        try await Harness.with(configure: { $0.timeoutMs = 200 }) { harness in
+    @Test(arguments: Transport.allCases) func aSlowUpstreamIs504AndRecordedAsATimeout(transport: Transport) async throws {
+        try await Harness.with(transport: transport, configure: { $0.timeoutMs = 200 }) { harness in
             let reply = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-x"), ("x-mock-latency-ms", "700")],
                                                body: #"{"model":"gpt-4o"}"#)
             #expect(reply.status == 504)
@@ -218,8 +218,8 @@ import Testing
         }
     }
 
-    @Test func aBodyOverTheLimitIs413AndNeverForwarded() async throws {
-        try await Harness.with(configure: { $0.maxRequestBody = 1_000 }) { harness in
+    @Test(arguments: Transport.allCases) func aBodyOverTheLimitIs413AndNeverForwarded(transport: Transport) async throws {
+        try await Harness.with(transport: transport, configure: { $0.maxRequestBody = 1_000 }) { harness in
             let big = #"{"model":"gpt-4o","input":""# + String(repeating: "x", count: 2_000) + #""}"#
             let reply = try await harness.send("/v1/embeddings", body: big)
             #expect(reply.status == 413)
@@ -229,10 +229,10 @@ import Testing
         }
     }
 
-    @Test func theAPIKeyNeverReachesTheDatabaseFile() async throws {
+    @Test(arguments: Transport.allCases) func theAPIKeyNeverReachesTheDatabaseFile(transport: Transport) async throws {
         let key = "sk-proj-SECRETSECRETSECRET9876"
         var databasePath = ""
-        try await Harness.with { harness in
+        try await Harness.with(transport: transport) { harness in
             databasePath = harness.databasePath
             for status in ["401", "429", "200"] {
                 _ = try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer \(key)"), ("x-mock-status", status)],

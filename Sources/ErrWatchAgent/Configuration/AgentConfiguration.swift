@@ -2,6 +2,7 @@ import ErrWatchCore
 import ErrWatchStore
 import Foundation
 import Logging
+import NIOSSL
 import Yams
 
 /// Everything the agent is told: where it listens, what it forwards to, where it records.
@@ -14,6 +15,11 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var port = 8787
     /// The base URL requests under `/v1/` are forwarded to.
     public var upstream = "https://api.ofox.ai/v1"
+    /// A PEM file of CA certificates an https upstream's certificate may chain to besides the
+    /// system's (a company proxy's CA); verification itself is never turned off.
+    public var tlsCAFile: String?
+    /// The certificates of ``tlsCAFile``, read when the setting is given.
+    public var tlsCACertificates: [NIOSSLCertificate] = []
     /// The database file; nil means `./errwatch.db`.
     public var database: String?
     /// The app name recorded for proxied calls that do not name one (`x-errwatch-app`).
@@ -61,6 +67,7 @@ public struct AgentConfiguration: Sendable, Hashable {
     public static let keys: [(key: String, environment: String, help: String)] = [
         ("listen", "ERRWATCH_LISTEN", "HOST:PORT to listen on (default 127.0.0.1:8787)"),
         ("upstream", "ERRWATCH_UPSTREAM", "base URL to forward /v1/* to (default https://api.ofox.ai/v1)"),
+        ("tls_ca_file", "ERRWATCH_TLS_CA_FILE", "PEM file of CA certificates an https upstream may chain to, beside the system's (default none)"),
         ("db", "ERRWATCH_DB", "database file (default ./errwatch.db)"),
         ("app", "ERRWATCH_APP", "app name for proxied calls (default 'default')"),
         ("auth_token", "ERRWATCH_AUTH_TOKEN", "bearer token that /api/* requires (default none)"),
@@ -104,6 +111,17 @@ public struct AgentConfiguration: Sendable, Hashable {
                 throw invalid("give an http or https base URL such as https://api.ofox.ai/v1")
             }
             upstream = text.hasSuffix("/") ? String(text.dropLast()) : text
+        case "tls_ca_file":
+            let certificates: [NIOSSLCertificate]
+            do {
+                certificates = try NIOSSLCertificate.fromPEMFile(text)
+            } catch {
+                throw invalid(FileManager.default.isReadableFile(atPath: text)
+                    ? "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)" : "the file cannot be read")
+            }
+            guard !certificates.isEmpty else { throw invalid("it holds no PEM certificate (-----BEGIN CERTIFICATE-----)") }
+            tlsCAFile = text
+            tlsCACertificates = certificates
         case "db":
             guard !text.isEmpty else { throw invalid("give a file path") }
             database = text
@@ -160,6 +178,17 @@ public struct AgentConfiguration: Sendable, Hashable {
             throw ErrWatchError(.configuration,
                 "Unknown setting '\(key)' (\(origin)); known settings: \((Self.keys.map(\.key) + Self.fileKeys).joined(separator: ", ")).")
         }
+    }
+
+    /// TLS towards an https upstream, for the fast path and the router's client alike: the
+    /// certificate verified against the system's trust store and ``tlsCAFile``, the host name
+    /// checked, TLS 1.2 or later, HTTP/1.1 offered by ALPN.
+    public var upstreamTLS: TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.applicationProtocols = ["http/1.1"]
+        if !tlsCACertificates.isEmpty { tls.additionalTrustRoots = [.certificates(tlsCACertificates)] }
+        return tls
     }
 
     /// Applies a YAML configuration file's text; `path` names it in error messages, with lines.

@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The recording proxy: every request under `/v1/` goes to the upstream with the same path
@@ -167,7 +168,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
         default: isTimeout = false
         }
         let (answer, recorded) = ProxyHeaders.upstreamFailure(
-            timeoutMs: isTimeout ? timeout : nil, upstream: configuration.upstream, description: ProxyHeaders.failureReason(failure))
+            timeoutMs: isTimeout ? timeout : nil, upstream: configuration.upstream, failure: failure)
         submit(call, status: nil, error: recorded, requestID: nil, streamed: false, timeToHeaders: nil)
         return answer
     }
@@ -249,23 +250,54 @@ enum ProxyHeaders {
             default: return "the request failed"
             }
         }
-        if String(reflecting: type(of: error)).contains("NIOSSL") || String(reflecting: type(of: error)).contains("BoringSSL") {
-            return "the TLS handshake failed"
-        }
+        if let reason = tlsFailureReason(error) { return reason }
         return "the connection failed"
+    }
+
+    /// Why TLS with the upstream failed, in words, when `error` is a TLS error.
+    static func tlsFailureReason(_ error: any Error) -> String? {
+        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return "its TLS certificate is for another host name"
+        }
+        if let ssl = error as? NIOSSLError {
+            switch ssl {
+            case .handshakeFailed(let failure):
+                let detail = String(describing: failure)
+                if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+                    return "its TLS certificate is not trusted (it does not chain to a CA in the system's trust store or in tls_ca_file, or it has expired)"
+                }
+                if detail.contains("WRONG_VERSION_NUMBER") || detail.contains("PACKET_LENGTH_TOO_LONG") || detail.contains("HTTP_REQUEST") {
+                    return "it did not answer in TLS (is it plain HTTP on that port?)"
+                }
+                if detail.contains("PROTOCOL_VERSION") || detail.contains("UNSUPPORTED_PROTOCOL") {
+                    return "it offers no TLS version errwatch accepts (1.2 or later)"
+                }
+                return "the TLS handshake failed (\(detail.prefix(160)))"
+            case .uncleanShutdown:
+                return "the connection closed during TLS"
+            default:
+                return "TLS failed (\(ssl))"
+            }
+        }
+        if error is BoringSSLError { return "the TLS handshake failed (\(String(describing: error).prefix(160)))" }
+        return nil
     }
 
     /// What the client gets and what is recorded when the upstream did not answer: 504 after
     /// `timeoutMs` without response headers, else 502 (it could not be reached).
-    static func upstreamFailure(timeoutMs: Int64?, upstream: String, description: String) -> (answer: APIError, recorded: CallError) {
+    /// A failed TLS handshake or an untrusted certificate is `upstream_tls_failed`; any other
+    /// failure to connect is `upstream_connect_failed`. Both are recorded as connection errors.
+    static func upstreamFailure(timeoutMs: Int64?, upstream: String, failure: (any Error)?) -> (answer: APIError, recorded: CallError) {
         if let timeoutMs {
             let answer = APIError(status: .gatewayTimeout, type: .timeout, code: "upstream_timeout",
                                   message: "The upstream sent no response within \(DurationText.format(timeoutMs)).")
             return (answer, Classifier.timeout(code: "upstream_timeout", message: answer.message))
         }
-        let answer = APIError(status: .badGateway, type: .upstream, code: "upstream_connect_failed",
-                              message: "Could not reach the upstream at \(AgentConfiguration.shown(upstream)): \(description).")
-        return (answer, Classifier.connectionFailure(code: "upstream_connect_failed", message: answer.message))
+        let tls = failure.flatMap(tlsFailureReason)
+        let code = tls == nil ? "upstream_connect_failed" : "upstream_tls_failed"
+        let answer = APIError(status: .badGateway, type: .upstream, code: code,
+                              message: "Could not reach the upstream at \(AgentConfiguration.shown(upstream)): \(tls ?? failureReason(failure)).")
+        return (answer, Classifier.connectionFailure(code: code, message: answer.message))
     }
 
     /// Why `path` cannot be forwarded as it is, or nil when it can: it must start with `/v1/`

@@ -8,8 +8,8 @@ import NIOHTTP1
 /// The proxy's fast path, below the router: a channel handler in each client connection's
 /// pipeline, right after HTTP/1 parsing (so in NIOHTTP1's types, with no conversion to HTTP types
 /// either way), that takes the common call — `/v1/*` with a body of known length up to 64 KiB — and
-/// forwards it over a pooled keep-alive upstream connection on the same event loop, streaming
-/// the response back as it comes. Everything else (chunked or larger bodies, odd paths, and
+/// forwards it over a pooled keep-alive upstream connection on the same event loop (plain HTTP
+/// or TLS, as the upstream URL says), streaming the response back as it comes. Everything else (chunked or larger bodies, odd paths, and
 /// every other route) passes on to the router untouched, where ``ProxyController`` and the API
 /// handle it. It records exactly what the router's proxy records.
 final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
@@ -309,9 +309,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             connection.channel.close(promise: nil)
             exchange.connection = nil
         }
-        let description = timeout ? "" : ProxyHeaders.failureReason(failure)
         let (answer, recorded) = ProxyHeaders.upstreamFailure(
-            timeoutMs: timeout ? exchange.timeoutMs : nil, upstream: shared.configuration.upstream, description: description)
+            timeoutMs: timeout ? exchange.timeoutMs : nil, upstream: shared.configuration.upstream, failure: failure)
         exchange.timeToHeaders = nil
         record(exchange, status: nil, error: recorded, requestID: nil)
         let body = ByteBuffer(string: answer.body)

@@ -3,26 +3,40 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
-/// Where the proxy's fast path connects: a plain-HTTP upstream base URL, parsed once. (An https
-/// upstream goes through the router's proxy, whose TLS client is AsyncHTTPClient's.)
+/// Where the proxy's fast path connects: the upstream base URL, parsed once.
 struct UpstreamTarget: Sendable {
     var host: String
     var port: Int
+    /// Whether the upstream speaks TLS (`https`).
+    var tls: Bool
     /// The base URL's path, without a trailing slash (`/v1`).
     var basePath: String
 
-    /// The target of `url`, or nil when it is not a plain-HTTP URL.
+    /// The target of `url`, or nil when it is neither an http nor an https URL with a host.
     init?(_ url: String) {
-        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else { return nil }
-        self.host = host
-        port = components.port ?? 80
+        guard let components = URLComponents(string: url), let scheme = components.scheme, scheme == "http" || scheme == "https",
+              let host = components.host, !host.isEmpty
+        else { return nil }
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        tls = scheme == "https"
+        port = components.port ?? (tls ? 443 : 80)
         basePath = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
     }
 
-    /// The `host:port` the upstream is addressed by.
-    var authority: String { port == 80 ? host : "\(host):\(port)" }
+    /// The `host:port` the upstream is addressed by (the port left out when it is the scheme's).
+    var authority: String {
+        let host = self.host.contains(":") ? "[\(self.host)]" : self.host
+        return port == (tls ? 443 : 80) ? host : "\(host):\(port)"
+    }
+
+    /// The name sent in TLS's SNI and checked against the certificate: nil for an IP address,
+    /// which SNI cannot carry (the certificate is then checked against the address).
+    var serverName: String? {
+        (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil
+    }
 }
 
 /// What an upstream connection hands its current exchange: the response, and its end.
@@ -89,13 +103,17 @@ final class UpstreamPool {
 
     let eventLoop: any EventLoop
     let target: UpstreamTarget
+    /// TLS for an https upstream: one context for every connection, so certificates and
+    /// trust roots are loaded once.
+    let tls: NIOSSLContext?
     private var idle: [Connection] = []
     /// Idle connections kept on this event loop.
     let maxIdle: Int
 
-    init(eventLoop: any EventLoop, target: UpstreamTarget, maxIdle: Int) {
+    init(eventLoop: any EventLoop, target: UpstreamTarget, tls: NIOSSLContext?, maxIdle: Int) {
         self.eventLoop = eventLoop
         self.target = target
+        self.tls = tls
         self.maxIdle = maxIdle
     }
 
@@ -110,12 +128,19 @@ final class UpstreamPool {
             connection.channel.close(promise: nil)
         }
         let target = self.target
+        let tls = self.tls
         let handler = UpstreamHandler()
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // TLS first: the request written at once waits in it until the handshake
+                    // is done; a failed handshake or an untrusted certificate reaches the
+                    // exchange as an error before any response (a 502 saying which).
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: target.serverName))
+                    }
                     // The headers sent are the client's, already checked by the HTTP parser, and errwatch's own.
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(handler)
@@ -146,14 +171,17 @@ final class UpstreamPool {
 final class UpstreamPools: Sendable {
     private let pools = Mutex<[ObjectIdentifier: NIOLoopBound<UpstreamPool>]>([:])
     let target: UpstreamTarget
+    let tls: NIOSSLContext?
     /// Idle connections kept per event loop.
     let maxIdlePerLoop: Int
 
-    /// Pools to `target`. Upstream connections in use are bounded by the client connections
-    /// (each has at most one call in flight); idle ones by `maxIdle` in all, shared out over
-    /// the event loops, so that the two together stay within what the descriptor limit allows.
-    init(target: UpstreamTarget, maxIdle: Int = 64 * System.coreCount) {
+    /// Pools to `target`, over TLS with `tls` when the target is https. Upstream connections in
+    /// use are bounded by the client connections (each has at most one call in flight); idle
+    /// ones by `maxIdle` in all, shared out over the event loops, so that the two together stay
+    /// within what the descriptor limit allows.
+    init(target: UpstreamTarget, tls: NIOSSLContext?, maxIdle: Int = 64 * System.coreCount) {
         self.target = target
+        self.tls = tls
         maxIdlePerLoop = max(1, min(64, maxIdle / max(1, System.coreCount)))
     }
 
@@ -162,7 +190,7 @@ final class UpstreamPools: Sendable {
         let key = ObjectIdentifier(eventLoop)
         return pools.withLock { pools in
             if let pool = pools[key] { return pool.value }
-            let pool = UpstreamPool(eventLoop: eventLoop, target: target, maxIdle: maxIdlePerLoop)
+            let pool = UpstreamPool(eventLoop: eventLoop, target: target, tls: tls, maxIdle: maxIdlePerLoop)
             pools[key] = NIOLoopBound(pool, eventLoop: eventLoop)
             return pool
         }
