@@ -44,7 +44,7 @@ import Testing
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let file = try workspace.write("errwatch.yaml", "listen: 127.0.0.1:9001\nupstraem: http://x.example/v1\n")
-        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, evaluation_interval, external_url, log_format, log_level, notifiers, rules.")
+        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, tls_ca_file, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, evaluation_interval, external_url, log_format, log_level, notifiers, rules.")
     }
 
     /// Logging is set like every other setting; a wrong value names what it takes.
