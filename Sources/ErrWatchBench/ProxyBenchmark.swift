@@ -3,13 +3,18 @@ import ErrWatchReport
 import ErrWatchStore
 import Foundation
 
-/// `errwatch bench proxy`: wrk straight to a fake upstream, then through the agent, as
-/// separate processes of the built binary, flat out and paced, alternating runs.
+/// `errwatch bench proxy`: wrk straight to a fake upstream, through nginx (the peer), and
+/// through the agent, as separate processes, flat out and paced, in alternating runs of one
+/// invocation; over plain HTTP or, with `tls`, to an https upstream as every real provider is.
 public struct ProxyBenchmark: Sendable {
     /// The errwatch binary that serves both the fake upstream and the agent.
     public var binary: String
     /// The wrk program.
     public var wrk: String
+    /// The nginx program (the peer), or nil to leave it out.
+    public var nginx: String?
+    /// The openssl program, for the TLS upstream's certificates.
+    public var openssl: String?
     public var connections: Int
     /// Length of each load run.
     public var seconds: Int
@@ -19,68 +24,129 @@ public struct ProxyBenchmark: Sendable {
     public var runs: Int
     /// Pause between a connection's requests in the paced runs.
     public var paceMs: Int
+    /// Whether the upstream speaks TLS.
+    public var tls: Bool
+    /// Streamed completions instead of plain ones (`bench stream`): the load is flat out only,
+    /// each connection a stream after another.
+    public var stream: StreamLoad?
 
-    public init(binary: String, wrk: String, connections: Int, seconds: Int, threads: Int, runs: Int, paceMs: Int) {
+    /// What each streamed completion is: its content chunks, the pause between them, and the
+    /// share of streams the upstream breaks with an error event.
+    public struct StreamLoad: Sendable {
+        public var chunks: Int
+        public var intervalMs: Int
+        public var errorShare: Double
+
+        public init(chunks: Int, intervalMs: Int, errorShare: Double) {
+            self.chunks = chunks
+            self.intervalMs = intervalMs
+            self.errorShare = errorShare
+        }
+    }
+
+    public init(binary: String, wrk: String, nginx: String?, openssl: String?, connections: Int, seconds: Int, threads: Int,
+                runs: Int, paceMs: Int, tls: Bool, stream: StreamLoad? = nil) {
         self.binary = binary
         self.wrk = wrk
+        self.nginx = nginx
+        self.openssl = openssl
         self.connections = connections
         self.seconds = seconds
         self.threads = threads
         self.runs = runs
         self.paceMs = paceMs
+        self.tls = tls
+        self.stream = stream
     }
 
-    /// One wrk run's figures.
+    /// Where the load goes.
+    public enum Target: String, Sendable, CaseIterable {
+        case direct = "upstream directly"
+        case nginx = "nginx"
+        case agent = "errwatch agent"
+    }
+
+    /// How the load is offered.
+    public enum Load: Sendable, Hashable {
+        /// Each connection sends its next request as soon as the last is answered.
+        case flatOut
+        /// Each connection waits between requests, as apps do.
+        case paced
+    }
+
+    /// One wrk run's figures, and the CPU the proxy used during it.
     public struct Run: Sendable {
         public var requestsPerSecond: Double
         public var p50Ms: Double
         public var p99Ms: Double
         public var requests: Int
         public var non2xx: Int
+        /// The proxy's CPU time per 1,000 requests, in ms (nil for the upstream directly).
+        public var cpuMsPer1000: Double?
     }
 
-    /// The medians of every target and load, what the agent recorded, and its peak memory.
+    /// The medians of every target and load, what the agent recorded, and peak memory.
     public struct Result: Sendable {
-        public var direct: Run, proxied: Run, pacedDirect: Run, pacedProxied: Run
+        public var runs: [Target: [Load: Run]]
         /// Requests the measured runs sent through the agent.
         public var sent: Int
         /// Calls the agent recorded (the measured runs and a warm-up).
         public var recorded: Int64
-        public var peakRSSKiB: Int?
-        var connections: Int, seconds: Int, runs: Int, paceMs: Int
+        /// Of those, the calls recorded as errors (in `bench stream`, the upstream's error events).
+        public var recordedErrors: Int64
+        public var agentPeakRSSKiB: Int?
+        public var nginxRSSKiB: Int?
+        var benchmark: ProxyBenchmark
 
         /// The table and the summary lines.
         public func write(to output: (String) -> Void) {
-            let rows: [[Cell]] = [("upstream directly", "flat out", direct), ("through the agent", "flat out", proxied),
-                                  ("upstream directly", "paced \(paceMs) ms", pacedDirect), ("through the agent", "paced \(paceMs) ms", pacedProxied)]
-                .map { name, mode, run in
-                    [.text(name), .text(mode), .number(run.requestsPerSecond, digits: 0), .number(run.p50Ms, digits: 3), .number(run.p99Ms, digits: 3),
-                     .integer(Int64(run.requests)), .integer(Int64(run.non2xx))]
+            let b = benchmark
+            let rows: [[Cell]] = Target.allCases.flatMap { target in
+                [(Load.flatOut, "flat out"), (.paced, "paced \(b.paceMs) ms")].compactMap { load, name -> [Cell]? in
+                    guard let run = runs[target]?[load] else { return nil }
+                    return [.text(target.rawValue), .text(name), .number(run.requestsPerSecond, digits: 0), .number(run.p50Ms, digits: 3),
+                            .number(run.p99Ms, digits: 3), .integer(Int64(run.requests)), .integer(Int64(run.non2xx)),
+                            .number(run.cpuMsPer1000, digits: 1)]
                 }
-            output("medians of \(runs) runs of \(seconds)s at \(connections) connections:\n")
-            Report(columns: ["target", "load", "requests_per_s", "p50_ms", "p99_ms", "requests", "non_2xx"], rows: rows)
+            }
+            let what = b.stream.map { "\(b.connections) concurrent streams of \($0.chunks) chunks \($0.intervalMs) ms apart" }
+                ?? "\(b.connections) connections"
+            output("medians of \(b.runs) runs of \(b.seconds)s, \(what), \(b.tls ? "TLS" : "plain HTTP") upstream:\n")
+            Report(columns: ["target", "load", b.stream == nil ? "requests_per_s" : "streams_per_s", "p50_ms", "p99_ms", "requests", "non_2xx",
+                             "cpu_ms_per_1k"], rows: rows)
                 .render(.table, to: output)
-            output("""
-                throughput through the agent: \(Int(proxied.requestsPerSecond)) requests/s, \
-                \(Format.fixed(proxied.requestsPerSecond / direct.requestsPerSecond * 100, digits: 1))% of direct
-                added latency, paced: p50 \(Format.fixed(pacedProxied.p50Ms - pacedDirect.p50Ms, digits: 3)) ms, \
-                p99 \(Format.fixed(pacedProxied.p99Ms - pacedDirect.p99Ms, digits: 3)) ms \
-                (flat out: p50 \(Format.fixed(proxied.p50Ms - direct.p50Ms, digits: 3)) ms, p99 \(Format.fixed(proxied.p99Ms - direct.p99Ms, digits: 3)) ms)
-                agent peak RSS: \(peakRSSKiB.map { "\($0 / 1024) MiB" } ?? "unknown"); outcomes recorded: \(recorded) (the measured runs sent \(sent), plus a warm-up)
-
-                """)
+            func added(_ target: Target) -> String {
+                guard let paced = runs[target]?[.paced], let direct = runs[.direct]?[.paced] else { return "-" }
+                return "p50 \(Format.fixed(paced.p50Ms - direct.p50Ms, digits: 3)) ms, p99 \(Format.fixed(paced.p99Ms - direct.p99Ms, digits: 3)) ms"
+            }
+            var lines = b.stream == nil ? ["added latency, paced: errwatch \(added(.agent)); nginx \(added(.nginx))"] : []
+            if b.stream != nil, let agent = runs[.agent]?[.flatOut], let nginx = runs[.nginx]?[.flatOut] {
+                lines.append("errwatch - nginx, whole-stream time: p50 \(Format.fixed(agent.p50Ms - nginx.p50Ms, digits: 1)) ms, "
+                    + "p99 \(Format.fixed(agent.p99Ms - nginx.p99Ms, digits: 1)) ms")
+            }
+            if let agent = runs[.agent]?[.flatOut], let nginx = runs[.nginx]?[.flatOut] {
+                lines.append("errwatch/nginx, flat out: throughput \(Format.fixed(agent.requestsPerSecond / nginx.requestsPerSecond, digits: 2))"
+                    + (agent.cpuMsPer1000.flatMap { a in nginx.cpuMsPer1000.map { n in ", CPU per request \(Format.fixed(a / n, digits: 2))" } } ?? ""))
+            }
+            lines.append("agent peak RSS: \(agentPeakRSSKiB.map { "\($0 / 1024) MiB" } ?? "unknown")"
+                + (nginxRSSKiB.map { "; nginx workers' RSS: \($0 / 1024) MiB" } ?? "")
+                + "; outcomes recorded: \(recorded) (the measured runs completed \(sent), plus a warm-up)"
+                + (b.stream == nil ? "" : ", \(recordedErrors) of them errors"))
+            output(lines.joined(separator: "\n") + "\n")
         }
     }
 
-    /// Starts the fake upstream and the agent, warms both, runs the loads, and reads back what
-    /// the agent recorded. `progress` hears each run.
+    /// Starts the fake upstream, nginx and the agent, warms each, runs the loads in turn, and
+    /// reads back what the agent recorded. `progress` hears each run.
     public func run(progress: (String) -> Void) throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
+        let body = stream == nil ? #"{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}"#
+            : #"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello"}]}"#
         let request = """
             wrk.method = "POST"
-            wrk.body = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
+            wrk.body = '\(body)'
             wrk.headers["Content-Type"] = "application/json"
             wrk.headers["Authorization"] = "Bearer sk-bench-not-a-real-key-000"
 
@@ -90,49 +156,73 @@ public struct ProxyBenchmark: Sendable {
         let pacedScript = directory.appendingPathComponent("paced.lua").path
         try Data((request + "function delay() return \(paceMs) end\n").utf8).write(to: URL(fileURLWithPath: pacedScript))
 
-        let upstream = try Child(binary, ["mock-upstream", "--listen", "127.0.0.1:0", "--mix", ""], marker: "mock upstream listening")
+        var certificates: BenchCertificates?
+        if tls {
+            guard let openssl else { throw BenchFailure("A TLS upstream needs openssl for its certificates.") }
+            certificates = try BenchCertificates(openssl: openssl, directory: directory)
+        }
+        let tlsFlags = certificates.map { ["--tls-cert", $0.certificateFile, "--tls-key", $0.keyFile] } ?? []
+        let streamFlags = stream.map {
+            ["--stream-chunks", String($0.chunks), "--chunk-interval", "\($0.intervalMs)ms", "--stream-errors", String($0.errorShare)]
+        } ?? []
+        let upstream = try Child(binary, ["mock-upstream", "--listen", "127.0.0.1:0", "--mix", ""] + tlsFlags + streamFlags,
+                                 marker: "mock upstream listening")
         defer { upstream.stop() }
+        let upstreamBase = tls ? "https://localhost:\(upstream.port)/v1" : "http://127.0.0.1:\(upstream.port)/v1"
         let database = directory.appendingPathComponent("bench.db").path
-        let agent = try Child(binary, ["agent", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(upstream.port)/v1", "--db", database],
+        let agent = try Child(binary, ["agent", "--listen", "127.0.0.1:0", "--upstream", upstreamBase, "--db", database],
+                              environment: certificates.map { ["ERRWATCH_TLS_CA_FILE": $0.caFile] } ?? [:],
                               marker: "errwatch agent listening")
         defer { agent.stop() }
+        let peer = try nginx.map { try NginxPeer(nginx: $0, directory: directory, upstreamPort: upstream.port, caFile: certificates?.caFile) }
+        defer { peer?.stop() }
 
-        let load = { (url: String, script: String) throws -> Run in
-            let output = try Self.capture(wrk, ["-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script, url])
-            guard let run = Self.parse(output) else { throw BenchFailure("Could not read wrk's output:\n\(output)") }
+        var urls: [Target: String] = [.direct: upstreamBase + "/chat/completions", .agent: "http://127.0.0.1:\(agent.port)/v1/chat/completions"]
+        if let peer { urls[.nginx] = "http://127.0.0.1:\(peer.port)/v1/chat/completions" }
+        let cpu: [Target: () -> Double] = [.agent: agent.cpuSeconds, .nginx: { peer?.cpuSeconds() ?? 0 }]
+        let targets = Target.allCases.filter { urls[$0] != nil }
+
+        let load = { (target: Target, script: String) throws -> Run in
+            let before = cpu[target]?()
+            let output = try Self.capture(wrk, ["-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--timeout", "60s", "--latency",
+                                                "-s", script, urls[target]!])
+            guard var run = Self.parse(output) else { throw BenchFailure("Could not read wrk's output:\n\(output)") }
+            if let before, let after = cpu[target]?(), run.requests > 0 {
+                run.cpuMsPer1000 = (after - before) * 1_000_000 / Double(run.requests)
+            }
             return run
         }
-        // A short warm-up of each, then the measured runs.
-        _ = try Self.capture(wrk, ["-t1", "-c4", "-d1s", "-s", script, "http://127.0.0.1:\(upstream.port)/v1/chat/completions"])
-        _ = try Self.capture(wrk, ["-t1", "-c4", "-d1s", "-s", script, "http://127.0.0.1:\(agent.port)/v1/chat/completions"])
-        let directURL = "http://127.0.0.1:\(upstream.port)/v1/chat/completions", agentURL = "http://127.0.0.1:\(agent.port)/v1/chat/completions"
-        var directRuns: [Run] = [], proxiedRuns: [Run] = [], pacedDirectRuns: [Run] = [], pacedProxiedRuns: [Run] = []
+        // A short warm-up of each, then the measured runs, the targets taking turns.
+        for target in targets { _ = try Self.capture(wrk, ["-t1", "-c4", "-d1s", "-s", script, urls[target]!]) }
+        var measured: [Target: [Load: [Run]]] = [:]
         for run in 1...runs {
-            directRuns.append(try load(directURL, script))
-            proxiedRuns.append(try load(agentURL, script))
-            pacedDirectRuns.append(try load(directURL, pacedScript))
-            pacedProxiedRuns.append(try load(agentURL, pacedScript))
-            progress("""
-                run \(run): flat out direct \(Int(directRuns.last!.requestsPerSecond)) req/s, through the agent \(Int(proxiedRuns.last!.requestsPerSecond)) req/s; \
-                paced p99 direct \(Format.fixed(pacedDirectRuns.last!.p99Ms, digits: 3)) ms, through the agent \(Format.fixed(pacedProxiedRuns.last!.p99Ms, digits: 3)) ms
-                """)
+            for target in targets {
+                measured[target, default: [:]][.flatOut, default: []].append(try load(target, script))
+                if stream == nil { measured[target, default: [:]][.paced, default: []].append(try load(target, pacedScript)) }
+            }
+            progress("run \(run): " + targets.map { target in
+                let flat = measured[target]![.flatOut]!.last!
+                return "\(target.rawValue) \(Int(flat.requestsPerSecond))/s, p99 \(Format.fixed(flat.p99Ms, digits: 3)) ms"
+                    + (measured[target]![.paced]?.last.map { ", paced p99 \(Format.fixed($0.p99Ms, digits: 3)) ms" } ?? "")
+            }.joined(separator: "; "))
         }
-        let direct = Self.median(directRuns), proxied = Self.median(proxiedRuns)
-        let pacedDirect = Self.median(pacedDirectRuns), pacedProxied = Self.median(pacedProxiedRuns)
-        let sent = (proxiedRuns + pacedProxiedRuns).reduce(0) { $0 + $1.requests }
+        let medians = measured.mapValues { $0.mapValues(Self.median) }
+        let sent = measured[.agent].map { ($0[.flatOut] ?? []) + ($0[.paced] ?? []) }?.reduce(0) { $0 + $1.requests } ?? 0
         let peakRSS = agent.peakRSSKiB()
+        let nginxRSS = peer?.rssKiB()
         agent.stop()
         let store = try Store.open(path: database)
-        let recorded = try store.rates(Filter(since: 0, until: Int64.max / 2), by: [])[0].calls
-        return Result(direct: direct, proxied: proxied, pacedDirect: pacedDirect, pacedProxied: pacedProxied, sent: sent,
-                      recorded: recorded, peakRSSKiB: peakRSS, connections: connections, seconds: seconds, runs: runs, paceMs: paceMs)
+        let totals = try store.rates(Filter(since: 0, until: Int64.max / 2), by: [])[0]
+        return Result(runs: medians, sent: sent, recorded: totals.calls, recordedErrors: totals.errors, agentPeakRSSKiB: peakRSS,
+                      nginxRSSKiB: nginxRSS, benchmark: self)
     }
 
     /// The median of each figure over `runs`.
     static func median(_ runs: [Run]) -> Run {
-        Run(requestsPerSecond: Measure.median(runs.map(\.requestsPerSecond)), p50Ms: Measure.median(runs.map(\.p50Ms)),
-            p99Ms: Measure.median(runs.map(\.p99Ms)), requests: Int(Measure.median(runs.map { Double($0.requests) })),
-            non2xx: runs.reduce(0) { $0 + $1.non2xx })
+        let cpu = runs.compactMap(\.cpuMsPer1000)
+        return Run(requestsPerSecond: Measure.median(runs.map(\.requestsPerSecond)), p50Ms: Measure.median(runs.map(\.p50Ms)),
+                   p99Ms: Measure.median(runs.map(\.p99Ms)), requests: Int(Measure.median(runs.map { Double($0.requests) })),
+                   non2xx: runs.reduce(0) { $0 + $1.non2xx }, cpuMsPer1000: cpu.isEmpty ? nil : Measure.median(cpu))
     }
 
     /// Runs a command to completion and returns its standard output.

@@ -9,22 +9,23 @@ import Foundation
 struct BenchProxyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
-        abstract: "Measures what the recording proxy adds: wrk straight to a fake upstream, then through the agent.",
+        abstract: "Measures the recording proxy against nginx: wrk straight to a fake upstream, through nginx, through the agent.",
         discussion: helpText("""
-            Starts `errwatch mock-upstream` (no errors, no latency) and `errwatch agent` in front of
-            it, as separate processes, recording into a fresh database. Loads each with wrk (Debian
-            package `wrk`) at the same concurrency and length — first the upstream directly, then
-            through the agent — twice: flat out (each connection sends its next request as soon as
-            the last is answered: the throughput), and paced (each connection waits --pace between
-            requests, as apps do: the latency the agent adds, compared at the same offered load).
-            Prints requests/s, p50 and p99 latency of each, what the agent adds, and its peak RSS.
+            Starts `errwatch mock-upstream` (no errors, no latency), nginx in front of it (Debian
+            package `nginx`, with a generated configuration: keep-alive upstream connections,
+            proxy_buffering off) and `errwatch agent` in front of it, as separate processes, the
+            agent recording into a fresh database. Loads each with wrk (package `wrk`) at the same
+            concurrency and length, the targets taking turns, twice: flat out (each connection
+            sends its next request as soon as the last is answered: the throughput), and paced
+            (each connection waits --pace between requests, as apps do: the latency a proxy adds,
+            compared at the same offered load). Prints requests/s, p50 and p99 latency and each
+            proxy's CPU per 1,000 requests (from /proc), the ratios against nginx, and memory.
 
-            Flat out, both targets saturate the machine at different rates, so the difference of
-            their latencies measures the saturation more than the agent; the paced runs are the
-            added-latency figure.
+            With --tls the upstream serves HTTPS with a certificate from a CA made for the run
+            (package `openssl`); nginx and the agent both verify it, as they would a provider's.
 
             Example:
-              swift run -c release errwatch bench proxy --connections 32 --duration 10s
+              swift run -c release errwatch bench proxy --tls --connections 32 --duration 10s
             """))
 
     @Option(help: "Concurrent connections.")
@@ -37,6 +38,10 @@ struct BenchProxyCommand: AsyncParsableCommand {
     var runs = 3
     @Option(help: ArgumentHelp("Pause between a connection's requests in the paced runs (whole milliseconds).", valueName: "duration"))
     var pace = "2ms"
+    @Flag(help: "Make the upstream HTTPS, as real providers are.")
+    var tls = false
+    @Flag(name: .customLong("without-nginx"), help: "Leave nginx out (on a machine without it).")
+    var withoutNginx = false
 
     func run() async throws {
         let context = CommandContext.current
@@ -45,15 +50,13 @@ struct BenchProxyCommand: AsyncParsableCommand {
         guard seconds >= 1, (1...1_000).contains(connections), (1...16).contains(threads), (1...20).contains(runs), (1...1_000).contains(paceMs) else {
             throw ValidationError("Give --duration of at least 1s, --connections from 1 to 1000, --threads from 1 to 16, --runs from 1 to 20 and --pace from 1ms to 1s.")
         }
-        guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw ValidationError("bench proxy needs wrk; install it with 'apt-get install wrk'.")
-        }
+        let tools = try BenchTools(nginx: !withoutNginx, openssl: tls, command: "bench proxy")
         #if DEBUG
         context.warn("warning: this is a debug build; measure with 'swift run -c release errwatch bench proxy'.")
         #endif
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
         let benchmark = ProxyBenchmark(
-            binary: binary, wrk: wrk, connections: connections, seconds: Int(seconds), threads: threads, runs: runs, paceMs: Int(paceMs))
+            binary: tools.binary, wrk: tools.wrk, nginx: tools.nginx, openssl: tools.openssl, connections: connections, seconds: Int(seconds), threads: threads,
+            runs: runs, paceMs: Int(paceMs), tls: tls)
         try benchmark.run { context.warn($0) }.write(to: context.standardOutput)
     }
 }

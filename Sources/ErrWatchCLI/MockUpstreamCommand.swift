@@ -38,6 +38,10 @@ struct MockUpstreamCommand: AsyncParsableCommand {
     var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Whose error bodies to answer with: guide, openai, anthropic, gemini, azure or vllm.", valueName: "provider"))
     var dialect = "guide"
+    @Option(name: .customLong("stream-chunks"), help: ArgumentHelp("Content chunks in each streamed answer.", valueName: "count"))
+    var streamChunks = 8
+    @Option(name: .customLong("chunk-interval"), help: ArgumentHelp("Pause between a stream's chunks.", valueName: "duration"))
+    var chunkInterval = "0s"
     @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Serve HTTPS with this PEM certificate (chain).", valueName: "file"))
     var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: ArgumentHelp("The certificate's PEM private key.", valueName: "file"))
@@ -59,6 +63,14 @@ struct MockUpstreamCommand: AsyncParsableCommand {
                 throw ErrWatchError(.invalidArgument, "Invalid --stream-errors '\(streamErrors)'; give a share such as 2%.")
             }
             configuration.streamErrorShare = share
+            guard (1...10_000).contains(streamChunks) else {
+                throw ErrWatchError(.invalidArgument, "Invalid --stream-chunks \(streamChunks); give 1 to 10000.")
+            }
+            configuration.streamChunks = streamChunks
+            guard let interval = DurationText.milliseconds(chunkInterval), interval <= 60_000 else {
+                throw ErrWatchError(.invalidArgument, "Invalid --chunk-interval '\(chunkInterval)'; give a duration such as 50ms (at most 60s).")
+            }
+            configuration.chunkDelayMs = interval
             var address = AgentConfiguration()
             try address.set("listen", to: listen, origin: "--listen")
             configuration.host = address.host

@@ -85,12 +85,19 @@ struct SeriesCounts {
     /// The rows of `filter`'s range (its call side: see ``Filter/callSide``), by bucket start.
     static func fetch(_ db: Database, _ filter: Filter, bucketMs: Int64? = nil, sums columns: [String] = []) throws -> [SeriesCounts] {
         let counts = try CountsQuery(db, filter: filter.callSide, alignTo: bucketMs, extra: columns.filter { !countColumns.contains($0) })
-        let perSeries = "app, endpoint, model, status, type, code"
-        let (start, groupBy) = bucketMs.map { ("bucket - (bucket % \($0))", "start, \(perSeries)") } ?? ("0", perSeries)
+        let dimensions = filter.callSide.dimensionConditions()
+        // Summed per series (and bucket) first, on the counts tables alone, then joined to the
+        // few series that result and filtered by their dimensions: a month of rows is grouped
+        // on an integer, without carrying six texts through the sort (about 4x faster).
+        let start = bucketMs.map { "bucket - (bucket % \($0))" } ?? "0"
         let rows = try Row.fetchAll(db, sql: """
-            SELECT \(start) AS start, \(perSeries), sum(calls)\(columns.map { ", sum(\($0))" }.joined())
-            FROM (\(counts.sql)) GROUP BY \(groupBy) ORDER BY start
-            """, arguments: counts.arguments)
+            SELECT g.start, s.app, s.endpoint, s.model, s.status, s.type, s.code, g.calls\(columns.indices.map { ", g.sum\($0)" }.joined())
+            FROM (SELECT \(start) AS start, series, sum(calls) AS calls\(columns.enumerated().map { ", sum(\($1)) AS sum\($0)" }.joined())
+                  FROM (\(counts.sql)) GROUP BY start, series) g
+            JOIN series s ON s.id = g.series
+            \(dimensions.sql.isEmpty ? "" : "WHERE " + dimensions.sql.joined(separator: " AND "))
+            ORDER BY g.start
+            """, arguments: counts.arguments + dimensions.arguments)
         return rows.map { row in
             SeriesCounts(
                 start: row[0], series: SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6]),
@@ -100,34 +107,30 @@ struct SeriesCounts {
 }
 
 /// The call-count rows in a filter's range, read from the coarsest levels that cover it
-/// (see ``Rollup/segments(since:until:hourlyUntil:dailyUntil:alignTo:)``), as one subquery
-/// with the columns of `call_counts`.
+/// (see ``Rollup/segments(since:until:hourlyUntil:dailyUntil:alignTo:)``), as one subquery with
+/// the columns `bucket`, `series`, `calls`, `latency_calls`, `latency_ms_sum` and the extra ones;
+/// the series' dimensions are for the query around it to join and filter.
 struct CountsQuery {
     var sql: String
     var arguments: StatementArguments
 
     /// `extra` names more count columns to select (such as the latency buckets).
     init(_ db: Database, filter: Filter, alignTo bucket: Int64? = nil, extra: [String] = []) throws {
-        let extraColumns = extra.map { ", c.\($0)" }.joined()
+        let extraColumns = extra.map { ", \($0)" }.joined()
         let marks = try Watermarks.read(db)
         let segments = Rollup.segments(
             since: filter.since, until: filter.until, hourlyUntil: marks.hourly, dailyUntil: marks.daily, alignTo: bucket)
-        let dimensions = filter.dimensionConditions()
         var parts: [String] = []
         arguments = []
         for segment in segments {
-            let conditions = ["c.bucket >= ?", "c.bucket < ?"] + dimensions.sql
             parts.append("""
-                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, \(Filter.faultSQL) AS fault,
-                       c.calls, c.latency_calls, c.latency_ms_sum\(extraColumns)
-                FROM \(Watermarks.table(segment.level)) c JOIN series s ON s.id = c.series
-                WHERE \(conditions.joined(separator: " AND "))
+                SELECT bucket, series, calls, latency_calls, latency_ms_sum\(extraColumns)
+                FROM \(Watermarks.table(segment.level)) WHERE bucket >= ? AND bucket < ?
                 """)
             arguments += [segment.from, segment.to]
-            arguments += dimensions.arguments
         }
         if parts.isEmpty {
-            parts.append("SELECT 0 AS bucket, '' AS app, '' AS endpoint, '' AS model, 0 AS status, '' AS type, '' AS code, '' AS fault, 0 AS calls, 0 AS latency_calls, 0 AS latency_ms_sum" + extra.map { ", 0 AS \($0)" }.joined() + " WHERE 0")
+            parts.append("SELECT 0 AS bucket, 0 AS series, 0 AS calls, 0 AS latency_calls, 0 AS latency_ms_sum" + extra.map { ", 0 AS \($0)" }.joined() + " WHERE 0")
         }
         sql = parts.joined(separator: " UNION ALL ")
     }
