@@ -5,7 +5,11 @@ import Foundation
 /// `event: error`), and whether the stream reached its end (`data: [DONE]`, or Anthropic's
 /// `message_stop`).
 ///
-/// It keeps at most one line of ``maxLineBytes``; longer lines are skipped whole, never held.
+/// It runs on every chunk of every stream the proxy passes, so a healthy chunk costs a search
+/// for line ends, a look at each line's first bytes and a search for `"error"` in its
+/// payload, on the bytes where they lie: no copy (but of a line that continues in the next
+/// chunk), no text built, no allocation. Only a payload that mentions `"error"` is read as
+/// text. It keeps at most one line of ``maxLineBytes``; longer lines are skipped whole.
 public struct StreamScanner: Sendable {
     /// Longest line inspected; events carrying errors are short.
     public static let maxLineBytes = 64 * 1024
@@ -17,46 +21,113 @@ public struct StreamScanner: Sendable {
     /// Whether any event was seen at all.
     public private(set) var sawEvent = false
 
-    private var line: [UInt8] = []
+    /// The start of a line the next chunk continues.
+    private var partial: [UInt8] = []
     private var overlong = false
-    private var lastEventName = ""
+    private var lastEvent = EventName.other
     private let now: Int64
+
+    /// The event names that change how the next `data:` line is read.
+    private enum EventName {
+        case error, messageStop, other
+    }
 
     /// A scanner; `now` dates retry hints found in errors.
     public init(now: Int64) { self.now = now }
 
     /// Feeds the next chunk of the stream.
     public mutating func feed(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") {
-                if !overlong { handle(line) }
-                line.removeAll(keepingCapacity: true)
-                overlong = false
-            } else if !overlong {
-                if line.count < Self.maxLineBytes { line.append(byte) } else { overlong = true }
+        if bytes.withContiguousStorageIfAvailable({ feed(UnsafeRawBufferPointer($0)) }) != nil { return }
+        let copy = Array(bytes)
+        copy.withUnsafeBytes { feed($0) }
+    }
+
+    /// Feeds the next chunk of the stream, read where it lies.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        var start = 0
+        while start < bytes.count {
+            guard let found = memchr(base + start, 0x0A, bytes.count - start) else {
+                keep(UnsafeRawBufferPointer(rebasing: bytes[start...]))
+                return
             }
+            let end = UnsafeRawPointer(found) - base
+            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            if partial.isEmpty, !overlong {
+                handle(line)
+            } else {
+                keep(line)
+                if !overlong { partial.withUnsafeBytes { handle($0) } }
+                partial.removeAll(keepingCapacity: true)
+                overlong = false
+            }
+            start = end + 1
         }
     }
 
-    private mutating func handle(_ raw: [UInt8]) {
-        var bytes = raw[...]
-        if bytes.last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
-        if bytes.starts(with: Array("event:".utf8)) {
-            lastEventName = String(decoding: bytes.dropFirst(6), as: UTF8.self).trimmingSpaces().description
+    /// Holds the start of a line until its end comes, up to ``maxLineBytes``.
+    private mutating func keep(_ bytes: UnsafeRawBufferPointer) {
+        guard !overlong else { return }
+        if partial.count + bytes.count > Self.maxLineBytes {
+            overlong = true
+            partial.removeAll(keepingCapacity: true)
+        } else {
+            partial.append(contentsOf: bytes)
+        }
+    }
+
+    private mutating func handle(_ raw: UnsafeRawBufferPointer) {
+        var line = raw[...]
+        if line.last == 0x0D { line = line.dropLast() }
+        if Self.starts(line, with: Self.eventField) {
+            let name = Self.trimmed(line.dropFirst(Self.eventField.count))
+            lastEvent = name.elementsEqual("error".utf8) ? .error : name.elementsEqual("message_stop".utf8) ? .messageStop : .other
             return
         }
-        guard bytes.starts(with: Array("data:".utf8)) else { return }
+        guard Self.starts(line, with: Self.dataField) else { return }
         sawEvent = true
-        let payload = String(decoding: bytes.dropFirst(5), as: UTF8.self).trimmingSpaces()
-        if payload == "[DONE]" || lastEventName == "message_stop" {
+        let payload = Self.trimmed(line.dropFirst(Self.dataField.count))
+        if payload.elementsEqual("[DONE]".utf8) || lastEvent == .messageStop {
             sawEnd = true
             return
         }
-        guard error == nil, payload.hasPrefix("{"), lastEventName == "error" || payload.contains("\"error\"") else { return }
+        guard error == nil, payload.first == UInt8(ascii: "{") else { return }
+        let mentionsError = lastEvent == .error || Self.contains(Self.errorKey, in: UnsafeRawBufferPointer(rebasing: payload))
+        guard mentionsError else { return }
+        // Rare: only now is the payload read as text.
+        let text = String(decoding: payload, as: UTF8.self)
         // An error event has the shape of an error body, without a status: its type decides.
-        if lastEventName == "error" || Self.isErrorObject(payload) {
-            error = Classifier.classifyEvent(payload: Array(payload.utf8), now: now)
+        if lastEvent == .error || Self.isErrorObject(text[...]) {
+            error = Classifier.classifyEvent(payload: Array(payload), now: now)
         }
+    }
+
+    private static let eventField = Array("event:".utf8)
+    private static let dataField = Array("data:".utf8)
+    private static let errorKey = Array("\"error\"".utf8)
+
+    /// Whether `needle` occurs in `haystack`: memchr to each candidate first byte, then a compare.
+    private static func contains(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer) -> Bool {
+        guard let base = haystack.baseAddress, let first = needle.first, haystack.count >= needle.count else { return false }
+        var offset = 0
+        while offset <= haystack.count - needle.count,
+              let found = memchr(base + offset, Int32(first), haystack.count - needle.count + 1 - offset) {
+            let at = UnsafeRawPointer(found) - base
+            if memcmp(base + at, needle, needle.count) == 0 { return true }
+            offset = at + 1
+        }
+        return false
+    }
+
+    private static func starts(_ line: Slice<UnsafeRawBufferPointer>, with prefix: [UInt8]) -> Bool {
+        line.count >= prefix.count && zip(line, prefix).allSatisfy { $0 == $1 }
+    }
+
+    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        var bytes = bytes
+        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+        return bytes
     }
 
     /// Whether `payload` is an error object rather than a chunk that mentions "error" in its text.

@@ -45,4 +45,41 @@ import Testing
         #expect(scanner.error == nil)
         #expect(scanner.sawEnd)
     }
+
+    /// The proxy feeds chunks as the network cuts them: a line, a field name or the word
+    /// `"error"` may be split anywhere, and the verdict must not change.
+    @Test func theVerdictIsTheSameWhereverTheChunksAreCut() throws {
+        let stream = Array("""
+            data: {"id":"chatcmpl-1","choices":[{"delta":{"content":"Hel"}}]}
+            
+            event: error
+            data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
+
+            data: [DONE]
+
+            """.utf8)
+        for cut in 1..<stream.count {
+            var scanner = StreamScanner(now: 0)
+            stream[..<cut].withUnsafeBytes { scanner.feed($0) }
+            stream[cut...].withUnsafeBytes { scanner.feed($0) }
+            #expect(scanner.error?.type == .overloaded, "cut at \(cut)")
+            #expect(scanner.sawEnd && scanner.sawEvent, "cut at \(cut)")
+        }
+        // Byte by byte too.
+        var scanner = StreamScanner(now: 0)
+        for byte in stream { [byte].withUnsafeBytes { scanner.feed($0) } }
+        #expect(scanner.error?.type == .overloaded && scanner.sawEnd)
+    }
+
+    @Test func aLineLongerThanTheLimitIsSkippedWholeAndTheNextIsRead() throws {
+        let long = "data: {\"choices\":[{\"delta\":{\"content\":\"" + String(repeating: "x", count: StreamScanner.maxLineBytes) + "\"}}]}\n\n"
+        let error = #"data: {"error":{"type":"server_error","message":"boom"}}"# + "\n\n"
+        var scanner = StreamScanner(now: 0)
+        // The long line in pieces, as the network delivers it.
+        let bytes = Array((long + error).utf8)
+        for start in stride(from: 0, to: bytes.count, by: 4_096) {
+            bytes[start..<min(start + 4_096, bytes.count)].withUnsafeBytes { scanner.feed($0) }
+        }
+        #expect(scanner.error?.type == .internal)
+    }
 }

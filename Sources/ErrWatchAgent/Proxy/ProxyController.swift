@@ -392,7 +392,7 @@ struct ResponseInspector {
         if status >= 400, prefix.count < Classifier.maxBodyBytes {
             prefix += chunk.readableBytesView.prefix(Classifier.maxBodyBytes - prefix.count)
         } else if isStream {
-            scanner.feed(chunk.readableBytesView)
+            chunk.withUnsafeReadableBytes { scanner.feed($0) }
         }
     }
 
