@@ -88,12 +88,14 @@ public struct ProxyBenchmark: Sendable {
     /// The medians of every target and load, what the agent recorded, and peak memory.
     public struct Result: Sendable {
         public var runs: [Target: [Load: Run]]
-        /// Requests the measured runs sent through the agent.
+        /// Requests the agent answered in full, the warm-up included (wrk's count).
         public var sent: Int
-        /// Calls the agent recorded (the measured runs and a warm-up).
+        /// Calls the agent recorded.
         public var recorded: Int64
-        /// Of those, the calls recorded as errors (in `bench stream`, the upstream's error events).
-        public var recordedErrors: Int64
+        /// The errors among them, by code: in `bench stream`, the upstream's error events
+        /// (`upstream_error`) and the streams wrk cut when each run's time was up
+        /// (`client_closed_request`), which it does not count as answered.
+        public var recordedErrors: [(code: String, calls: Int64)]
         public var agentPeakRSSKiB: Int?
         public var nginxRSSKiB: Int?
         var benchmark: ProxyBenchmark
@@ -130,8 +132,8 @@ public struct ProxyBenchmark: Sendable {
             }
             lines.append("agent peak RSS: \(agentPeakRSSKiB.map { "\($0 / 1024) MiB" } ?? "unknown")"
                 + (nginxRSSKiB.map { "; nginx workers' RSS: \($0 / 1024) MiB" } ?? "")
-                + "; outcomes recorded: \(recorded) (the measured runs completed \(sent), plus a warm-up)"
-                + (b.stream == nil ? "" : ", \(recordedErrors) of them errors"))
+                + "; calls answered \(sent), recorded \(recorded)"
+                + (recordedErrors.isEmpty ? "" : ", errors among them: " + recordedErrors.map { "\($0.calls) \($0.code)" }.joined(separator: ", ")))
             output(lines.joined(separator: "\n") + "\n")
         }
     }
@@ -193,7 +195,11 @@ public struct ProxyBenchmark: Sendable {
             return run
         }
         // A short warm-up of each, then the measured runs, the targets taking turns.
-        for target in targets { _ = try Self.capture(wrk, ["-t1", "-c4", "-d1s", "-s", script, urls[target]!]) }
+        var warmUp = 0
+        for target in targets {
+            let output = try Self.capture(wrk, ["-t1", "-c4", "-d1s", "--timeout", "60s", "--latency", "-s", script, urls[target]!])
+            if target == .agent { warmUp = Self.parse(output)?.requests ?? 0 }
+        }
         var measured: [Target: [Load: [Run]]] = [:]
         for run in 1...runs {
             for target in targets {
@@ -207,13 +213,15 @@ public struct ProxyBenchmark: Sendable {
             }.joined(separator: "; "))
         }
         let medians = measured.mapValues { $0.mapValues(Self.median) }
-        let sent = measured[.agent].map { ($0[.flatOut] ?? []) + ($0[.paced] ?? []) }?.reduce(0) { $0 + $1.requests } ?? 0
+        let sent = warmUp + (measured[.agent].map { ($0[.flatOut] ?? []) + ($0[.paced] ?? []) }?.reduce(0) { $0 + $1.requests } ?? 0)
         let peakRSS = agent.peakRSSKiB()
         let nginxRSS = peer?.rssKiB()
         agent.stop()
         let store = try Store.open(path: database)
-        let totals = try store.rates(Filter(since: 0, until: Int64.max / 2), by: [])[0]
-        return Result(runs: medians, sent: sent, recorded: totals.calls, recordedErrors: totals.errors, agentPeakRSSKiB: peakRSS,
+        let everything = Filter(since: 0, until: Int64.max / 2)
+        let recorded = try store.rates(everything, by: [])[0].calls
+        let errors = try store.rates(everything, by: [.code]).filter { !$0.group[0].isEmpty && $0.errors > 0 }.map { ($0.group[0], $0.errors) }
+        return Result(runs: medians, sent: sent, recorded: recorded, recordedErrors: errors, agentPeakRSSKiB: peakRSS,
                       nginxRSSKiB: nginxRSS, benchmark: self)
     }
 

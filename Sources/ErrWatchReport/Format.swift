@@ -8,20 +8,7 @@ public enum Format {
     }
 
     /// `value` with `digits` decimals.
-    public static func fixed(_ value: Double, digits: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let rounded = (value * scale).rounded() / scale
-        var text = String(abs(rounded) < 0.5 / scale ? 0 : rounded)
-        if let dot = text.firstIndex(of: ".") {
-            let decimals = text.distance(from: dot, to: text.endIndex) - 1
-            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-            if digits == 0 { text = String(text[..<dot]) }
-        } else if digits > 0 {
-            text += "." + String(repeating: "0", count: digits)
-        }
-        return text
-    }
+    public static func fixed(_ value: Double, digits: Int) -> String { NumberText.fixed(value, digits: digits) }
 
     /// Columns padded to their widest cell; numbers right-aligned.
     public static func table(columns: [String], rows: [[Cell]]) -> String {

@@ -55,18 +55,5 @@ public enum AlertText {
         return value >= 10 ? "\(fixed(value, 1))%" : "\(fixed(value, 2))%"
     }
 
-    static func fixed(_ value: Double, _ digits: Int) -> String {
-        guard value.isFinite else { return "∞" }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let rounded = (value * scale).rounded() / scale
-        var text = String(rounded)
-        if let dot = text.firstIndex(of: ".") {
-            let decimals = text.distance(from: dot, to: text.endIndex) - 1
-            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-        } else if digits > 0 {
-            text += "." + String(repeating: "0", count: digits)
-        }
-        return text
-    }
+    static func fixed(_ value: Double, _ digits: Int) -> String { NumberText.fixed(value, digits: digits) }
 }
