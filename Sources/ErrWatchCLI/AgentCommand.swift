@@ -150,19 +150,6 @@ extension AgentCommand {
     }
 }
 
-/// Reloads the alert rules and notifiers on SIGHUP. A wrong file changes nothing: the agent
-/// keeps its previous rules and logs why.
-struct ReloadService: Service {
-    let logger: Logger
-    let reload: @Sendable () -> Void
-
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            reload()
-        }
-    }
-}
-
 extension ServiceGroupConfiguration {
     /// This configuration, cutting what is still running `timeout` after a stop begins.
     func withGracefulShutdownTimeout(_ timeout: Duration) -> ServiceGroupConfiguration {

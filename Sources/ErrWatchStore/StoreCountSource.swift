@@ -1,0 +1,33 @@
+import ErrWatchCore
+import Foundation
+import GRDB
+
+/// The store as one evaluation's count source: each distinct window is read once, as calls per
+/// series (integer keys, no join), and every rule's groups are summed from that in memory, so
+/// the cost of an evaluation grows with its distinct windows, not with its rules.
+public final class StoreCountSource: AlertCountSource {
+    private let store: Store
+    private var series: [Int64: SeriesDimensions] = [:]
+    private var windows: [WindowKey: [(SeriesDimensions, Int64)]] = [:]
+
+    private struct WindowKey: Hashable {
+        var from: Int64
+        var to: Int64
+    }
+
+    /// A source over `store`; make a new one per evaluation (it keeps what it read).
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func counts(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: GroupCounts] {
+        let key = WindowKey(from: from, to: to)
+        if windows[key] == nil {
+            let calls = try store.callsPerSeries(from: from, to: to)
+            // Series are never deleted or reused: reread the table only when one is new.
+            if calls.keys.contains(where: { series[$0] == nil }) { series = try store.seriesDimensions() }
+            windows[key] = calls.compactMap { id, count in series[id].map { ($0, count) } }
+        }
+        return SeriesGrouping.group(windows[key]!, scope: scope, groupBy: groupBy)
+    }
+}
