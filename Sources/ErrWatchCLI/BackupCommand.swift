@@ -13,7 +13,7 @@ struct BackupCommand: AsyncParsableCommand {
             (SQLite's VACUUM INTO), which opens anywhere.
 
             Example:
-              errwatch backup --db /var/lib/errwatch/errwatch.db /backups/errwatch-2026-11-30.db
+              errwatch backup --db /var/lib/errwatch/errwatch.db /backups/errwatch.db
             """))
 
     @OptionGroup var database: DatabaseOptions

@@ -25,38 +25,25 @@ struct BenchProxyCommand: AsyncParsableCommand {
             (package `openssl`); nginx and the agent both verify it, as they would a provider's.
 
             Example:
-              swift run -c release errwatch bench proxy --tls --connections 32 --duration 10s
+              swift run -c release errwatch bench proxy --tls --duration 10s
             """))
 
     @Option(help: "Concurrent connections.")
     var connections = 32
     @Option(help: ArgumentHelp("Length of each load run.", valueName: "duration"))
     var duration = "10s"
-    @Option(help: "wrk threads.")
-    var threads = 2
-    @Option(help: "Runs of each target, alternating; medians are printed.")
-    var runs = 3
     @Option(help: ArgumentHelp("Pause between a connection's requests in the paced runs (whole milliseconds).", valueName: "duration"))
     var pace = "2ms"
-    @Flag(help: "Make the upstream HTTPS, as real providers are.")
-    var tls = false
-    @Flag(name: .customLong("without-nginx"), help: "Leave nginx out (on a machine without it).")
-    var withoutNginx = false
+    @OptionGroup var load: ProxyLoadOptions
 
     func run() async throws {
         let context = CommandContext.current
         let seconds = try parseDuration(duration, option: "--duration") / 1_000
         let paceMs = try parseDuration(pace, option: "--pace")
-        guard seconds >= 1, (1...1_000).contains(connections), (1...16).contains(threads), (1...20).contains(runs), (1...1_000).contains(paceMs) else {
-            throw ValidationError("Give --duration of at least 1s, --connections from 1 to 1000, --threads from 1 to 16, --runs from 1 to 20 and --pace from 1ms to 1s.")
+        guard seconds >= 1, (1...1_000).contains(connections), (1...1_000).contains(paceMs) else {
+            throw ValidationError("Give --duration of at least 1s, --connections from 1 to 1000 and --pace from 1ms to 1s.")
         }
-        let tools = try BenchTools(nginx: !withoutNginx, openssl: tls, command: "bench proxy")
-        #if DEBUG
-        context.warn("warning: this is a debug build; measure with 'swift run -c release errwatch bench proxy'.")
-        #endif
-        let benchmark = ProxyBenchmark(
-            binary: tools.binary, wrk: tools.wrk, nginx: tools.nginx, openssl: tools.openssl, connections: connections, seconds: Int(seconds), threads: threads,
-            runs: runs, paceMs: Int(paceMs), tls: tls)
+        let benchmark = try load.benchmark(command: "bench proxy", connections: connections, seconds: Int(seconds), paceMs: Int(paceMs))
         try benchmark.run { context.warn($0) }.write(to: context.standardOutput)
     }
 }

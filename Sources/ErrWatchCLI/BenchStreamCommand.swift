@@ -20,7 +20,7 @@ struct BenchStreamCommand: AsyncParsableCommand {
             The descriptor limit (ulimit -n) must allow the streams twice over, plus the agent's.
 
             Example:
-              swift run -c release errwatch bench stream --streams 2000 --chunks 20 --interval 50ms
+              swift run -c release errwatch bench stream --streams 2000 --chunks 20
             """))
 
     @Option(help: "Concurrent streams.")
@@ -33,14 +33,7 @@ struct BenchStreamCommand: AsyncParsableCommand {
     var streamErrors = "1%"
     @Option(help: ArgumentHelp("Length of each load run.", valueName: "duration"))
     var duration = "20s"
-    @Option(help: "wrk threads.")
-    var threads = 2
-    @Option(help: "Runs of each target, alternating; medians are printed.")
-    var runs = 3
-    @Flag(help: "Make the upstream HTTPS, as real providers are.")
-    var tls = false
-    @Flag(name: .customLong("without-nginx"), help: "Leave nginx out (on a machine without it).")
-    var withoutNginx = false
+    @OptionGroup var load: ProxyLoadOptions
 
     func run() async throws {
         let context = CommandContext.current
@@ -49,40 +42,12 @@ struct BenchStreamCommand: AsyncParsableCommand {
         guard let share = Share.parse(streamErrors) else {
             throw ValidationError("Invalid --stream-errors '\(streamErrors)'; give a share such as 1%.")
         }
-        guard seconds >= 1, (1...20_000).contains(streams), (1...10_000).contains(chunks), (0...60_000).contains(intervalMs),
-              (1...16).contains(threads), (1...20).contains(runs)
-        else {
-            throw ValidationError("Give --duration of at least 1s, --streams from 1 to 20000, --chunks from 1 to 10000, --interval up to 60s, --threads from 1 to 16 and --runs from 1 to 20.")
+        guard seconds >= 1, (1...20_000).contains(streams), (1...10_000).contains(chunks), (0...60_000).contains(intervalMs) else {
+            throw ValidationError("Give --duration of at least 1s, --streams from 1 to 20000, --chunks from 1 to 10000 and --interval up to 60s.")
         }
-        let tools = try BenchTools(nginx: !withoutNginx, openssl: tls, command: "bench stream")
-        #if DEBUG
-        context.warn("warning: this is a debug build; measure with 'swift run -c release errwatch bench stream'.")
-        #endif
-        let benchmark = ProxyBenchmark(
-            binary: tools.binary, wrk: tools.wrk, nginx: tools.nginx, openssl: tools.openssl, connections: streams, seconds: Int(seconds),
-            threads: threads, runs: runs, paceMs: 1, tls: tls,
+        let benchmark = try load.benchmark(
+            command: "bench stream", connections: streams, seconds: Int(seconds), paceMs: 1,
             stream: .init(chunks: chunks, intervalMs: Int(intervalMs), errorShare: share))
         try benchmark.run { context.warn($0) }.write(to: context.standardOutput)
-    }
-}
-
-/// The programs the proxy benchmarks drive, found where Debian installs them.
-struct BenchTools {
-    let binary: String
-    let wrk: String
-    let nginx: String?
-    let openssl: String?
-
-    init(nginx useNginx: Bool, openssl useOpenSSL: Bool, command: String) throws {
-        func program(_ name: String, package: String) throws -> String {
-            guard let path = ["/usr/bin", "/usr/local/bin", "/usr/sbin", "/usr/local/sbin"].map({ "\($0)/\(name)" })
-                .first(where: FileManager.default.isExecutableFile(atPath:))
-            else { throw ValidationError("\(command) needs \(name); install it with 'apt-get install \(package)'.") }
-            return path
-        }
-        binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-        wrk = try program("wrk", package: "wrk")
-        nginx = useNginx ? try program("nginx", package: "nginx") : nil
-        openssl = useOpenSSL ? try program("openssl", package: "openssl") : nil
     }
 }

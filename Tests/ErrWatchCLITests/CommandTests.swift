@@ -324,7 +324,7 @@ let sample = """
                 orphans.append("\(command.configuration.commandName ?? "?"): '\(line)'")
             }
             // An example is a command to copy: it fits on its line, never wrapped.
-            let examples = discussion.drop { $0 != "Examples:" }.dropFirst().prefix { !$0.isEmpty }
+            let examples = discussion.drop { $0 != "Examples:" && $0 != "Example:" }.dropFirst().prefix { !$0.isEmpty }
             for line in examples where !line.hasPrefix("  ") {
                 orphans.append("\(command.configuration.commandName ?? "?"): example wrapped at '\(line)'")
             }
