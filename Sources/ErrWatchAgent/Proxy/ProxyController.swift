@@ -45,11 +45,10 @@ struct ProxyController<Context: RequestContext>: Sendable {
         }
         let remainder = path.dropFirst(3)  // "/v1"
         let url = configuration.upstream + remainder + (request.uri.query.map { "?" + $0 } ?? "")
-        var call = CallInfo(
-            startedAt: startedAt, started: started,
-            app: request.headers[ProxyHeaders.app] ?? configuration.app,
-            endpoint: Endpoint.normalize(path),
-            attempt: request.headers[ProxyHeaders.retryCount].flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
+        var call = CallInfo(startedAt: startedAt, appHeader: request.headers[ProxyHeaders.app],
+                            retryHeader: request.headers[ProxyHeaders.retryCount], endpoint: Endpoint.normalize(path),
+                            configuration: configuration)
+        call.started = started
 
         var upstream = HTTPClientRequest(url: url)
         upstream.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
@@ -110,16 +109,16 @@ struct ProxyController<Context: RequestContext>: Sendable {
         var inspected: [(String, String)] = []
         let named = ProxyHeaders.connectionOptions(response.headers["connection"])
         for header in response.headers {
-            inspected.append((header.name, header.value))
             let lowered = header.name.lowercased()
+            if ProxyHeaders.isRecorded(lowered, isError: status >= 400) { inspected.append((lowered, header.value)) }
             guard !Self.hopByHop.contains(lowered), !named.contains(lowered), let name = HTTPField.Name(header.name) else { continue }
             fields.append(HTTPField(name: name, value: header.value))
         }
         let headers = ErrWatchCore.HTTPHeaders(inspected)
         rateLimits.observe(headers, model: call.fields.model, at: call.startedAt)
         let length = response.headers.first(name: "content-length").flatMap { Int($0) }
-        let isStream = (headers["content-type"] ?? "").lowercased().hasPrefix("text/event-stream")
-        let requestID = headers["x-request-id"] ?? headers["request-id"]
+        let isStream = ProxyHeaders.isEventStream(headers)
+        let requestID = ProxyHeaders.requestID(headers)
 
         return Response(status: .init(code: status), headers: fields, body: ResponseBody(contentLength: length) { writer in
             var inspector = ResponseInspector(status: status, isStream: isStream, now: call.startedAt)
@@ -136,9 +135,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
                 }
                 try await writer.finish(nil)
             } catch {
-                let cut: CallError = clientGone
-                    ? CallError(type: .connection, code: "client_closed_request", message: "The client closed the connection before the response ended.", retryable: false)
-                    : CallError(type: .upstream, code: "stream_interrupted", message: "The upstream connection broke before the response ended: \(ProxyHeaders.failureReason(error)).", retryable: true)
+                let cut = clientGone ? ProxyHeaders.clientClosed : ProxyHeaders.streamInterrupted(ProxyHeaders.failureReason(error))
                 submit(call, status: clientGone ? 499 : status, error: inspector.error(headers: headers) ?? cut,
                        requestID: requestID, streamed: isStream, timeToHeaders: timeToHeaders)
                 throw error

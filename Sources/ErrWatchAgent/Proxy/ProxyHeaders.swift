@@ -44,6 +44,33 @@ enum ProxyHeaders {
 
     /// Whether a request header stays behind: hop-by-hop ones, `accept-encoding` (compressed
     /// responses could not be classified; the app gets identity bodies instead) and errwatch's own.
+    /// Whether a response header is kept for the recording: every header of an error (the
+    /// classifier reads retry headers), else the rate-limit, request-id and content-type ones.
+    static func isRecorded(_ lowercasedName: String, isError: Bool) -> Bool {
+        isError || lowercasedName.hasPrefix("x-ratelimit-") || lowercasedName == "content-type"
+            || lowercasedName == "x-request-id" || lowercasedName == "request-id"
+    }
+
+    /// Whether a response is a server-sent event stream, by its recorded headers.
+    static func isEventStream(_ headers: ErrWatchCore.HTTPHeaders) -> Bool {
+        (headers["content-type"] ?? "").lowercased().hasPrefix("text/event-stream")
+    }
+
+    /// The upstream's id for the request, by its recorded headers.
+    static func requestID(_ headers: ErrWatchCore.HTTPHeaders) -> String? {
+        headers["x-request-id"] ?? headers["request-id"]
+    }
+
+    /// What is recorded when the app hangs up before the response ended (status 499).
+    static let clientClosed = CallError(type: .connection, code: "client_closed_request",
+                                        message: "The client closed the connection before the response ended.", retryable: false)
+
+    /// What is recorded when the upstream's connection broke mid-response, and why.
+    static func streamInterrupted(_ reason: String) -> CallError {
+        CallError(type: .upstream, code: "stream_interrupted",
+                  message: "The upstream connection broke before the response ended: \(reason).", retryable: true)
+    }
+
     static func dropsFromRequest(_ lowercasedName: String) -> Bool {
         hopByHop.contains(lowercasedName) || lowercasedName == "accept-encoding" || lowercasedName == "x-errwatch-app"
     }

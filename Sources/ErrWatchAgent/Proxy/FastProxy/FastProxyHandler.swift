@@ -125,11 +125,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         } else if request.headers.contains(name: "transfer-encoding") {
             return nil
         }
-        return CallInfo(
-            startedAt: shared.now(), started: .now,
-            app: request.headers.first(name: ProxyHeaders.app.rawName) ?? shared.configuration.app,
-            endpoint: endpoint(path),
-            attempt: request.headers.first(name: ProxyHeaders.retryCount.rawName).flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
+        return CallInfo(startedAt: shared.now(), appHeader: request.headers.first(name: ProxyHeaders.app.rawName),
+                        retryHeader: request.headers.first(name: ProxyHeaders.retryCount.rawName), endpoint: endpoint(path),
+                        configuration: shared.configuration)
     }
 
     /// The last path seen on this connection and its route: an app calls the same few routes
@@ -236,8 +234,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             exchange.responseStarted = true
             exchange.timeToHeaders = exchange.call.started.duration(to: .now)
             exchange.status = Int(response.status.code)
-            // Only what the recording reads is copied: every header of an error (the classifier
-            // reads retry headers), else the rate-limit, request-id and content-type ones.
+            // Only what the recording reads is copied (ProxyHeaders.isRecorded).
             let isError = exchange.status >= 400
             var pairs: [(String, String)] = []
             var forwarded = NIOHTTP1.HTTPHeaders()
@@ -245,9 +242,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             let named = ProxyHeaders.connectionOptions(response.headers["connection"])
             for (rawName, value) in response.headers {
                 let name = rawName.lowercased()
-                if isError || name.hasPrefix("x-ratelimit-") || name == "content-type" || name == "x-request-id" || name == "request-id" {
-                    pairs.append((name, value))
-                }
+                if ProxyHeaders.isRecorded(name, isError: isError) { pairs.append((name, value)) }
                 if name != "content-length", ProxyHeaders.hopByHop.contains(name) || named.contains(name) { continue }
                 forwarded.add(name: rawName, value: value)
             }
@@ -260,7 +255,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             }
             exchange.headers = ErrWatchCore.HTTPHeaders(pairs)
             shared.rateLimits.observe(exchange.headers, model: exchange.call.fields.model, at: exchange.call.startedAt)
-            exchange.isStream = (exchange.headers["content-type"] ?? "").lowercased().hasPrefix("text/event-stream")
+            exchange.isStream = ProxyHeaders.isEventStream(exchange.headers)
             exchange.inspector = ResponseInspector(status: exchange.status, isStream: exchange.isStream, now: exchange.call.startedAt)
             // From here the limit is the longest silence in the response.
             arm(at: .now() + .milliseconds(shared.configuration.streamTimeoutMs))
@@ -270,7 +265,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
         case .end:
             // Recorded before the app sees the end, so that whoever got the response finds it recorded.
-            let requestID = exchange.headers["x-request-id"] ?? exchange.headers["request-id"]
+            let requestID = ProxyHeaders.requestID(exchange.headers)
             record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers), requestID: requestID)
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
@@ -293,10 +288,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         }
         // Cut mid-response: the client's response cannot end well either.
         let reason = error.map { String(describing: $0) } ?? "the connection closed"
-        let cut = CallError(type: .upstream, code: "stream_interrupted",
-                            message: "The upstream connection broke before the response ended: \(reason).", retryable: true)
+        let cut = ProxyHeaders.streamInterrupted(reason)
         record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers) ?? cut,
-               requestID: exchange.headers["x-request-id"] ?? exchange.headers["request-id"])
+               requestID: ProxyHeaders.requestID(exchange.headers))
         state = .idle
         context.close(promise: nil)
     }
@@ -343,10 +337,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state {
             // The app hung up: record it, and cancel the upstream request.
-            let gone = CallError(type: .connection, code: "client_closed_request",
-                                 message: "The client closed the connection before the response ended.", retryable: false)
-            record(exchange, status: 499, error: exchange.inspector.error(headers: exchange.headers) ?? gone,
-                   requestID: exchange.headers["x-request-id"] ?? exchange.headers["request-id"])
+            record(exchange, status: 499, error: exchange.inspector.error(headers: exchange.headers) ?? ProxyHeaders.clientClosed,
+                   requestID: ProxyHeaders.requestID(exchange.headers))
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
                 connection.channel.close(promise: nil)
