@@ -9,9 +9,9 @@ import Testing
 /// proxied through the agent: the app gets the provider's body untouched, and the recorded error
 /// meets the same expectations as the classifier's.
 @Suite struct ProviderCorpusProxyTests {
-    @Test func everyCaseIsRecordedAsExpectedThroughTheProxy() async throws {
+    @Test(arguments: Transport.allCases) func everyCaseIsRecordedAsExpectedThroughTheProxy(transport: Transport) async throws {
         let corpus = try ProviderCorpus.load()
-        try await Harness.with { harness in
+        try await Harness.with(transport: transport) { harness in
             var wrong: [String] = []
             for (index, item) in corpus.cases.enumerated() {
                 let headers = try JSONSerialization.data(withJSONObject: item.headers)

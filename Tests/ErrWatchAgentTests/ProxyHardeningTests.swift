@@ -47,8 +47,8 @@ import Testing
         }
     }
 
-    @Test func headersNamedInConnectionAreNotForwarded() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func headersNamedInConnectionAreNotForwarded(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             // The fake fails a call that carries x-mock-status; named in Connection, it must not arrive.
             for path in ["/v1/chat/completions", "/v1/chat/completions?large"] {
                 let body = path.hasSuffix("large") ? #"{"model":"gpt-4o","pad":""# + String(repeating: "x", count: 70_000) + #""}"# : #"{"model":"gpt-4o"}"#

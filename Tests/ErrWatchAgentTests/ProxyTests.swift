@@ -189,10 +189,11 @@ import Testing
         }
     }
 
-    @Test func anUnreachableUpstreamIs502AndRecordedAsAConnectionError() async throws {
+    @Test(arguments: Transport.allCases) func anUnreachableUpstreamIs502AndRecordedAsAConnectionError(transport: Transport) async throws {
         // A port nothing listens on: bind one, note it, close it.
         let closedPort = try await ClosedPort.find()
-        try await Harness.with(upstream: "http://127.0.0.1:\(closedPort)/v1") { harness in
+        let upstream = transport == .tls ? "https://localhost:\(closedPort)/v1" : "http://127.0.0.1:\(closedPort)/v1"
+        try await Harness.with(transport: transport, upstream: upstream) { harness in
             let started = ContinuousClock.now
             let reply = try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#)
             #expect(started.duration(to: .now) < .seconds(5), "a refused connection is reported at once, not after the 10 s connect timeout")
