@@ -15,6 +15,7 @@ public struct AlertsBenchmark: Sendable {
     /// Evaluations to time.
     public var repetitions: Int
 
+    /// A benchmark of `rules` rules over `groups` models and `days` days, timed `repetitions` times.
     public init(rules: Int, groups: Int, days: Int, repetitions: Int) {
         self.rules = rules
         self.groups = groups

@@ -13,6 +13,7 @@ public struct IngestBenchmark: Sendable {
     /// Runs per share; medians are reported.
     public var runs: Int
 
+    /// A benchmark of `outcomes` outcomes per run, for each share of errors, `runs` times.
     public init(outcomes: Int, errorShares: [Double], runs: Int) {
         self.outcomes = outcomes
         self.errorShares = errorShares

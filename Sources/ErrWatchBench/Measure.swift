@@ -20,6 +20,8 @@ public enum Measure {
 /// A benchmark that could not measure what it set out to (a tool's output it cannot read, a
 /// process that would not start, outcomes the writer lost), with the reason.
 public struct BenchFailure: Error, CustomStringConvertible {
+    /// What went wrong, in one sentence.
     public let description: String
+    /// A failure saying `description`.
     public init(_ description: String) { self.description = description }
 }

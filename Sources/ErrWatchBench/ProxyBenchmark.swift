@@ -15,6 +15,7 @@ public struct ProxyBenchmark: Sendable {
     public var nginx: String?
     /// The openssl program, for the TLS upstream's certificates.
     public var openssl: String?
+    /// Concurrent connections (in `bench stream`, concurrent streams).
     public var connections: Int
     /// Length of each load run.
     public var seconds: Int
@@ -33,10 +34,14 @@ public struct ProxyBenchmark: Sendable {
     /// What each streamed completion is: its content chunks, the pause between them, and the
     /// share of streams the upstream breaks with an error event.
     public struct StreamLoad: Sendable {
+        /// Content chunks per stream.
         public var chunks: Int
+        /// Pause between a stream's chunks.
         public var intervalMs: Int
+        /// Share of streams broken by an error event.
         public var errorShare: Double
 
+        /// Streams of `chunks` chunks `intervalMs` apart, `errorShare` of them broken.
         public init(chunks: Int, intervalMs: Int, errorShare: Double) {
             self.chunks = chunks
             self.intervalMs = intervalMs
@@ -44,6 +49,7 @@ public struct ProxyBenchmark: Sendable {
         }
     }
 
+    /// A benchmark of these programs and loads.
     public init(binary: String, wrk: String, nginx: String?, openssl: String?, connections: Int, seconds: Int, threads: Int,
                 runs: Int, paceMs: Int, tls: Bool, stream: StreamLoad? = nil) {
         self.binary = binary
@@ -61,8 +67,11 @@ public struct ProxyBenchmark: Sendable {
 
     /// Where the load goes.
     public enum Target: String, Sendable, CaseIterable {
+        /// The fake upstream itself: what the proxies are compared with.
         case direct = "upstream directly"
+        /// nginx in front of it: the peer.
         case nginx = "nginx"
+        /// errwatch's agent in front of it.
         case agent = "errwatch agent"
     }
 
@@ -76,10 +85,15 @@ public struct ProxyBenchmark: Sendable {
 
     /// One wrk run's figures, and the CPU the proxy used during it.
     public struct Run: Sendable {
+        /// Answers per second (in `bench stream`, whole streams).
         public var requestsPerSecond: Double
+        /// Median latency (in `bench stream`, of the whole stream).
         public var p50Ms: Double
+        /// 99th percentile latency.
         public var p99Ms: Double
+        /// Answers wrk counted.
         public var requests: Int
+        /// Answers with a status other than 2xx or 3xx.
         public var non2xx: Int
         /// The proxy's CPU time per 1,000 requests, in ms (nil for the upstream directly).
         public var cpuMsPer1000: Double?
@@ -87,6 +101,7 @@ public struct ProxyBenchmark: Sendable {
 
     /// The medians of every target and load, what the agent recorded, and peak memory.
     public struct Result: Sendable {
+        /// The medians, per target and load.
         public var runs: [Target: [Load: Run]]
         /// Requests the agent answered in full, the warm-up included (wrk's count).
         public var sent: Int
@@ -96,33 +111,35 @@ public struct ProxyBenchmark: Sendable {
         /// (`upstream_error`) and the streams wrk cut when each run's time was up
         /// (`client_closed_request`), which it does not count as answered.
         public var recordedErrors: [(code: String, calls: Int64)]
+        /// The agent's peak resident set (VmHWM), in KiB.
         public var agentPeakRSSKiB: Int?
+        /// nginx's workers' resident sets at the end, in KiB.
         public var nginxRSSKiB: Int?
         var benchmark: ProxyBenchmark
 
         /// The table and the summary lines.
         public func write(to output: (String) -> Void) {
-            let b = benchmark
+            let bench = benchmark
             let rows: [[Cell]] = Target.allCases.flatMap { target in
-                [(Load.flatOut, "flat out"), (.paced, "paced \(b.paceMs) ms")].compactMap { load, name -> [Cell]? in
+                [(Load.flatOut, "flat out"), (.paced, "paced \(bench.paceMs) ms")].compactMap { load, name -> [Cell]? in
                     guard let run = runs[target]?[load] else { return nil }
                     return [.text(target.rawValue), .text(name), .number(run.requestsPerSecond, digits: 0), .number(run.p50Ms, digits: 3),
                             .number(run.p99Ms, digits: 3), .integer(Int64(run.requests)), .integer(Int64(run.non2xx)),
                             .number(run.cpuMsPer1000, digits: 1)]
                 }
             }
-            let what = b.stream.map { "\(b.connections) concurrent streams of \($0.chunks) chunks \($0.intervalMs) ms apart" }
-                ?? "\(b.connections) connections"
-            output("medians of \(b.runs) runs of \(b.seconds)s, \(what), \(b.tls ? "TLS" : "plain HTTP") upstream:\n")
-            Report(columns: ["target", "load", b.stream == nil ? "requests_per_s" : "streams_per_s", "p50_ms", "p99_ms", "requests", "non_2xx",
+            let what = bench.stream.map { "\(bench.connections) concurrent streams of \($0.chunks) chunks \($0.intervalMs) ms apart" }
+                ?? "\(bench.connections) connections"
+            output("medians of \(bench.runs) runs of \(bench.seconds)s, \(what), \(bench.tls ? "TLS" : "plain HTTP") upstream:\n")
+            Report(columns: ["target", "load", bench.stream == nil ? "requests_per_s" : "streams_per_s", "p50_ms", "p99_ms", "requests", "non_2xx",
                              "cpu_ms_per_1k"], rows: rows)
                 .render(.table, to: output)
             func added(_ target: Target) -> String {
                 guard let paced = runs[target]?[.paced], let direct = runs[.direct]?[.paced] else { return "-" }
                 return "p50 \(Format.fixed(paced.p50Ms - direct.p50Ms, digits: 3)) ms, p99 \(Format.fixed(paced.p99Ms - direct.p99Ms, digits: 3)) ms"
             }
-            var lines = b.stream == nil ? ["added latency, paced: errwatch \(added(.agent)); nginx \(added(.nginx))"] : []
-            if b.stream != nil, let agent = runs[.agent]?[.flatOut], let nginx = runs[.nginx]?[.flatOut] {
+            var lines = bench.stream == nil ? ["added latency, paced: errwatch \(added(.agent)); nginx \(added(.nginx))"] : []
+            if bench.stream != nil, let agent = runs[.agent]?[.flatOut], let nginx = runs[.nginx]?[.flatOut] {
                 lines.append("errwatch - nginx, whole-stream time: p50 \(Format.fixed(agent.p50Ms - nginx.p50Ms, digits: 1)) ms, "
                     + "p99 \(Format.fixed(agent.p99Ms - nginx.p99Ms, digits: 1)) ms")
             }

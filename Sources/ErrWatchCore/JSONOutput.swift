@@ -7,12 +7,17 @@
 /// `JSONEncoder` orders keys by hash on Linux). What errwatch reads back, it decodes with
 /// `Decodable` types (``IngestReceipt``, ``JSONValue``).
 public indirect enum JSONOutput: Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A whole number.
     case integer(Int64)
     /// A number; not finite is written as `null`.
     case number(Double)
+    /// A string, escaped as JSON requires.
     case string(String)
+    /// Values in order.
     case array([JSONOutput])
     /// Fields in the order they are written.
     case object([(String, JSONOutput)])
