@@ -1,26 +1,17 @@
-import AsyncHTTPClient
 import ErrWatchCore
-import ErrWatchStore
-import Foundation
-import HTTPTypes
-import Hummingbird
-import Logging
 import NIOCore
-import NIOHTTP1
-import NIOPosix
-import NIOSSL
-import Synchronization
 
 /// What the proxy knows about a call before the response.
 struct CallInfo: Sendable {
     var startedAt: Int64
-    var started: ContinuousClock.Instant
+    /// When it began, on the monotonic clock the proxy's deadlines use.
+    var started: NIODeadline
     var app: String
     var endpoint: String
     var attempt: Int
     var fields = RequestFields(prefix: [UInt8]())
 
-    init(startedAt: Int64, started: ContinuousClock.Instant, app: String, endpoint: String, attempt: Int) {
+    init(startedAt: Int64, started: NIODeadline, app: String, endpoint: String, attempt: Int) {
         self.startedAt = startedAt
         self.started = started
         self.app = app
@@ -31,17 +22,18 @@ struct CallInfo: Sendable {
     /// A call beginning now, as both proxy paths read it from the request: the app from
     /// `x-errwatch-app` (else the configured one), the attempt from `x-stainless-retry-count`
     /// (clamped), the route from the path.
-    init(startedAt: Int64, appHeader: String?, retryHeader: String?, endpoint: String, configuration: AgentConfiguration) {
-        self.init(startedAt: startedAt, started: .now, app: appHeader ?? configuration.app, endpoint: endpoint,
+    init(startedAt: Int64, started: NIODeadline = .now(), appHeader: String?, retryHeader: String?, endpoint: String,
+         configuration: AgentConfiguration) {
+        self.init(startedAt: startedAt, started: started, app: appHeader ?? configuration.app, endpoint: endpoint,
                   attempt: retryHeader.flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
     }
 
-    /// The outcome of this call, ending now.
-    func outcome(status: Int?, error: CallError?, requestID: String?, streamed: Bool, timeToHeaders: Duration?) -> CallOutcome {
+    /// The outcome of this call, ending at `end`.
+    func outcome(status: Int?, error: CallError?, requestID: String?, streamed: Bool, timeToHeaders: TimeAmount?, at end: NIODeadline) -> CallOutcome {
         CallOutcome(
             timestamp: startedAt, app: app, endpoint: endpoint, model: fields.model, status: status,
-            error: error, attempt: attempt, latencyMs: started.duration(to: .now).wholeMilliseconds,
-            timeToHeadersMs: timeToHeaders?.wholeMilliseconds,
+            error: error, attempt: attempt, latencyMs: Int64((end - started).nanoseconds / 1_000_000),
+            timeToHeadersMs: timeToHeaders.map { Int64($0.nanoseconds / 1_000_000) },
             requestID: requestID, streamed: streamed)
     }
 }

@@ -26,8 +26,6 @@ struct ProxyController<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Int64
     let logger: Logger
 
-    static var hopByHop: Set<String> { ProxyHeaders.hopByHop }
-
     func addRoutes(to router: Router<Context>) {
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
             router.on("/v1/**", method: method) { request, context in try await proxy(request, context: context) }
@@ -35,7 +33,7 @@ struct ProxyController<Context: RequestContext>: Sendable {
     }
 
     func proxy(_ request: Request, context: Context) async throws -> Response {
-        let started = ContinuousClock.now
+        let started = NIODeadline.now()
         let startedAt = now()
         let path = request.uri.path
         // A `..` segment would climb out of the upstream's /v1: refused, and not recorded,
@@ -95,37 +93,39 @@ struct ProxyController<Context: RequestContext>: Sendable {
         } catch {
             call.fields = call.fields.model.isEmpty ? capture.fields : call.fields
             if capture.exceeded { throw record(call, rejecting: tooLarge()) }
-            throw record(call, failure: error, timeout: timeout)
+            var proxied = ProxyCall(call: call, timeoutMs: timeout, configuration: configuration)
+            guard case .answer(let answer, let outcome)? = proxied.upstreamFailed(error, timedOut: Self.isTimeout(error), at: .now()) else { throw error }
+            sink.record(outcome)
+            throw answer
         }
         if call.fields.model.isEmpty { call.fields = capture.fields }
-        return forward(response, call: call)
+        return forward(response, call: ProxyCall(call: call, timeoutMs: timeout, configuration: configuration))
+    }
+
+    /// Whether the client library gave up waiting for the upstream.
+    private static func isTimeout(_ error: any Error) -> Bool {
+        switch error as? HTTPClientError {
+        case .deadlineExceeded?, .readTimeout?, .connectTimeout?: true
+        default: false
+        }
     }
 
     /// The client's response: the upstream's status, headers and body, recorded as it ends.
-    private func forward(_ response: HTTPClientResponse, call: CallInfo) -> Response {
-        let status = Int(response.status.code)
-        let timeToHeaders = call.started.duration(to: .now)
+    private func forward(_ response: HTTPClientResponse, call: ProxyCall) -> Response {
+        var call = call
+        let head = call.responseHead(HTTPResponseHead(version: response.version, status: response.status, headers: response.headers), at: .now())
         var fields = HTTPFields()
-        var inspected: [(String, String)] = []
-        let named = ProxyHeaders.connectionOptions(response.headers["connection"])
-        for header in response.headers {
-            let lowered = header.name.lowercased()
-            if ProxyHeaders.isRecorded(lowered, isError: status >= 400) { inspected.append((lowered, header.value)) }
-            guard !Self.hopByHop.contains(lowered), !named.contains(lowered), let name = HTTPField.Name(header.name) else { continue }
-            fields.append(HTTPField(name: name, value: header.value))
+        fields.reserveCapacity(head.headers.count)
+        for (rawName, value) in head.headers {
+            if let name = HTTPField.Name(rawName) { fields.append(HTTPField(name: name, value: value)) }
         }
-        let headers = ErrWatchCore.HTTPHeaders(inspected)
-        rateLimits.observe(headers, model: call.fields.model, at: call.startedAt)
-        let length = response.headers.first(name: "content-length").flatMap { Int($0) }
-        let isStream = ProxyHeaders.isEventStream(headers)
-        let requestID = ProxyHeaders.requestID(headers)
-
-        return Response(status: .init(code: status), headers: fields, body: ResponseBody(contentLength: length) { writer in
-            var inspector = ResponseInspector(status: status, isStream: isStream, now: call.startedAt)
+        rateLimits.observe(head.recorded, model: call.info.fields.model, at: call.info.startedAt)
+        return Response(status: .init(code: Int(head.status.code)), headers: fields, body: ResponseBody(contentLength: head.contentLength) { [call] writer in
+            var call = call
             var clientGone = false
             do {
                 for try await chunk in response.body {
-                    inspector.feed(chunk)
+                    call.responseBody(chunk, at: .now())
                     do {
                         try await writer.write(chunk)
                     } catch {
@@ -133,14 +133,17 @@ struct ProxyController<Context: RequestContext>: Sendable {
                         throw error
                     }
                 }
+                // Recorded before the app sees the end, as on the fast path.
+                if let outcome = call.responseEnd(at: .now()) { sink.record(outcome) }
                 try await writer.finish(nil)
             } catch {
-                let cut = clientGone ? ProxyHeaders.clientClosed : ProxyHeaders.streamInterrupted(ProxyHeaders.failureReason(error))
-                submit(call, status: clientGone ? 499 : status, error: inspector.error(headers: headers) ?? cut,
-                       requestID: requestID, streamed: isStream, timeToHeaders: timeToHeaders)
+                if clientGone {
+                    if let outcome = call.clientClosed(at: .now()) { sink.record(outcome) }
+                } else if case .cut(let outcome)? = call.upstreamFailed(error, at: .now()) {
+                    sink.record(outcome)
+                }
                 throw error
             }
-            submit(call, status: status, error: inspector.error(headers: headers), requestID: requestID, streamed: isStream, timeToHeaders: timeToHeaders)
         })
     }
 
@@ -151,26 +154,8 @@ struct ProxyController<Context: RequestContext>: Sendable {
 
     /// Records a request the proxy answered itself, and returns the error to answer with.
     private func record(_ call: CallInfo, rejecting error: APIError) -> APIError {
-        submit(call, status: Int(error.status.code), error: CallError(type: error.type, code: error.code, message: error.message, retryable: false),
-               requestID: nil, streamed: false, timeToHeaders: nil)
+        sink.record(call.outcome(status: Int(error.status.code), error: CallError(type: error.type, code: error.code, message: error.message, retryable: false),
+                                 requestID: nil, streamed: false, timeToHeaders: nil, at: .now()))
         return error
-    }
-
-    /// Records an upstream that could not be reached or did not answer in time, and returns the
-    /// error the client gets: 504 for a timeout, 502 otherwise.
-    private func record(_ call: CallInfo, failure: any Error, timeout: Int64) -> APIError {
-        let isTimeout: Bool
-        switch failure as? HTTPClientError {
-        case .deadlineExceeded?, .readTimeout?, .connectTimeout?: isTimeout = true
-        default: isTimeout = false
-        }
-        let (answer, recorded) = ProxyHeaders.upstreamFailure(
-            timeoutMs: isTimeout ? timeout : nil, upstream: configuration.upstream, failure: failure)
-        submit(call, status: nil, error: recorded, requestID: nil, streamed: false, timeToHeaders: nil)
-        return answer
-    }
-
-    private func submit(_ call: CallInfo, status: Int?, error: CallError?, requestID: String?, streamed: Bool, timeToHeaders: Duration?) {
-        sink.record(call.outcome(status: status, error: error, requestID: requestID, streamed: streamed, timeToHeaders: timeToHeaders))
     }
 }

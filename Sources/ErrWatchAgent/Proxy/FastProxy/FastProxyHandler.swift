@@ -36,29 +36,13 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         case proxying(Exchange)
     }
 
-    /// One proxied call in flight.
+    /// One proxied call in flight: its state machine, and the upstream connection it uses.
     final class Exchange {
-        var call: CallInfo
-        /// Whether the client connection stays open after this call.
-        var keepAlive = true
-        /// The client's HTTP version, which its response carries.
-        var version = HTTPVersion.http1_1
+        var call: ProxyCall
         var connection: UpstreamPool.Connection?
-        var timeoutMs: Int64
-        /// When errwatch answers 504 if no response head has come.
-        var headersDeadline = NIODeadline.distantFuture
-        var responseStarted = false
-        var status = 0
-        var headers = ErrWatchCore.HTTPHeaders()
-        var inspector = ResponseInspector(status: 0, isStream: false, now: 0)
-        var isStream = false
-        var timeToHeaders: Duration?
-        /// When the upstream last sent something (NIODeadline's clock, in nanoseconds).
-        var lastReadNanoseconds = NIODeadline.now().uptimeNanoseconds
 
-        init(call: CallInfo, timeoutMs: Int64) {
+        init(_ call: ProxyCall) {
             self.call = call
-            self.timeoutMs = timeoutMs
         }
     }
 
@@ -72,6 +56,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    /// The event loop's clock: every time a call's state machine is given comes from it.
+    private var now: NIODeadline { context?.eventLoop.now ?? .now() }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     // MARK: Requests
@@ -81,7 +67,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         if passage.passOn(part, data, context: context) { return }
         switch (state, part) {
         case (.idle, .head(let head)):
-            if let call = fastPathCall(head) {
+            if let call = fastPathCall(head, at: context.eventLoop.now) {
                 // Routed here, and within the size limit: the body may come.
                 let request = FrontPassage.continueIfExpected(head, context: context)
                 // Memory grows with what arrives, not with what a client declares it will send.
@@ -95,9 +81,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             state = .collecting(request, call, body)
         case (.collecting(let request, var call, let body), .end):
             call.fields = RequestFields(prefix: body.readableBytesView)
-            let exchange = Exchange(call: call, timeoutMs: call.fields.stream ? shared.configuration.streamTimeoutMs : shared.configuration.timeoutMs)
-            exchange.keepAlive = request.isKeepAlive
-            exchange.version = request.version
+            let exchange = Exchange(ProxyCall(call: call, version: request.version, keepAlive: request.isKeepAlive,
+                                              configuration: shared.configuration))
             state = .proxying(exchange)
             send(request, body: body, exchange: exchange, context: context)
         default:
@@ -108,7 +93,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     }
 
     /// The call to proxy on the fast path, or nil to leave the request to the router.
-    private func fastPathCall(_ request: HTTPRequestHead) -> CallInfo? {
+    private func fastPathCall(_ request: HTTPRequestHead, at now: NIODeadline) -> CallInfo? {
         let full = request.uri
         guard full.hasPrefix("/v1/"), request.version == .http1_1 || request.version == .http1_0 else { return nil }
         let path = full.split(separator: "?", maxSplits: 1).first.map(String.init) ?? full
@@ -125,7 +110,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         } else if request.headers.contains(name: "transfer-encoding") {
             return nil
         }
-        return CallInfo(startedAt: shared.now(), appHeader: request.headers.first(name: ProxyHeaders.app.rawName),
+        return CallInfo(startedAt: shared.now(), started: now, appHeader: request.headers.first(name: ProxyHeaders.app.rawName),
                         retryHeader: request.headers.first(name: ProxyHeaders.retryCount.rawName), endpoint: endpoint(path),
                         configuration: shared.configuration)
     }
@@ -174,7 +159,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             }
             switch result {
             case .failure(let error):
-                handler.answerItself(exchange, failure: error, timeout: false)
+                handler.end(exchange, exchange.call.upstreamFailed(error, at: handler.now))
             case .success(let connection):
                 exchange.connection = connection
                 connection.handler.delegate = handler
@@ -182,7 +167,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
                 connection.channel.write(HTTPClientRequestPart.head(upstream), promise: nil)
                 if body.readableBytes > 0 { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
                 connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-                handler.armHeadersTimer(exchange)
+                exchange.call.sent(at: handler.now)
+                handler.armDeadline(exchange)
             }
         }
     }
@@ -191,9 +177,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     /// would cost a scheduled task and two heap operations on every request.
     private var check: (task: Scheduled<Void>, at: NIODeadline)?
 
-    private func armHeadersTimer(_ exchange: Exchange) {
-        exchange.headersDeadline = .now() + .milliseconds(exchange.timeoutMs)
-        arm(at: exchange.headersDeadline)
+    private func armDeadline(_ exchange: Exchange) {
+        if let deadline = exchange.call.deadline { arm(at: deadline) }
     }
 
     /// Makes sure a check runs by `deadline`.
@@ -210,17 +195,10 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     private func deadlineCheck() {
         check = nil
         guard case .proxying(let exchange) = state else { return }
-        let deadline = exchange.responseStarted
-            ? NIODeadline.uptimeNanoseconds(exchange.lastReadNanoseconds) + .milliseconds(shared.configuration.streamTimeoutMs)
-            : exchange.headersDeadline
-        guard NIODeadline.now() >= deadline else {
-            arm(at: deadline)
-            return
-        }
-        if !exchange.responseStarted {
-            answerItself(exchange, failure: nil, timeout: true)
+        if let ending = exchange.call.deadlinePassed(at: now) {
+            end(exchange, ending)
         } else {
-            exchange.connection?.channel.close(promise: nil)
+            armDeadline(exchange)
         }
     }
 
@@ -228,45 +206,20 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
 
     func upstreamRead(_ part: HTTPClientResponsePart) {
         guard case .proxying(let exchange) = state, let context else { return }
-        exchange.lastReadNanoseconds = NIODeadline.now().uptimeNanoseconds
+        let now = context.eventLoop.now
         switch part {
         case .head(let response):
-            exchange.responseStarted = true
-            exchange.timeToHeaders = exchange.call.started.duration(to: .now)
-            exchange.status = Int(response.status.code)
-            // Only what the recording reads is copied (ProxyHeaders.isRecorded).
-            let isError = exchange.status >= 400
-            var pairs: [(String, String)] = []
-            var forwarded = NIOHTTP1.HTTPHeaders()
-            forwarded.reserveCapacity(response.headers.count + 1)
-            let named = ProxyHeaders.connectionOptions(response.headers["connection"])
-            for (rawName, value) in response.headers {
-                let name = rawName.lowercased()
-                if ProxyHeaders.isRecorded(name, isError: isError) { pairs.append((name, value)) }
-                if name != "content-length", ProxyHeaders.hopByHop.contains(name) || named.contains(name) { continue }
-                forwarded.add(name: rawName, value: value)
-            }
-            // HTTP/1.0 has no chunked encoding: a body of unknown length ends with the connection.
-            if exchange.version == .http1_0 && !response.headers.contains(name: "content-length") { exchange.keepAlive = false }
-            if !exchange.keepAlive {
-                forwarded.add(name: "connection", value: "close")
-            } else if exchange.version == .http1_0 {
-                forwarded.add(name: "connection", value: "keep-alive")
-            }
-            exchange.headers = ErrWatchCore.HTTPHeaders(pairs)
-            shared.rateLimits.observe(exchange.headers, model: exchange.call.fields.model, at: exchange.call.startedAt)
-            exchange.isStream = ProxyHeaders.isEventStream(exchange.headers)
-            exchange.inspector = ResponseInspector(status: exchange.status, isStream: exchange.isStream, now: exchange.call.startedAt)
+            var head = exchange.call.responseHead(response, at: now)
+            if let length = head.contentLength { head.headers.add(name: "content-length", value: String(length)) }
+            shared.rateLimits.observe(head.recorded, model: exchange.call.info.fields.model, at: exchange.call.info.startedAt)
             // From here the limit is the longest silence in the response.
-            arm(at: .now() + .milliseconds(shared.configuration.streamTimeoutMs))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.version, status: response.status, headers: forwarded))), promise: nil)
+            armDeadline(exchange)
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.call.version, status: head.status, headers: head.headers))), promise: nil)
         case .body(let chunk):
-            exchange.inspector.feed(chunk)
+            exchange.call.responseBody(chunk, at: now)
             context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
         case .end:
-            // Recorded before the app sees the end, so that whoever got the response finds it recorded.
-            let requestID = ProxyHeaders.requestID(exchange.headers)
-            record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers), requestID: requestID)
+            if let outcome = exchange.call.responseEnd(at: now) { shared.sink.record(outcome) }
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
                 shared.pools.pool(for: context.eventLoop).release(connection)
@@ -280,45 +233,35 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     }
 
     func upstreamClosed(_ error: (any Error)?) {
-        guard case .proxying(let exchange) = state, let context else { return }
+        guard case .proxying(let exchange) = state else { return }
         exchange.connection = nil
-        if !exchange.responseStarted {
-            answerItself(exchange, failure: error ?? ChannelError.eof, timeout: false)
-            return
-        }
-        // Cut mid-response: the client's response cannot end well either.
-        let reason = error.map { String(describing: $0) } ?? "the connection closed"
-        let cut = ProxyHeaders.streamInterrupted(reason)
-        record(exchange, status: exchange.status, error: exchange.inspector.error(headers: exchange.headers) ?? cut,
-               requestID: ProxyHeaders.requestID(exchange.headers))
-        state = .idle
-        context.close(promise: nil)
+        end(exchange, exchange.call.upstreamFailed(error, at: now))
     }
 
-    /// Answers the client with errwatch's own error (502 or 504) and records it.
-    private func answerItself(_ exchange: Exchange, failure: (any Error)?, timeout: Bool) {
-        guard let context else { return }
+    /// Carries out an ending other than the response's own: errwatch's answer (502, 504) to
+    /// the client, or a cut response (both connections close). The outcome is recorded first.
+    private func end(_ exchange: Exchange, _ ending: ProxyCall.Ending?) {
+        guard let context, let ending else { return }
         if let connection = exchange.connection {
             connection.handler.delegate = nil
             connection.channel.close(promise: nil)
             exchange.connection = nil
         }
-        let (answer, recorded) = ProxyHeaders.upstreamFailure(
-            timeoutMs: timeout ? exchange.timeoutMs : nil, upstream: shared.configuration.upstream, failure: failure)
-        exchange.timeToHeaders = nil
-        record(exchange, status: nil, error: recorded, requestID: nil)
-        let body = ByteBuffer(string: answer.body)
-        var headers: NIOHTTP1.HTTPHeaders = ["content-type": "application/json", "content-length": String(body.readableBytes)]
-        if !exchange.keepAlive { headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.version, status: HTTPResponseStatus(statusCode: answer.status.code),
-                                                             headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        finish(exchange, context: context)
-    }
-
-    private func record(_ exchange: Exchange, status: Int?, error: CallError?, requestID: String?) {
-        shared.sink.record(exchange.call.outcome(status: status, error: error, requestID: requestID, streamed: exchange.isStream,
-                                                 timeToHeaders: exchange.timeToHeaders))
+        switch ending {
+        case .cut(let outcome):
+            shared.sink.record(outcome)
+            state = .idle
+            context.close(promise: nil)
+        case .answer(let answer, let outcome):
+            shared.sink.record(outcome)
+            let body = ByteBuffer(string: answer.body)
+            var headers: NIOHTTP1.HTTPHeaders = ["content-type": "application/json", "content-length": String(body.readableBytes)]
+            if !exchange.call.keepAlive { headers.add(name: "connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.call.version, status: HTTPResponseStatus(statusCode: answer.status.code),
+                                                                 headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            finish(exchange, context: context)
+        }
     }
 
     /// The call is over: its end goes out, the connection takes the next request (or closes,
@@ -328,7 +271,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         // request as the end passes it, and that request re-enters this handler at once.
         state = .idle
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        if !exchange.keepAlive { context.close(promise: nil) }
+        if !exchange.call.keepAlive { context.close(promise: nil) }
         passage.callEnded(context: context)
     }
 
@@ -337,8 +280,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state {
             // The app hung up: record it, and cancel the upstream request.
-            record(exchange, status: 499, error: exchange.inspector.error(headers: exchange.headers) ?? ProxyHeaders.clientClosed,
-                   requestID: ProxyHeaders.requestID(exchange.headers))
+            if let outcome = exchange.call.clientClosed(at: context.eventLoop.now) { shared.sink.record(outcome) }
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
                 connection.channel.close(promise: nil)

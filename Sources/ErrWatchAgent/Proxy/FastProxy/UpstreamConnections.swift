@@ -110,11 +110,16 @@ final class UpstreamPool {
     /// Idle connections kept on this event loop.
     let maxIdle: Int
 
-    init(eventLoop: any EventLoop, target: UpstreamTarget, tls: NIOSSLContext?, maxIdle: Int) {
+    /// How new connections are made: nil for TCP (and TLS) to the target; tests hand in a
+    /// channel of their own (an `EmbeddedChannel` ending in an ``UpstreamHandler``).
+    let connector: UpstreamPools.Connector?
+
+    init(eventLoop: any EventLoop, target: UpstreamTarget, tls: NIOSSLContext?, maxIdle: Int, connector: UpstreamPools.Connector? = nil) {
         self.eventLoop = eventLoop
         self.target = target
         self.tls = tls
         self.maxIdle = maxIdle
+        self.connector = connector
     }
 
     /// An idle connection, or a new one.
@@ -127,6 +132,7 @@ final class UpstreamPool {
             }
             connection.channel.close(promise: nil)
         }
+        if let connector { return connector(eventLoop) }
         let target = self.target
         let tls = self.tls
         let handler = UpstreamHandler()
@@ -169,19 +175,24 @@ final class UpstreamPool {
 
 /// The pools of all event loops.
 final class UpstreamPools: Sendable {
+    /// Makes a new upstream connection on the event loop given.
+    typealias Connector = @Sendable (any EventLoop) -> EventLoopFuture<UpstreamPool.Connection>
+
     private let pools = Mutex<[ObjectIdentifier: NIOLoopBound<UpstreamPool>]>([:])
     let target: UpstreamTarget
     let tls: NIOSSLContext?
     /// Idle connections kept per event loop.
     let maxIdlePerLoop: Int
+    let connector: Connector?
 
     /// Pools to `target`, over TLS with `tls` when the target is https. Upstream connections in
     /// use are bounded by the client connections (each has at most one call in flight); idle
     /// ones by `maxIdle` in all, shared out over the event loops, so that the two together stay
     /// within what the descriptor limit allows.
-    init(target: UpstreamTarget, tls: NIOSSLContext?, maxIdle: Int = 64 * System.coreCount) {
+    init(target: UpstreamTarget, tls: NIOSSLContext?, maxIdle: Int = 64 * System.coreCount, connector: Connector? = nil) {
         self.target = target
         self.tls = tls
+        self.connector = connector
         maxIdlePerLoop = max(1, min(64, maxIdle / max(1, System.coreCount)))
     }
 
@@ -190,7 +201,7 @@ final class UpstreamPools: Sendable {
         let key = ObjectIdentifier(eventLoop)
         return pools.withLock { pools in
             if let pool = pools[key] { return pool.value }
-            let pool = UpstreamPool(eventLoop: eventLoop, target: target, tls: tls, maxIdle: maxIdlePerLoop)
+            let pool = UpstreamPool(eventLoop: eventLoop, target: target, tls: tls, maxIdle: maxIdlePerLoop, connector: connector)
             pools[key] = NIOLoopBound(pool, eventLoop: eventLoop)
             return pool
         }
