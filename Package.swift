@@ -57,6 +57,7 @@ let package = Package(
                 .embedInCode("../../migrations/0005_latency_histogram.sql"),
                 .embedInCode("../../migrations/0006_provider_fields.sql"),
                 .embedInCode("../../migrations/0007_ingested_files.sql"),
+                .embedInCode("../../migrations/0008_retention.sql"),
             ],
             swiftSettings: swiftSettings
         ),

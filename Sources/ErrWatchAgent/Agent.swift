@@ -153,7 +153,10 @@ public struct Agent: Sendable {
     /// (no new requests, in-flight ones finish), then the aggregator (queued notifications are
     /// delivered), then the writer (everything accepted is written).
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [WriterService(writer: writer), alerts, application { [configuration, alerts] port in
+        [WriterService(writer: writer), alerts,
+         RetentionService(store: store, policy: configuration.retention, intervalMs: configuration.pruneIntervalMs, metrics: metrics,
+                          logger: logger, now: now),
+         application { [configuration, alerts] port in
             // Port 0 is known only now: links in notifications need the real one.
             if configuration.alerts.externalURL == nil {
                 var bound = configuration

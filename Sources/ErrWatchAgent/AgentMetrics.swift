@@ -27,6 +27,8 @@ public final class AgentMetrics: Sendable {
         "errwatch_client_connections": "Client connections open to the agent.",
         "errwatch_client_connections_closed_total": "Client connections the agent closed, by reason (timeout, evicted, refused).",
         "errwatch_dimension_overflow_total": "Values counted as other because a dimension reached its cap of distinct values.",
+        "errwatch_pruned_rows_total": "Rows retention deleted, by kind (errors, minute_counts, rollups, alerts) and reason (age, size).",
+        "errwatch_database_bytes": "The database file's size after the latest retention pass.",
     ]
 
     /// Every metric name `/metrics` may show (a histogram's as its `_bucket`, `_sum` and
@@ -72,6 +74,8 @@ public final class AgentMetrics: Sendable {
         var notifications: [String: Counter] = [:]
         var caps: [String: DimensionCap] = [:]
         var gauges: [String: Gauge] = [:]
+        /// Counters kept by a key of their own (retention's, by kind and reason).
+        var counters: [String: Counter] = [:]
         var droppedReported = 0
         var clientClosesReported: [String: Int] = [:]
         var foldsReported: [Dimension: Int] = [:]
@@ -122,6 +126,22 @@ public final class AgentMetrics: Sendable {
 
     private func makeCounter(_ name: String, _ labels: [(String, String)]) -> Counter { Self.counter(name, labels, in: registry) }
     private func makeGauge(_ name: String, _ labels: [(String, String)]) -> Gauge { Self.gauge(name, labels, in: registry) }
+
+    /// Counts what a retention pass deleted, and the file's size after it.
+    public func observe(_ prune: PruneResult) {
+        state.withLock { state in
+            for cut in prune.cuts {
+                let reason = cut.bySize ? "size" : "age"
+                let key = "pruned\u{1}\(cut.kind.rawValue)\u{1}\(reason)"
+                let counter = state.counters[key] ?? makeCounter("errwatch_pruned_rows_total", [("kind", cut.kind.rawValue), ("reason", reason)])
+                state.counters[key] = counter
+                counter.increment(by: Int64(cut.rows))
+            }
+            let size = state.gauges["database_bytes"] ?? makeGauge("errwatch_database_bytes", [])
+            state.gauges["database_bytes"] = size
+            size.set(to: Double(prune.bytesAfter))
+        }
+    }
 
     /// Counts one recorded outcome (an aggregated record counts `count` calls).
     public func observe(_ outcome: CallOutcome) {

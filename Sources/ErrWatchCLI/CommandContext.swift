@@ -1,4 +1,5 @@
 import ErrWatchCore
+import ErrWatchStore
 import Foundation
 
 /// What a command reads from and writes to beyond its arguments: the environment, the clock
@@ -44,4 +45,9 @@ public struct CommandContext: Sendable {
     func print(_ line: String = "") { standardOutput(line + "\n") }
     /// Prints a line to standard error.
     func warn(_ line: String) { standardError(line + "\n") }
+
+    /// Says on standard error what a query from `since` misses because retention deleted it.
+    func noteRetention(_ store: Store, since: Int64, reading kinds: [RetentionKind]) throws {
+        for note in try store.retentionNotes(since: since, reading: kinds) { warn("note: " + note.text) }
+    }
 }

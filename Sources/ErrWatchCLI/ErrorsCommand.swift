@@ -51,5 +51,6 @@ struct ErrorsCommand: AsyncParsableCommand {
         if let next = page.next {
             context.warn("next page: --cursor \(next)")
         }
+        try context.noteRetention(store, since: filter.since, reading: [.errors])
     }
 }

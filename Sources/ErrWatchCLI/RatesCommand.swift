@@ -40,6 +40,7 @@ struct RatesCommand: AsyncParsableCommand {
         filter.until = end
         let store = try database.openForReading()
         let rows = try store.rates(filter, by: groups)
+        try context.noteRetention(store, since: filter.since, reading: [.rollups, .minuteCounts])
         if output.format == .table, rows.allSatisfy({ $0.calls == 0 }) {
             context.print(try noCallsHint(store, since: filter.since, until: filter.until))
             return

@@ -40,6 +40,7 @@ struct TrendCommand: AsyncParsableCommand {
         }
         let store = try database.openForReading()
         let series = try store.trend(filter, bucketMs: bucketMs, by: groups)
+        try context.noteRetention(store, since: filter.since, reading: [.rollups, .minuteCounts])
         let period = DurationText.format(filter.until - filter.since)
 
         switch output.format {

@@ -35,7 +35,10 @@ public enum Rollup {
     /// The segments that together cover the minute buckets starting in `[since, until)`,
     /// coarsest first, using a level only below its watermark and only where its buckets fit
     /// whole into the range and into `alignTo` (the caller's own bucket, when it groups by one).
-    public static func segments(since: Int64, until: Int64, hourlyUntil: Int64, dailyUntil: Int64, alignTo: Int64? = nil) -> [Segment] {
+    /// Before `minutesFrom` the minute rows are gone (retention keeps them for less long than the
+    /// rollups): a part of an hour there is read as its whole hour, from the hourly level.
+    public static func segments(since: Int64, until: Int64, hourlyUntil: Int64, dailyUntil: Int64, alignTo: Int64? = nil,
+                                minutesFrom: Int64 = .min) -> [Segment] {
         let start = ceil(since, to: Timestamp.minute)
         guard start < until else { return [] }
         var segments: [Segment] = []
@@ -68,7 +71,13 @@ public enum Rollup {
             minuteRanges.append((gapFrom, gapTo))
         }
         for (from, to) in minuteRanges where from < to {
-            segments.append(Segment(level: .minute, from: from, to: to))
+            let gone = min(to, minutesFrom)
+            if from < gone, usable(.hourly) {
+                segments.append(Segment(level: .hourly, from: Timestamp.floor(from, to: Timestamp.hour), to: ceil(gone, to: Timestamp.hour)))
+                if gone < to { segments.append(Segment(level: .minute, from: gone, to: to)) }
+            } else {
+                segments.append(Segment(level: .minute, from: from, to: to))
+            }
         }
         return segments
     }

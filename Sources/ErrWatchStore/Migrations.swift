@@ -14,6 +14,7 @@ public enum Migrations {
         ("0005_latency_histogram", String(decoding: PackageResources._005_latency_histogram_sql, as: UTF8.self)),
         ("0006_provider_fields", String(decoding: PackageResources._006_provider_fields_sql, as: UTF8.self)),
         ("0007_ingested_files", String(decoding: PackageResources._007_ingested_files_sql, as: UTF8.self)),
+        ("0008_retention", String(decoding: PackageResources._008_retention_sql, as: UTF8.self)),
     ]
 
     /// A migrator that applies the first `count` migrations (all by default).

@@ -107,7 +107,7 @@ struct SeriesCounts {
 }
 
 /// The call-count rows in a filter's range, read from the coarsest levels that cover it
-/// (see ``Rollup/segments(since:until:hourlyUntil:dailyUntil:alignTo:)``), as one subquery with
+/// (see ``Rollup/segments(since:until:hourlyUntil:dailyUntil:alignTo:minutesFrom:)``), as one subquery with
 /// the columns `bucket`, `series`, `calls`, `latency_calls`, `latency_ms_sum` and the extra ones;
 /// the series' dimensions are for the query around it to join and filter.
 struct CountsQuery {
@@ -118,8 +118,10 @@ struct CountsQuery {
     init(_ db: Database, filter: Filter, alignTo bucket: Int64? = nil, extra: [String] = []) throws {
         let extraColumns = extra.map { ", \($0)" }.joined()
         let marks = try Watermarks.read(db)
+        let minutesFrom = try Int64.fetchOne(db.cachedStatement(sql: "SELECT before_ms FROM retention_horizons WHERE kind = 'minute_counts'"))
         let segments = Rollup.segments(
-            since: filter.since, until: filter.until, hourlyUntil: marks.hourly, dailyUntil: marks.daily, alignTo: bucket)
+            since: filter.since, until: filter.until, hourlyUntil: marks.hourly, dailyUntil: marks.daily, alignTo: bucket,
+            minutesFrom: minutesFrom ?? .min)
         var parts: [String] = []
         arguments = []
         for segment in segments {

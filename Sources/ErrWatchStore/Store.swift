@@ -57,6 +57,9 @@ public struct Store: Sendable {
         let synchronous = options.synchronous
         let readOnly = options.readOnly
         configuration.prepareDatabase { db in
+            // A new file can give freed pages back (retention's incremental vacuum); this must
+            // come before the first table, and before GRDB switches the file to WAL.
+            if !exists, !db.configuration.readonly { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
             // GRDB switches the pool to WAL, which resets `synchronous`: set it again here.
             if !readOnly { try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         }

@@ -32,6 +32,26 @@ import Testing
         }
     }
 
+    /// A range reaching before what retention kept says so in two headers, instead of passing
+    /// for a quiet time; a range within what is kept says nothing.
+    @Test func aQueryReachingBeforeRetentionsCutSaysSo() async throws {
+        try await Harness.with { harness in
+            let old = Timestamp.iso8601(Timestamp.now() - 10 * Timestamp.day)
+            #expect(try await harness.send("/api/v1/events", body: #"{"ts":"\#(old)","status":429,"app":"a","model":"m","type":"rate_limit_error"}"#).status == 202)
+            _ = try await harness.recorded()
+            let cut = Store.retentionCut(Timestamp.now() - 2 * Timestamp.day)
+            #expect(try harness.agent.store.deleteOlderThan(cut) > 0)
+            let errors = try await harness.send("/api/v1/errors?since=30d", method: .GET)
+            #expect(errors.status == 200)
+            #expect(errors.headers["x-errwatch-pruned-before"] == [Timestamp.iso8601(cut)])
+            #expect(errors.headers.first(name: "x-errwatch-retention-note")?.hasPrefix("error rows before ") == true)
+            let rates = try await harness.send("/api/v1/rates?window=30d", method: .GET)
+            #expect(rates.headers.first(name: "x-errwatch-retention-note")?.contains("(retain_rollups)") == true)
+            let recent = try await harness.send("/api/v1/errors?since=1d", method: .GET)
+            #expect(recent.status == 200 && recent.headers["x-errwatch-pruned-before"].isEmpty)
+        }
+    }
+
     @Test func oneBadItemRejectsTheRequestAndWritesNothing() async throws {
         try await Harness.with { harness in
             let now = Timestamp.iso8601(Timestamp.now())

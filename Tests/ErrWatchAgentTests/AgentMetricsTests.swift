@@ -54,6 +54,7 @@ struct AgentMetricsTests {
                                     error: CallError(type: .rateLimit, code: "rate_limit_exceeded", message: "slow down", retryable: true),
                                     latencyMs: 40, count: 3))
         metrics.notification(notifier: "ops", result: .delivered)
+        metrics.observe(PruneResult(cuts: [.init(kind: .errors, before: 0, rows: 3, bySize: false)], bytesBefore: 8_192, bytesAfter: 4_096))
         let alert = AlertState(rule: "r", group: [], labels: [:], phase: .firing, severity: .critical, value: 1, threshold: 0.5,
                                calls: 10, errors: 10, activeSince: 0, startsAt: 0, endsAt: nil, lastNotifiedAt: 0, updatedAt: 0)
         let limits = [RateLimitTracker.Snapshot(model: "gpt-4o", observedAt: 0, remainingRequests: 9, remainingTokens: 900)]

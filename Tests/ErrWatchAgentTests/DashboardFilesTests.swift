@@ -34,6 +34,7 @@ struct DashboardFilesTests {
         metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "e", model: "m", status: 429,
                                     error: CallError(type: .rateLimit, message: "x", retryable: true), latencyMs: 10))
         metrics.notification(notifier: "n", result: .delivered)
+        metrics.observe(PruneResult(cuts: [.init(kind: .errors, before: 0, rows: 3, bySize: false)], bytesBefore: 8_192, bytesAfter: 4_096))
         let alert = AlertState(rule: "r", group: [], labels: [:], phase: .firing, severity: .warning, value: 1, threshold: 0,
                                calls: 1, errors: 1, activeSince: 0, startsAt: 0, endsAt: nil, lastNotifiedAt: 0, updatedAt: 0)
         let text = String(decoding: metrics.render(

@@ -2,6 +2,7 @@ import ArgumentParser
 import ErrWatchAgent
 @testable import ErrWatchCLI
 import ErrWatchCore
+import ErrWatchStore
 import ErrWatchTestKit
 import Foundation
 import Logging
@@ -44,7 +45,23 @@ import Testing
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let file = try workspace.write("errwatch.yaml", "listen: 127.0.0.1:9001\nupstraem: http://x.example/v1\n")
-        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, tls_ca_file, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, evaluation_interval, external_url, log_format, log_level, notifiers, rules.")
+        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, tls_ca_file, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, retain_errors, retain_minute_counts, retain_rollups, retain_alerts, max_db_size, prune_interval, evaluation_interval, external_url, log_format, log_level, notifiers, rules.")
+    }
+
+    /// Retention has defaults the agent applies by itself; each kind can be kept forever.
+    @Test func retentionSettingsHaveDefaultsAndTakeForever() throws {
+        let defaults = try AgentCommand.parse([]).resolve(environment: [:])
+        #expect(defaults.retention.errorsMs == 30 * 86_400_000 && defaults.retention.minuteCountsMs == 7 * 86_400_000)
+        #expect(defaults.retention.rollupsMs == 400 * 86_400_000 && defaults.retention.alertsMs == 90 * 86_400_000)
+        #expect(defaults.retention.maxBytes == nil && defaults.pruneIntervalMs == 3_600_000)
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        let file = try workspace.write("errwatch.yaml", "retain_errors: forever\nretain_alerts: 14d\nmax_db_size: 2GiB\nprune_interval: 10m\n")
+        let set = try AgentCommand.parse(["--config", file]).resolve(environment: ["ERRWATCH_RETAIN_ROLLUPS": "800d"])
+        #expect(set.retention.errorsMs == nil && set.retention.alertsMs == 14 * 86_400_000 && set.retention.rollupsMs == 800 * 86_400_000)
+        #expect(set.retention.maxBytes == 2 << 30 && set.pruneIntervalMs == 600_000)
+        #expect(validationMessage { try AgentCommand.parse([]).resolve(environment: ["ERRWATCH_RETAIN_ERRORS": "3h"]) }
+            == "Invalid retain_errors '3h' (environment ERRWATCH_RETAIN_ERRORS); give a duration of a day or more such as 30d, or forever.")
     }
 
     /// Logging is set like every other setting; a wrong value names what it takes.

@@ -289,19 +289,25 @@ let sample = """
     @Test func migrateReportsTheSchema() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["migrate", "--db", db, "--format", "csv"], now: now)
-        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n\(db),0003_final_attempts\r\n\(db),0004_alerts\r\n\(db),0005_latency_histogram\r\n\(db),0006_provider_fields\r\n\(db),0007_ingested_files\r\n")
+        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n\(db),0003_final_attempts\r\n\(db),0004_alerts\r\n\(db),0005_latency_histogram\r\n\(db),0006_provider_fields\r\n\(db),0007_ingested_files\r\n\(db),0008_retention\r\n")
     }
 
     @Test func pruneDeletesWholeDays() async throws {
         defer { workspace.cleanup() }
         let keep = await errwatch(["prune", "--db", db, "--older-than", "25m", "--format", "csv"], now: now)
         #expect(keep.stdout == "cutoff,deleted_rows\r\n2026-11-25T00:00:00.000Z,0\r\n")
-        // A day later, the sample's day is past the cut.
+        // A day later, the sample's day is past the cut: a dry run counts it and deletes nothing.
+        let dry = await errwatch(["prune", "--db", db, "--older-than", "1s", "--dry-run", "--format", "csv"], now: now + Timestamp.day)
+        #expect(dry.stdout == "cutoff,would_delete_rows\r\n2026-11-26T00:00:00.000Z,18\r\n")
+        let before = await errwatch(["rates", "--db", db, "--window", "1h", "--format", "csv"], now: now)
+        #expect(before.stdout.hasPrefix("calls,errors,error_rate\r\n") && !before.stdout.contains("\r\n0,0,"))
         let drop = await errwatch(["prune", "--db", db, "--older-than", "1s", "--format", "csv"], now: now + Timestamp.day)
         // 3 error rows, 5 minute rows, 5 hourly rows (one per series), 5 daily rows.
         #expect(drop.stdout == "cutoff,deleted_rows\r\n2026-11-26T00:00:00.000Z,18\r\n")
         let left = await errwatch(["rates", "--db", db, "--window", "1h", "--format", "csv"], now: now)
         #expect(left.stdout == "calls,errors,error_rate\r\n0,0,\r\n")
+        // Not a quiet hour: the rates say the range was pruned.
+        #expect(left.stderr.hasPrefix("note: call counts before 2026-11-26T00:00:00.000Z were deleted by retention (retain_rollups)"))
     }
 }
 

@@ -90,6 +90,7 @@ struct APIController<Context: RequestContext>: Sendable {
         }
         let page = try await offload { try store.errors(filter, limit: limit, after: cursor) }
         var response = Self.json(status: .ok, Report.errors(page.events).json)
+        try await Self.notePruned(&response, store: store, since: filter.since, reading: [.errors])
         if let next = page.next {
             response.headers[HTTPField.Name("x-errwatch-next-cursor")!] = next.description
         }
@@ -104,7 +105,9 @@ struct APIController<Context: RequestContext>: Sendable {
         let groups = try query.dimensions()
         let window = filter
         let rows = try await offload { try store.rates(window, by: groups) }
-        return Self.json(status: .ok, Report.rates(rows, by: groups).json)
+        var response = Self.json(status: .ok, Report.rates(rows, by: groups).json)
+        try await Self.notePruned(&response, store: store, since: window.since, reading: [.rollups, .minuteCounts])
+        return response
     }
 
     func trend(_ request: Request) async throws -> Response {
@@ -136,6 +139,15 @@ struct APIController<Context: RequestContext>: Sendable {
 
     static func json(status: HTTPResponse.Status, _ body: JSONOutput, layout: JSONOutput.Layout = .lines) -> Response {
         json(status: status, body.text(layout) + "\n")
+    }
+
+    /// Says, in `x-errwatch-pruned-before` (the latest cut, ISO 8601) and
+    /// `x-errwatch-retention-note`, that the range reaches before what retention kept.
+    static func notePruned(_ response: inout Response, store: Store, since: Int64, reading kinds: [RetentionKind]) async throws {
+        let notes = try await offload { try store.retentionNotes(since: since, reading: kinds) }
+        guard let latest = notes.max(by: { $0.before < $1.before }) else { return }
+        response.headers[HTTPField.Name("x-errwatch-pruned-before")!] = Timestamp.iso8601(latest.before)
+        response.headers[HTTPField.Name("x-errwatch-retention-note")!] = notes.map(\.text).joined(separator: " ")
     }
 
     static func json(status: HTTPResponse.Status, _ text: String) -> Response {

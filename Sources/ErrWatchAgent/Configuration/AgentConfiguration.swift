@@ -56,6 +56,11 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var logFormat: LogFormat?
     /// The lowest level logged.
     public var logLevel: Logger.Level = .info
+    /// How long each kind of data is kept and how large the file may grow (`retain_*`,
+    /// `max_db_size`); the agent applies it every ``pruneIntervalMs``.
+    public var retention = RetentionPolicy()
+    /// How often the agent applies ``retention``.
+    public var pruneIntervalMs: Int64 = 3_600_000
     /// Rules, notifiers and how often they run (the file's `rules`, `notifiers`,
     /// `evaluation_interval` and `external_url`).
     public var alerts = AlertsConfiguration()
@@ -83,6 +88,12 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("allowed_hosts", "ERRWATCH_ALLOWED_HOSTS", "comma list of Host names the API answers to besides loopback ones (default none)"),
         ("allow_public", "ERRWATCH_ALLOW_PUBLIC", "listen on a non-loopback address without auth_token (default false)"),
         ("synchronous", "ERRWATCH_SYNCHRONOUS", "normal: survives errwatch crashing; full: also power loss; off (default normal)"),
+        ("retain_errors", "ERRWATCH_RETAIN_ERRORS", "how long error rows are kept, or forever (default 30d)"),
+        ("retain_minute_counts", "ERRWATCH_RETAIN_MINUTE_COUNTS", "how long per-minute call counts are kept; older ones live on hourly (default 7d)"),
+        ("retain_rollups", "ERRWATCH_RETAIN_ROLLUPS", "how long hourly and daily counts are kept, or forever (default 400d)"),
+        ("retain_alerts", "ERRWATCH_RETAIN_ALERTS", "how long alert history and notifications are kept, or forever (default 90d)"),
+        ("max_db_size", "ERRWATCH_MAX_DB_SIZE", "the most the database may hold: oldest errors go first, then counts (default none)"),
+        ("prune_interval", "ERRWATCH_PRUNE_INTERVAL", "how often the agent applies retention (default 1h)"),
         ("evaluation_interval", "ERRWATCH_EVALUATION_INTERVAL", "how often alert rules run (default 15s)"),
         ("external_url", "ERRWATCH_EXTERNAL_URL", "the agent's URL as people reach it, for links in alerts (default http://LISTEN)"),
         ("log_format", "ERRWATCH_LOG_FORMAT", "text or json: one JSON object per line (default text on a terminal, json otherwise)"),
@@ -158,6 +169,30 @@ public struct AgentConfiguration: Sendable, Hashable {
         case "synchronous":
             guard let value = Store.Synchronous(rawValue: text.uppercased()) else { throw invalid("give normal, full or off") }
             synchronous = value
+        case "retain_errors", "retain_minute_counts", "retain_rollups", "retain_alerts":
+            var age: Int64?
+            if text.lowercased() != "forever" {
+                guard let milliseconds = DurationText.milliseconds(text), milliseconds >= Timestamp.day else {
+                    throw invalid("give a duration of a day or more such as 30d, or forever")
+                }
+                age = milliseconds
+            }
+            switch key {
+            case "retain_errors": retention.errorsMs = age
+            case "retain_minute_counts": retention.minuteCountsMs = age
+            case "retain_rollups": retention.rollupsMs = age
+            default: retention.alertsMs = age
+            }
+        case "max_db_size":
+            if text.lowercased() == "none" {
+                retention.maxBytes = nil
+            } else {
+                guard let bytes = ByteSize.bytes(text), bytes >= 1 << 20 else { throw invalid("give a size of 1MiB or more such as 2GiB, or none") }
+                retention.maxBytes = bytes
+            }
+        case "prune_interval":
+            guard let milliseconds = DurationText.milliseconds(text), milliseconds >= 1_000 else { throw invalid("give a duration such as 1h") }
+            pruneIntervalMs = milliseconds
         case "evaluation_interval":
             guard let milliseconds = DurationText.milliseconds(text), milliseconds >= 100 else { throw invalid("give a duration such as 15s") }
             alerts.evaluationIntervalMs = milliseconds
