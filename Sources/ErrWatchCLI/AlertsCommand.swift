@@ -143,7 +143,8 @@ struct AlertsCommand: AsyncParsableCommand {
             guard start < end else { throw ValidationError("--since (\(since)) must be before --until (\(until)).") }
             let store = try database.openForReading(configured: configuration)
             let lookback = rules.map(\.lookbackNeededMs).max() ?? 0
-            let source = ReplaySource(rows: try store.minuteRows(since: start - lookback, until: end))
+            let source = ReplaySource(rows: try store.minuteRows(since: start - lookback, until: end,
+                                                                 latency: rules.contains { $0.kind == .latency }))
             let replay = AlertReplay.run(rules, source: source, since: start, until: end)
             let fired = replay.events.filter { [.firing, .severity, .resolved].contains($0.kind) }
             let events = Report.alertHistory(fired, rules: rules)

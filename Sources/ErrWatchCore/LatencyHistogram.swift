@@ -33,4 +33,15 @@ public enum LatencyHistogram {
         }
         return Double(bounds[bounds.count - 1])
     }
+
+    /// The calls counted in buckets wholly above `milliseconds` (a bucket the level falls inside
+    /// counts for none): a lower bound on the calls slower than it.
+    public static func calls(above milliseconds: Double, counts: [Int64]) -> Int64 {
+        var slower: Int64 = 0
+        for (index, count) in counts.enumerated() {
+            let lower = index == 0 ? 0 : Double(bounds[index - 1])
+            if lower >= milliseconds { slower += count }
+        }
+        return slower
+    }
 }

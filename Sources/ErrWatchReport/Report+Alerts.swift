@@ -67,9 +67,9 @@ extension Report {
                     DurationText.format(rule.windowMs)
                 }
                 return [
-                    .text(rule.name), .text(rule.kind.rawValue), .text(rule.kind == .threshold ? rule.metric.rawValue : "-"), .labels(scope),
+                    .text(rule.name), .text(rule.kind.rawValue), .text(rule.kind == .threshold ? rule.metric.rawValue : rule.kind == .latency ? AlertText.percentileName(rule.percentile) : "-"), .labels(scope),
                     .text(rule.labelDimensions.map(\.rawValue).joined(separator: ",")), .text(window),
-                    level(rule.warning, rule), level(rule.critical, rule), level(rule.kind == .threshold ? rule.resolveLevel : nil, rule),
+                    level(rule.warning, rule), level(rule.critical, rule), level(rule.kind == .threshold || rule.kind == .latency ? rule.resolveLevel : nil, rule),
                     .integer(rule.minCalls), .text(DurationText.format(rule.forMs)), rule.repeatMs.map { .text(DurationText.format($0)) } ?? .null,
                     .text(rule.noData.rawValue), .text(rule.notify.joined(separator: ",")),
                 ]

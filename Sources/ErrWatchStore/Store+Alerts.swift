@@ -9,6 +9,31 @@ extension Store: AlertCountSource {
         try StoreCountSource(store: self).counts(scope: scope, groupBy: groupBy, from: from, to: to)
     }
 
+    public func latencies(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
+        try StoreCountSource(store: self).latencies(scope: scope, groupBy: groupBy, from: from, to: to)
+    }
+
+    /// The latency histogram per series id over `[from, to)`, read from the coarsest rollups
+    /// that cover it.
+    public func latencyPerSeries(from: Int64, to: Int64) throws -> [Int64: [Int64]] {
+        let sums = LatencyHistogram.columns.map { "sum(\($0))" }.joined(separator: ", ")
+        return try writer.read { db in
+            let marks = try Watermarks.read(db)
+            var result: [Int64: [Int64]] = [:]
+            for segment in Rollup.segments(since: from, until: to, hourlyUntil: marks.hourly, dailyUntil: marks.daily) {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT series, \(sums) FROM \(Watermarks.table(segment.level)) WHERE bucket >= ? AND bucket < ? GROUP BY series
+                    """, arguments: [segment.from, segment.to])
+                while let row = try rows.next() {
+                    var counts = result[row[0]] ?? Array(repeating: 0, count: LatencyHistogram.columns.count)
+                    for index in counts.indices { counts[index] += row[1 + index] as Int64 }
+                    result[row[0]] = counts
+                }
+            }
+            return result
+        }
+    }
+
     /// Every series by id.
     public func seriesDimensions() throws -> [Int64: SeriesDimensions] {
         try writer.read { db in
@@ -159,17 +184,20 @@ extension Store {
 extension Store {
     /// The minute call counts in `[since, until)` with their series' dimensions, for replaying
     /// rules in memory (``ReplaySource``).
-    public func minuteRows(since: Int64, until: Int64) throws -> [ReplaySource.Row] {
-        try writer.read { db in
+    /// With `latency`, each row carries its latency histogram too (for latency rules).
+    public func minuteRows(since: Int64, until: Int64, latency: Bool = false) throws -> [ReplaySource.Row] {
+        let histogram = latency ? LatencyHistogram.columns.map { ", c.\($0)" }.joined() : ""
+        return try writer.read { db in
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls
+                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls\(histogram)
                 FROM call_counts c JOIN series s ON s.id = c.series
                 WHERE c.bucket >= ? AND c.bucket < ?
                 """, arguments: [since, until])
             var rows: [ReplaySource.Row] = []
             while let row = try cursor.next() {
                 rows.append(ReplaySource.Row(bucket: row[0], app: row[1], endpoint: row[2], model: row[3], status: row[4],
-                                             type: row[5], code: row[6], calls: row[7]))
+                                             type: row[5], code: row[6], calls: row[7],
+                                             latency: latency ? LatencyHistogram.columns.indices.map { row[8 + $0] } : []))
             }
             return rows
         }

@@ -9,6 +9,7 @@ public final class StoreCountSource: AlertCountSource {
     private let store: Store
     private var series: [Int64: SeriesDimensions] = [:]
     private var windows: [WindowKey: [(SeriesDimensions, Int64)]] = [:]
+    private var latencyWindows: [WindowKey: [(SeriesDimensions, [Int64])]] = [:]
 
     private struct WindowKey: Hashable {
         var from: Int64
@@ -29,5 +30,15 @@ public final class StoreCountSource: AlertCountSource {
             windows[key] = calls.compactMap { id, count in series[id].map { ($0, count) } }
         }
         return SeriesGrouping.group(windows[key]!, scope: scope, groupBy: groupBy)
+    }
+
+    public func latencies(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
+        let key = WindowKey(from: from, to: to)
+        if latencyWindows[key] == nil {
+            let histograms = try store.latencyPerSeries(from: from, to: to)
+            if histograms.keys.contains(where: { series[$0] == nil }) { series = try store.seriesDimensions() }
+            latencyWindows[key] = histograms.compactMap { id, counts in series[id].map { ($0, counts) } }
+        }
+        return SeriesGrouping.histograms(latencyWindows[key]!, scope: scope, groupBy: groupBy)
     }
 }

@@ -47,7 +47,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
     static let ruleKeys = [
         "name", "kind", "metric", "where", "group_by", "window", "warning", "critical", "resolve", "min_calls", "credible",
         "for", "repeat", "notify", "send_resolved", "no_data", "compare", "factor", "min_rate", "slo", "period", "windows",
-        "lookback", "learning", "severity",
+        "lookback", "learning", "severity", "percentile",
     ]
     static let notifierKeys = ["name", "kind", "url", "command", "path", "timeout", "max_attempts", "backoff"]
 
@@ -187,6 +187,12 @@ public struct AlertsConfiguration: Sendable, Hashable {
         /// A level: a share for rates, a count for counts, a factor for change rules.
         func level() throws(ErrWatchError) -> Double {
             if rule.kind == .threshold && rule.metric == .errorRate { return try share() }
+            if rule.kind == .latency {
+                guard let text = field.text, let value = DurationText.milliseconds(text), value > 0 else {
+                    throw invalid("give a duration such as 800ms, 10s or 1m")
+                }
+                return Double(value)
+            }
             guard let text = field.text, let value = Double(text.hasSuffix("x") ? String(text.dropLast()) : text), value >= 0, value.isFinite else {
                 throw invalid(rule.kind == .change ? "give a factor such as 3" : "give a number of errors such as 50")
             }
@@ -209,6 +215,12 @@ public struct AlertsConfiguration: Sendable, Hashable {
         case "factor": rule.warning = try level()
         case "resolve": rule.resolve = try level()
         case "min_rate": rule.minRate = try share()
+        case "percentile":
+            let text = field.text ?? ""
+            guard text.hasPrefix("p"), let value = Double(text.dropFirst()), value > 0, value < 100 else {
+                throw invalid("give p50, p90, p95 or p99 (any pNN between p1 and p99.9)")
+            }
+            rule.percentile = value / 100
         case "slo":
             let value = try share()
             guard value > 0, value < 1 else { throw invalid("give a target between 0 and 100% such as 99.5%") }
@@ -294,9 +306,9 @@ public struct AlertsConfiguration: Sendable, Hashable {
 
     private func check(_ rule: AlertRule, origin: String) throws(ErrWatchError) {
         switch rule.kind {
-        case .threshold:
+        case .threshold, .latency:
             guard rule.warning != nil || rule.critical != nil else {
-                throw ErrWatchError(.configuration, "The threshold \(origin) needs a warning or a critical level.")
+                throw ErrWatchError(.configuration, "The \(rule.kind.rawValue) \(origin) needs a warning or a critical level.")
             }
             if let warning = rule.warning, let critical = rule.critical, critical < warning {
                 throw ErrWatchError(.configuration, "The \(origin) has critical below warning; critical must be the higher level.")

@@ -11,6 +11,8 @@ public struct AlertRule: Sendable, Hashable {
         case burnRate = "burn_rate"
         /// An error (type, code) never seen before for an app and model.
         case newError = "new_error"
+        /// A percentile of call duration over a window against levels in milliseconds.
+        case latency
     }
 
     /// What a threshold rule measures.
@@ -113,6 +115,8 @@ public struct AlertRule: Sendable, Hashable {
     /// have): without it a fresh database, or a newly deployed app, reports every error it
     /// sees as new. Zero judges from whatever history there is.
     public var learningMs: Int64 = Timestamp.day
+    /// Latency rules: the percentile judged, as a fraction (0.95 for p95).
+    public var percentile = 0.95
     /// Change and new-error rules: the severity they alert at.
     public var severity: AlertSeverity = .warning
 
@@ -146,7 +150,7 @@ public struct AlertRule: Sendable, Hashable {
     /// How far back from now the rule reads counts.
     public var lookbackNeededMs: Int64 {
         switch kind {
-        case .threshold: windowMs
+        case .threshold, .latency: windowMs
         case .change: compare == .day ? Timestamp.day + windowMs : 2 * windowMs
         case .burnRate: burnWindows.map(\.longMs).max() ?? 0
         case .newError: lookbackMs

@@ -12,6 +12,7 @@ public enum AlertText {
         case (.threshold?, .errorCount?), (.newError?, _): return "\(Int64(value.rounded())) errors"
         case (.change?, _): return value.isFinite ? "\(fixed(value, 1))×" : "∞×"
         case (.burnRate?, _): return "\(fixed(value, 1))× budget"
+        case (.latency?, _): return milliseconds(value)
         default: return percent(value)
         }
     }
@@ -33,6 +34,10 @@ public enum AlertText {
             return "\(name): error \(type)/\(code.isEmpty ? "(no code)" : code) \(verb) for app \(app), model \(model) (\(alert.errors) in \(window))."
         case .change?:
             measured = "error rate \(value(alert.value, rule: rule)) the \(rule?.compare == .day ? "same window a day earlier" : "previous window") (\(counts))"
+        case .latency?:
+            let limit = alert.threshold.map { " against \(value($0, rule: rule))" } ?? ""
+            let slower = alert.threshold == nil ? "" : ", \(alert.errors) slower than that"
+            measured = "\(percentileName(rule?.percentile ?? 0.95)) latency \(value(alert.value, rule: rule))\(limit) (\(alert.calls) calls in \(window)\(slower))"
         case .burnRate?:
             measured = "error budget burning at \(value(alert.value, rule: rule)) (\(alert.errors) of \(alert.calls) calls in \(window))"
         default:
@@ -47,6 +52,17 @@ public enum AlertText {
         case .pending: return "\(name) is pending (\(alert.severity.rawValue)) for \(scope): \(measured)."
         case .firing: return "\(name) is \(alert.severity.rawValue) for \(scope): \(measured)."
         }
+    }
+
+    /// A duration in milliseconds as people read it: `850 ms`, `12.40 s`.
+    public static func milliseconds(_ value: Double) -> String {
+        value >= 1_000 ? "\(fixed(value / 1_000, 2)) s" : "\(Int64(value.rounded())) ms"
+    }
+
+    /// `0.95` → `p95`, `0.999` → `p99.9`.
+    public static func percentileName(_ fraction: Double) -> String {
+        let value = fraction * 100
+        return value == value.rounded() ? "p\(Int(value))" : "p\(fixed(value, 1))"
     }
 
     /// `0.0523` → `5.23%`, with fewer digits for larger shares.

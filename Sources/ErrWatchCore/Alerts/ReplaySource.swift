@@ -6,12 +6,16 @@ public final class ReplaySource: AlertCountSource {
         public var bucket: Int64
         public var series: SeriesDimensions
         public var calls: Int64
+        /// The calls per latency bucket (``LatencyHistogram``), empty when not known.
+        public var latency: [Int64]
 
         /// A row with every field given.
-        public init(bucket: Int64, app: String, endpoint: String, model: String, status: Int, type: String, code: String, calls: Int64) {
+        public init(bucket: Int64, app: String, endpoint: String, model: String, status: Int, type: String, code: String, calls: Int64,
+                    latency: [Int64] = []) {
             self.bucket = bucket
             series = SeriesDimensions(app: app, endpoint: endpoint, model: model, status: status, type: type, code: code)
             self.calls = calls
+            self.latency = latency
         }
     }
 
@@ -58,6 +62,8 @@ public final class ReplaySource: AlertCountSource {
 
     private let rows: [Row]
     private var indexes: [Signature: Index] = [:]
+    /// Per signature and group, running totals of each latency bucket.
+    private var latencyIndexes: [Signature: [[String]: [Cumulative]]] = [:]
 
     /// The rows to replay, in any order.
     public init(rows: [Row]) {
@@ -78,6 +84,30 @@ public final class ReplaySource: AlertCountSource {
             }
         }
         return result
+    }
+
+    public func latencies(scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
+        let signature = Signature(scope: scope, groupBy: groupBy)
+        let index = latencyIndexes[signature] ?? buildLatencies(signature)
+        latencyIndexes[signature] = index
+        var result: [[String]: [Int64]] = [:]
+        for (group, buckets) in index {
+            let counts = buckets.map { $0.sum(from: from, to: to) }
+            if counts.contains(where: { $0 > 0 }) { result[group] = counts }
+        }
+        return result
+    }
+
+    private func buildLatencies(_ signature: Signature) -> [[String]: [Cumulative]] {
+        let scope = signature.scope.normalized
+        var index: [[String]: [Cumulative]] = [:]
+        for row in rows where !row.latency.isEmpty && SeriesGrouping.timed(row.series, scope: scope) {
+            let group = signature.groupBy.map(row.series.value)
+            var buckets = index[group] ?? Array(repeating: Cumulative(), count: LatencyHistogram.columns.count)
+            for (bucket, count) in row.latency.enumerated() where bucket < buckets.count { buckets[bucket].add(row.bucket, count) }
+            index[group] = buckets
+        }
+        return index
     }
 
     private func build(_ signature: Signature) -> Index {

@@ -21,6 +21,11 @@ public protocol AlertCountSource {
     /// its status, type or code; `errors` only those `scope` narrows to. A group keyed by status,
     /// type or code appears only when it has such errors.
     func counts(scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: GroupCounts]
+
+    /// Per group of `groupBy`, the latency histogram (``LatencyHistogram``'s buckets, the
+    /// overflow last) of the calls of the group's app, endpoint and model over `[from, to)`;
+    /// when `scope` narrows the errors (status, type, code, fault), of those errors only.
+    func latencies(scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]]
 }
 
 /// What a rule says about one group at one moment.
@@ -67,6 +72,7 @@ public enum RuleEvaluator {
         case .change: try change(rule, now, source, active)
         case .burnRate: try burnRate(rule, now, source, active)
         case .newError: try newError(rule, now, source, active)
+        case .latency: try latency(rule, now, source, active)
         }
     }
 
@@ -206,6 +212,27 @@ public enum RuleEvaluator {
                 verdicts[group] = Verdict(whole.calls == 0 ? .noData : .normal, value: highestBurn,
                                           threshold: rule.burnWindows.map(\.factor).min(), calls: whole.calls, errors: whole.errors)
             }
+        }
+        return verdicts
+    }
+
+    /// The rule's percentile of the window's latency histogram per group, estimated within its
+    /// bucket (``LatencyHistogram/quantile(_:counts:)``), against levels in milliseconds with
+    /// the threshold rule's hysteresis and `min_calls`; `errors` in the verdict are the calls
+    /// slower than the level crossed (or the lowest), to say how many were slow.
+    private static func latency(
+        _ rule: AlertRule, _ now: Int64, _ source: some AlertCountSource, _ active: [[String]: AlertSeverity]
+    ) throws -> [[String]: Verdict] {
+        let histograms = try source.latencies(scope: rule.scope, groupBy: rule.groupBy, from: now - rule.windowMs, to: now)
+        var verdicts: [[String]: Verdict] = [:]
+        for group in Set(histograms.keys).union(active.keys) {
+            let counts = histograms[group] ?? []
+            let calls = counts.reduce(0, +)
+            let value = LatencyHistogram.quantile(rule.percentile, counts: counts) ?? 0
+            let outcome = leveled(rule, current: active[group], calls: calls, value: value, evidence: value)
+            let threshold = level(rule, of: outcome)
+            let slow = threshold.map { LatencyHistogram.calls(above: $0, counts: counts) } ?? 0
+            verdicts[group] = Verdict(outcome, value: value, threshold: threshold, calls: calls, errors: slow)
         }
         return verdicts
     }

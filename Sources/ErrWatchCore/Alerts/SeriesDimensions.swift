@@ -112,4 +112,24 @@ public enum SeriesGrouping {
         }
         return result
     }
+
+    /// Per group of `groupBy`, the latency histograms of `(series, histogram)` pairs summed
+    /// bucket by bucket, over the series ``timed(_:scope:)`` admits.
+    public static func histograms(_ entries: some Sequence<(SeriesDimensions, [Int64])>, scope: RuleScope, groupBy: [Dimension]) -> [[String]: [Int64]] {
+        let scope = scope.normalized
+        var result: [[String]: [Int64]] = [:]
+        for (series, counts) in entries where timed(series, scope: scope) {
+            let group = groupBy.map(series.value)
+            var sum = result[group] ?? Array(repeating: 0, count: counts.count)
+            for index in counts.indices where index < sum.count { sum[index] += counts[index] }
+            result[group] = sum
+        }
+        return result.filter { $0.value.contains { $0 > 0 } }
+    }
+
+    /// Whether a series' durations count for a latency rule in `scope` (normalised): its calls
+    /// are in scope and, when the scope narrows the errors, it is one of those errors.
+    public static func timed(_ series: SeriesDimensions, scope: RuleScope) -> Bool {
+        scope.admitsCalls(of: series) && (!scope.narrowsErrors || scope.countsErrors(of: series))
+    }
 }
