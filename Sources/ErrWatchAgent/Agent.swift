@@ -24,6 +24,8 @@ public struct Agent: Sendable {
     public let alerts: AlertService
     /// What `/metrics` shows.
     public let metrics = AgentMetrics()
+    /// The proxied calls under way.
+    let inflight = InflightCalls()
     /// Keep-alive upstream connections for the proxy's fast path (nil: the upstream URL is not one it can use).
     let upstreamPools: UpstreamPools?
     /// The open client connections and their cap.
@@ -65,7 +67,7 @@ public struct Agent: Sendable {
             notifiers: configuration.alerts.notifiers, client: client, store: store,
             evaluationIntervalMs: configuration.alerts.evaluationIntervalMs, metrics: metrics, logger: logger, now: now)
         alerts = AlertService(configuration: configuration.alerts, store: store, dispatcher: dispatcher,
-                              dashboardURL: configuration.dashboardURL, logger: logger, now: now)
+                              dashboardURL: configuration.dashboardURL, logger: logger, now: now, inflight: { [inflight] in inflight.snapshot })
     }
 
     /// The HTTP client settings the proxy needs: no redirects followed, no decompression, a
@@ -96,7 +98,7 @@ public struct Agent: Sendable {
         router.add(middleware: RequestOriginMiddleware(
             loopbackOnly: configuration.listensOnLoopback, allowedHosts: configuration.allowedHosts,
             externalOrigin: configuration.alerts.externalURL.flatMap(Self.origin)))
-        let sink = OutcomeSink(writer: writer, metrics: metrics, limiter: limiter)
+        let sink = OutcomeSink(writer: writer, metrics: metrics, limiter: limiter, inflight: inflight)
         ProxyController<BasicRequestContext>(
             client: client, configuration: configuration, sink: sink, rateLimits: rateLimits, now: now, logger: logger
         ).addRoutes(to: router)
@@ -105,12 +107,12 @@ public struct Agent: Sendable {
         // (`authorization: {credentials: …}` in its scrape config).
         let exposition = router.group("/metrics")
         if let token = configuration.authToken { exposition.add(middleware: AuthMiddleware(token: token)) }
-        exposition.get { [metrics, writer, alerts, rateLimits, clientConnections, limiter] _, _ -> Response in
+        exposition.get { [metrics, writer, alerts, rateLimits, clientConnections, limiter, inflight, now] _, _ -> Response in
             let clients = AgentMetrics.ClientCounts(
                 open: clientConnections.count, timedOut: clientConnections.timedOut,
                 evicted: clientConnections.evicted, refused: clientConnections.refused)
             let text = metrics.render(writer: writer.statistics, alerts: alerts.currentAlerts, rateLimits: rateLimits.all, clients: clients,
-                                      folded: limiter.folded)
+                                      folded: limiter.folded, inflight: inflight.snapshot, now: now())
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: text)))
@@ -127,6 +129,9 @@ public struct Agent: Sendable {
         APIController<BasicRequestContext>(
             store: store, sink: sink, rateLimits: rateLimits, maxIngestBody: configuration.maxIngestBody, now: now
         ).addRoutes(to: api)
+        api.get("inflight") { [inflight, now] _, _ -> Response in
+            APIController<BasicRequestContext>.json(status: .ok, InflightCalls.report(inflight.snapshot, now: now()))
+        }
         AlertsController<BasicRequestContext>(store: store, alerts: alerts, now: now).addRoutes(to: api)
         ExportController<BasicRequestContext>(store: store, now: now).addRoutes(to: api)
         return router
@@ -135,7 +140,7 @@ public struct Agent: Sendable {
     /// The HTTP application; `onServerRunning` learns the bound port (useful with port 0).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let fastPath = upstreamPools.map { pools in
-            FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: OutcomeSink(writer: writer, metrics: metrics, limiter: limiter),
+            FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: OutcomeSink(writer: writer, metrics: metrics, limiter: limiter, inflight: inflight),
                                     rateLimits: rateLimits, now: now,
                                     continues: ContinuePolicy(authToken: configuration.authToken, maxRequestBody: configuration.maxRequestBody,
                                                               maxIngestBody: configuration.maxIngestBody))

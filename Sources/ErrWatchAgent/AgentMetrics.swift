@@ -27,6 +27,8 @@ public final class AgentMetrics: Sendable {
         "errwatch_client_connections": "Client connections open to the agent.",
         "errwatch_client_connections_closed_total": "Client connections the agent closed, by reason (timeout, evicted, refused).",
         "errwatch_dimension_overflow_total": "Values counted as other because a dimension reached its cap of distinct values.",
+        "errwatch_inflight_calls": "Proxied calls under way, by model (empty until the request body is read).",
+        "errwatch_inflight_oldest_seconds": "How long the oldest proxied call under way has been going.",
         "errwatch_pruned_rows_total": "Rows retention deleted, by kind (errors, minute_counts, rollups, alerts) and reason (age, size).",
         "errwatch_database_bytes": "The database file's size after the latest retention pass.",
     ]
@@ -208,8 +210,22 @@ public final class AgentMetrics: Sendable {
     /// The exposition text, with the gauges read now: the writer's queue and drops, the
     /// alerts firing, the latest rate-limit headroom.
     public func render(writer: BatchWriter.Statistics, alerts: [AlertState], rateLimits: [RateLimitTracker.Snapshot],
-                       clients: ClientCounts = ClientCounts(), folded: [Dimension: Int] = [:]) -> [UInt8] {
+                       clients: ClientCounts = ClientCounts(), folded: [Dimension: Int] = [:],
+                       inflight: [InflightCall] = [], now: Int64 = 0) -> [UInt8] {
         let histogram = state.withLock { state in
+            // Calls under way per model; a model with none left reads 0, not stale.
+            var underway: [String: Int] = [:]
+            for call in inflight { underway[Self.bounded("model", call.model, &state), default: 0] += 1 }
+            for key in state.gauges.keys where key.hasPrefix("inflight\u{1}") { state.gauges[key]!.set(to: 0) }
+            for (model, count) in underway {
+                let key = "inflight\u{1}\(model)"
+                let gauge = state.gauges[key] ?? makeGauge("errwatch_inflight_calls", [("model", model)])
+                state.gauges[key] = gauge
+                gauge.set(to: Double(count))
+            }
+            let oldest = state.gauges["inflight_oldest"] ?? makeGauge("errwatch_inflight_oldest_seconds", [])
+            state.gauges["inflight_oldest"] = oldest
+            oldest.set(to: inflight.map(\.startedAt).min().map { Double(max(0, now - $0)) / 1_000 } ?? 0)
             for dimension in [Dimension.app, .endpoint, .model, .type, .code] {
                 let total = folded[dimension] ?? 0
                 let counter = makeCounter("errwatch_dimension_overflow_total", [("dimension", dimension.rawValue)])

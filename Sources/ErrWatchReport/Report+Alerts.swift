@@ -61,6 +61,8 @@ extension Report {
                 case .burnRate:
                     rule.burnWindows.map { "\(DurationText.format($0.longMs))/\(DurationText.format($0.shortMs))@\(AlertText.value($0.factor, rule: rule))" }
                         .joined(separator: " ")
+                case .hanging:
+                    "in flight over \(DurationText.format(rule.hangingAfterMs))"
                 case .newError:
                     "\(DurationText.format(rule.windowMs)), none in \(DurationText.format(rule.lookbackMs)), learning \(DurationText.format(rule.learningMs))"
                 default:
@@ -69,7 +71,7 @@ extension Report {
                 return [
                     .text(rule.name), .text(rule.kind.rawValue), .text(rule.kind == .threshold ? rule.metric.rawValue : rule.kind == .latency ? AlertText.percentileName(rule.percentile) : "-"), .labels(scope),
                     .text(rule.labelDimensions.map(\.rawValue).joined(separator: ",")), .text(window),
-                    level(rule.warning, rule), level(rule.critical, rule), level(rule.kind == .threshold || rule.kind == .latency ? rule.resolveLevel : nil, rule),
+                    level(rule.warning, rule), level(rule.critical, rule), level([.threshold, .latency, .hanging].contains(rule.kind) ? rule.resolveLevel : nil, rule),
                     .integer(rule.minCalls), .text(DurationText.format(rule.forMs)), rule.repeatMs.map { .text(DurationText.format($0)) } ?? .null,
                     .text(rule.noData.rawValue), .text(rule.notify.joined(separator: ",")),
                 ]

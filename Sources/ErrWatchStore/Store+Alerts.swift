@@ -13,6 +13,11 @@ extension Store: AlertCountSource {
         try StoreCountSource(store: self).latencies(scope: scope, groupBy: groupBy, from: from, to: to)
     }
 
+    /// A database alone knows of no call in flight.
+    public func inflight(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], olderThan: Int64, at now: Int64) throws -> [[String]: GroupCounts] {
+        [:]
+    }
+
     /// The latency histogram per series id over `[from, to)`, read from the coarsest rollups
     /// that cover it.
     public func latencyPerSeries(from: Int64, to: Int64) throws -> [Int64: [Int64]] {

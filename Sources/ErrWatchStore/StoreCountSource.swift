@@ -16,9 +16,18 @@ public final class StoreCountSource: AlertCountSource {
         var to: Int64
     }
 
-    /// A source over `store`; make a new one per evaluation (it keeps what it read).
-    public init(store: Store) {
+    /// The calls under way when the evaluation began (the agent's; none for a database alone).
+    private let inflightCalls: [InflightCall]
+
+    /// A source over `store` and the calls in flight now; make a new one per evaluation (it
+    /// keeps what it read).
+    public init(store: Store, inflight: [InflightCall] = []) {
         self.store = store
+        inflightCalls = inflight
+    }
+
+    public func inflight(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], olderThan: Int64, at now: Int64) throws -> [[String]: GroupCounts] {
+        SeriesGrouping.inflight(inflightCalls, scope: scope, groupBy: groupBy, olderThan: olderThan, at: now)
     }
 
     public func counts(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: GroupCounts] {

@@ -61,7 +61,9 @@ struct AgentMetricsTests {
         var writer = BatchWriter.Statistics()
         writer.droppedQueueFull = 2
         let exposition = String(decoding: metrics.render(writer: writer, alerts: [alert], rateLimits: limits,
-                                                         clients: AgentMetrics.ClientCounts(open: 1, timedOut: 1)),
+                                                         clients: AgentMetrics.ClientCounts(open: 1, timedOut: 1),
+                                                         inflight: [InflightCall(startedAt: 0, app: "a", endpoint: "e", model: model, streaming: true)],
+                                                         now: 2_500),
                                 as: UTF8.self)
 
         let (status, said) = try Run.program(try Run.find("promtool", package: "prometheus"), ["check", "metrics"], input: Array(exposition.utf8))

@@ -85,7 +85,7 @@ struct AlertsConfigurationTests {
 
     @Test func aBrokenRulesFileIsRefusedWithItsLineAndReason() {
         #expect(message("rules:\n  - name: a\n    warning: 2%\n    windw: 5m\n")
-            == "Unknown setting 'windw' in rule 'a' (errwatch.yaml line 4); rules take: name, kind, metric, where, group_by, window, warning, critical, resolve, min_calls, credible, for, repeat, notify, send_resolved, no_data, compare, factor, min_rate, slo, period, windows, lookback, learning, severity, percentile.")
+            == "Unknown setting 'windw' in rule 'a' (errwatch.yaml line 4); rules take: name, kind, metric, where, group_by, window, warning, critical, resolve, min_calls, credible, for, repeat, notify, send_resolved, no_data, compare, factor, min_rate, slo, period, windows, lookback, learning, severity, percentile, after.")
         #expect(message("notifiers:\n  - {name: ops, kind: log}\nrules:\n  - name: high-error-rate\n    warning: 2%\n    notify: [opz]\n")
             == "Unknown notifier 'opz' in rule 'high-error-rate' (errwatch.yaml line 6); defined notifiers: ops.")
         #expect(message("rules:\n  - name: a\n    warning: 2 percent\n")
@@ -95,7 +95,7 @@ struct AlertsConfigurationTests {
         #expect(message("rules:\n  - name: a\n    warning: 2%\n    window: five minutes\n")
             == "Invalid window 'five minutes' of rule 'a' (errwatch.yaml line 4); give a duration such as 5m, 1h or 30d.")
         #expect(message("rules:\n  - name: a\n    kind: treshold\n")
-            == "Unknown kind 'treshold' of rule 'a' (errwatch.yaml line 3); use one of: threshold, change, burn_rate, new_error, latency.")
+            == "Unknown kind 'treshold' of rule 'a' (errwatch.yaml line 3); use one of: threshold, change, burn_rate, new_error, latency, hanging.")
         #expect(message("rules:\n  - name: a\n    window: 5m\n")
             == "The threshold rule 'a' (errwatch.yaml line 2) needs a warning or a critical level.")
         #expect(message("rules:\n  - name: a\n    warning: 5%\n    critical: 2%\n")

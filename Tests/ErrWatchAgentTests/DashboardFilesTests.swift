@@ -40,7 +40,8 @@ struct DashboardFilesTests {
         let text = String(decoding: metrics.render(
             writer: BatchWriter.Statistics(), alerts: [alert],
             rateLimits: [RateLimitTracker.Snapshot(model: "m", observedAt: 0, remainingRequests: 5, remainingTokens: nil,
-                                                   resetRequestsMs: nil, resetTokensMs: nil)]), as: UTF8.self)
+                                                   resetRequestsMs: nil, resetTokensMs: nil)],
+            inflight: [InflightCall(startedAt: 0, app: "a", endpoint: "e", model: "m", streaming: false)], now: 1_000), as: UTF8.self)
         let exported = Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { String($0.prefix { $0 != "{" && $0 != " " }) })
         #expect(exported == Set(AgentMetrics.names))
     }

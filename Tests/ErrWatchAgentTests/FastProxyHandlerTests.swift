@@ -18,6 +18,7 @@ import Testing
         let client: EmbeddedChannel
         let upstream: EmbeddedChannel
         let upstreamHandler = UpstreamHandler()
+        let inflight = InflightCalls()
         let workspace: Workspace
         let store: Store
         let writer: BatchWriter
@@ -41,7 +42,7 @@ import Testing
             }
             let shared = FastProxyHandler.Shared(
                 configuration: configuration, pools: pools,
-                sink: OutcomeSink(writer: writer, metrics: AgentMetrics(), limiter: DimensionLimiter()),
+                sink: OutcomeSink(writer: writer, metrics: AgentMetrics(), limiter: DimensionLimiter(), inflight: inflight),
                 rateLimits: RateLimitTracker(), now: { 1_700_000_000_000 },
                 continues: ContinuePolicy(authToken: nil, maxRequestBody: 1 << 20, maxIngestBody: 1 << 20))
             client = EmbeddedChannel(handler: FastProxyHandler(shared), loop: loop)
@@ -103,6 +104,8 @@ import Testing
         #expect(head.uri == "/v1/chat/completions?x=1" && head.headers["host"] == ["api.example.test"])
         #expect(head.headers["x-errwatch-app"].isEmpty && head.headers["connection"].isEmpty && head.headers["accept-encoding"].isEmpty)
         #expect(head.headers["content-length"] == ["32"] && body.readableBytes == 32)
+        // Under way until its outcome is recorded.
+        #expect(rig.inflight.snapshot.map(\.model) == ["gpt-4o"])
 
         rig.loop.advanceTime(by: .milliseconds(40))
         try rig.respond(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: [
@@ -120,7 +123,7 @@ import Testing
         #expect(rig.upstreamHandler.delegate == nil && rig.client.isActive)
 
         let recorded = try await rig.recorded()
-        #expect(recorded.calls == 1 && recorded.errors.isEmpty)
+        #expect(recorded.calls == 1 && recorded.errors.isEmpty && rig.inflight.count == 0)
         await rig.finish()
     }
 
@@ -183,7 +186,7 @@ import Testing
         try rig.client.close().wait()
         #expect(!rig.upstream.isActive)
         let error = try #require(try await rig.recorded().errors.first)
-        #expect(error.status == 499 && error.error?.code == "client_closed_request")
+        #expect(error.status == 499 && error.error?.code == "client_closed_request" && rig.inflight.count == 0)
         await rig.finish()
     }
 }

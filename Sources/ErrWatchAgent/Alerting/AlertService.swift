@@ -29,14 +29,17 @@ public final class AlertService: Service, Sendable {
     private let dashboardURLs: Mutex<String>
     private let logger: Logger
     private let now: @Sendable () -> Int64
+    private let inflight: @Sendable () -> [InflightCall]
 
     /// How often Alertmanager hears again about an alert that is still firing.
     static let keepAliveMs = Timestamp.minute
 
     /// A service evaluating `configuration`'s rules over `store`, notifying through `dispatcher`.
+    /// `inflight` gives the calls under way, for hanging rules.
     public init(configuration: AlertsConfiguration, store: Store, dispatcher: NotifierDispatcher, dashboardURL: String,
-                logger: Logger, now: @escaping @Sendable () -> Int64) {
+                logger: Logger, now: @escaping @Sendable () -> Int64, inflight: @escaping @Sendable () -> [InflightCall] = { [] }) {
         state = Mutex(State(rules: configuration.rules))
+        self.inflight = inflight
         self.dispatcher = dispatcher
         self.store = store
         intervalMs = configuration.evaluationIntervalMs
@@ -92,9 +95,10 @@ public final class AlertService: Service, Sendable {
             }
         }
         let (rules, before) = state.withLock { ($0.rules, $0.alerts) }
+        let underway = rules.contains { $0.kind == .hanging } ? inflight() : []
         let (result, after) = try await offload {
             var alerts = before
-            let result = AlertEngine.evaluate(rules, at: at, source: StoreCountSource(store: store), states: &alerts)
+            let result = AlertEngine.evaluate(rules, at: at, source: StoreCountSource(store: store, inflight: underway), states: &alerts)
             return (result, alerts)
         }
         for (rule, error) in result.failures {

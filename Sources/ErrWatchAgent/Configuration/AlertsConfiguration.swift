@@ -47,7 +47,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
     static let ruleKeys = [
         "name", "kind", "metric", "where", "group_by", "window", "warning", "critical", "resolve", "min_calls", "credible",
         "for", "repeat", "notify", "send_resolved", "no_data", "compare", "factor", "min_rate", "slo", "period", "windows",
-        "lookback", "learning", "severity", "percentile",
+        "lookback", "learning", "severity", "percentile", "after",
     ]
     static let notifierKeys = ["name", "kind", "url", "command", "path", "timeout", "max_attempts", "backoff"]
 
@@ -144,6 +144,8 @@ public struct AlertsConfiguration: Sendable, Hashable {
                 }
             }
             if rule.kind == .newError { rule.sendResolved = false }
+            // One hanging call is worth knowing of.
+            if rule.kind == .hanging, fields["warning"] == nil, fields["critical"] == nil { rule.warning = 1 }
             for (key, field) in fields.sorted(by: { $0.value.line < $1.value.line }) {
                 try apply(key, field, to: &rule, origin: "rule '\(name)' (\(path) line \(field.line))")
             }
@@ -194,7 +196,8 @@ public struct AlertsConfiguration: Sendable, Hashable {
                 return Double(value)
             }
             guard let text = field.text, let value = Double(text.hasSuffix("x") ? String(text.dropLast()) : text), value >= 0, value.isFinite else {
-                throw invalid(rule.kind == .change ? "give a factor such as 3" : "give a number of errors such as 50")
+                throw invalid(rule.kind == .change ? "give a factor such as 3"
+                              : rule.kind == .hanging ? "give a number of calls such as 1" : "give a number of errors such as 50")
             }
             return value
         }
@@ -209,6 +212,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
         case "repeat": rule.repeatMs = try duration()
         case "period": rule.periodMs = try duration()
         case "lookback": rule.lookbackMs = try duration()
+        case "after": rule.hangingAfterMs = try duration()
         case "learning": rule.learningMs = try durationOrZero()
         case "warning": rule.warning = try level()
         case "critical": rule.critical = try level()
@@ -328,6 +332,13 @@ public struct AlertsConfiguration: Sendable, Hashable {
             }
         case .burnRate:
             break
+        case .hanging:
+            // Before a response only the call's app, endpoint and model are known.
+            let known: Set<ErrWatchCore.Dimension> = [.app, .endpoint, .model]
+            if let other = rule.groupBy.first(where: { !known.contains($0) }) ?? rule.scope.conditions.map(\.0).first(where: { !known.contains($0) }) {
+                throw ErrWatchError(.configuration,
+                    "The hanging \(origin) uses \(other.rawValue), which a call in flight does not have yet; group and filter by app, endpoint or model.")
+            }
         }
     }
 

@@ -8,6 +8,8 @@ struct OutcomeSink: Sendable {
     let writer: BatchWriter
     let metrics: AgentMetrics
     let limiter: DimensionLimiter
+    /// The proxied calls under way.
+    let inflight: InflightCalls
 
     /// Records `outcome`; false when the writer's queue refused it (dropped and counted there).
     /// The metrics count it either way: the call happened, whether or not the database took it.
@@ -16,5 +18,25 @@ struct OutcomeSink: Sendable {
         let outcome = limiter.bound(outcome)
         metrics.observe(outcome)
         return writer.submit(outcome)
+    }
+
+    /// Registers a proxied call as under way, until ``record(_:of:)`` or ``end(_:)``.
+    func begin(_ call: inout ProxyCall) {
+        call.inflightKey = inflight.begin(InflightCall(
+            startedAt: call.info.startedAt, app: call.info.app, endpoint: call.info.endpoint, model: call.info.fields.model,
+            streaming: call.info.fields.stream))
+    }
+
+    /// Records the outcome of a proxied call, which is then no longer under way.
+    @discardableResult
+    func record(_ outcome: CallOutcome, of call: ProxyCall) -> Bool {
+        end(call)
+        return record(outcome)
+    }
+
+    /// A proxied call is no longer under way, without an outcome of its own (one recorded
+    /// another way, such as a rejection).
+    func end(_ call: ProxyCall) {
+        if let key = call.inflightKey { inflight.end(key) }
     }
 }

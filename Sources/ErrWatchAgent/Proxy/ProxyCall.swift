@@ -59,6 +59,9 @@ struct ProxyCall: Sendable {
     /// The upstream's base URL, as messages name it.
     let upstream: String
 
+    /// Its key among the calls in flight (``InflightCalls``), set by whoever registered it.
+    var inflightKey: UInt64?
+
     private var headersDeadline = NIODeadline.distantFuture
     private var lastRead = NIODeadline.distantFuture
     private var status = 0
@@ -78,6 +81,12 @@ struct ProxyCall: Sendable {
         self.timeoutMs = timeoutMs ?? (call.fields.stream ? configuration.streamTimeoutMs : configuration.timeoutMs)
         silenceMs = configuration.streamTimeoutMs
         upstream = configuration.upstream
+    }
+
+    /// What the request said, learned after it left (a streamed body's model, read from its
+    /// first bytes as they went).
+    mutating func learned(_ fields: RequestFields) {
+        info.fields = fields
     }
 
     /// When ``deadlinePassed(at:)`` is next due, or nil when no deadline runs.

@@ -87,19 +87,26 @@ struct ProxyController<Context: RequestContext>: Sendable {
             upstream.body = .stream(body, length: declaredLength.map { .known($0) } ?? .unknown)
         }
 
+        var proxied = ProxyCall(call: call, timeoutMs: timeout, configuration: configuration)
+        sink.begin(&proxied)
         let response: HTTPClientResponse
         do {
             response = try await client.execute(upstream, deadline: .now() + .milliseconds(timeout), logger: logger)
         } catch {
-            call.fields = call.fields.model.isEmpty ? capture.fields : call.fields
-            if capture.exceeded { throw record(call, rejecting: tooLarge()) }
-            var proxied = ProxyCall(call: call, timeoutMs: timeout, configuration: configuration)
-            guard case .answer(let answer, let outcome)? = proxied.upstreamFailed(error, timedOut: Self.isTimeout(error), at: .now()) else { throw error }
-            sink.record(outcome)
+            if proxied.info.fields.model.isEmpty { proxied.learned(capture.fields) }
+            if capture.exceeded {
+                sink.end(proxied)
+                throw record(proxied.info, rejecting: tooLarge())
+            }
+            guard case .answer(let answer, let outcome)? = proxied.upstreamFailed(error, timedOut: Self.isTimeout(error), at: .now()) else {
+                sink.end(proxied)
+                throw error
+            }
+            sink.record(outcome, of: proxied)
             throw answer
         }
-        if call.fields.model.isEmpty { call.fields = capture.fields }
-        return forward(response, call: ProxyCall(call: call, timeoutMs: timeout, configuration: configuration))
+        if proxied.info.fields.model.isEmpty { proxied.learned(capture.fields) }
+        return forward(response, call: proxied)
     }
 
     /// Whether the client library gave up waiting for the upstream.
@@ -134,13 +141,13 @@ struct ProxyController<Context: RequestContext>: Sendable {
                     }
                 }
                 // Recorded before the app sees the end, as on the fast path.
-                if let outcome = call.responseEnd(at: .now()) { sink.record(outcome) }
+                if let outcome = call.responseEnd(at: .now()) { sink.record(outcome, of: call) }
                 try await writer.finish(nil)
             } catch {
                 if clientGone {
-                    if let outcome = call.clientClosed(at: .now()) { sink.record(outcome) }
+                    if let outcome = call.clientClosed(at: .now()) { sink.record(outcome, of: call) }
                 } else if case .cut(let outcome)? = call.upstreamFailed(error, at: .now()) {
-                    sink.record(outcome)
+                    sink.record(outcome, of: call)
                 }
                 throw error
             }

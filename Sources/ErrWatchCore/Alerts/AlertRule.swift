@@ -13,6 +13,9 @@ public struct AlertRule: Sendable, Hashable {
         case newError = "new_error"
         /// A percentile of call duration over a window against levels in milliseconds.
         case latency
+        /// Calls in flight for longer than a duration: a provider that accepts connections and
+        /// never answers.
+        case hanging
     }
 
     /// What a threshold rule measures.
@@ -115,6 +118,8 @@ public struct AlertRule: Sendable, Hashable {
     /// have): without it a fresh database, or a newly deployed app, reports every error it
     /// sees as new. Zero judges from whatever history there is.
     public var learningMs: Int64 = Timestamp.day
+    /// Hanging rules: how long a call must have been in flight to count as hanging.
+    public var hangingAfterMs: Int64 = 2 * Timestamp.minute
     /// Latency rules: the percentile judged, as a fraction (0.95 for p95).
     public var percentile = 0.95
     /// Change and new-error rules: the severity they alert at.
@@ -151,6 +156,9 @@ public struct AlertRule: Sendable, Hashable {
     public var lookbackNeededMs: Int64 {
         switch kind {
         case .threshold, .latency: windowMs
+        // A replay finds calls in flight from the durations recorded at their start, taking
+        // the overflow bucket to end at twice the last bound.
+        case .hanging: max(hangingAfterMs, 2 * (LatencyHistogram.bounds.last ?? 0)) + Timestamp.minute
         case .change: compare == .day ? Timestamp.day + windowMs : 2 * windowMs
         case .burnRate: burnWindows.map(\.longMs).max() ?? 0
         case .newError: lookbackMs

@@ -13,6 +13,7 @@ public enum AlertText {
         case (.change?, _): return value.isFinite ? "\(fixed(value, 1))×" : "∞×"
         case (.burnRate?, _): return "\(fixed(value, 1))× budget"
         case (.latency?, _): return milliseconds(value)
+        case (.hanging?, _): return "\(Int64(value.rounded())) calls"
         default: return percent(value)
         }
     }
@@ -38,6 +39,9 @@ public enum AlertText {
             let limit = alert.threshold.map { " against \(value($0, rule: rule))" } ?? ""
             let slower = alert.threshold == nil ? "" : ", \(alert.errors) slower than that"
             measured = "\(percentileName(rule?.percentile ?? 0.95)) latency \(value(alert.value, rule: rule))\(limit) (\(alert.calls) calls in \(window)\(slower))"
+        case .hanging?:
+            let after = DurationText.format(rule?.hangingAfterMs ?? 0)
+            measured = "\(value(alert.value, rule: rule)) in flight for over \(after) (of \(alert.calls) in flight)"
         case .burnRate?:
             measured = "error budget burning at \(value(alert.value, rule: rule)) (\(alert.errors) of \(alert.calls) calls in \(window))"
         default:

@@ -98,6 +98,42 @@ public final class ReplaySource: AlertCountSource {
         return result
     }
 
+    /// From the durations recorded at each call's start, spread evenly over their buckets as
+    /// latency percentiles are: of the calls of minute `b` whose durations fell in `(lower,
+    /// upper]`, the share `(upper − age) / (upper − lower)` was still in flight at `now`, `age`
+    /// being `now − b`; those are hanging once `age` reaches `olderThan`. The overflow bucket
+    /// (over the last bound) is taken to end at twice that bound.
+    public func inflight(scope: RuleScope, groupBy: [Dimension], olderThan: Int64, at now: Int64) throws -> [[String]: GroupCounts] {
+        let scope = scope.normalized
+        let lowers = [0] + LatencyHistogram.bounds
+        let uppers = LatencyHistogram.bounds + [2 * (LatencyHistogram.bounds.last ?? 0)]
+        var open: [[String]: (calls: Double, hanging: Double)] = [:]
+        var low = 0, high = rows.count
+        while low < high {
+            let middle = (low + high) / 2
+            if rows[middle].bucket <= now - (uppers.last ?? 0) { low = middle + 1 } else { high = middle }
+        }
+        for row in rows[low...] {
+            guard row.bucket <= now else { break }
+            guard !row.latency.isEmpty, scope.admitsCalls(of: row.series) else { continue }
+            let age = Double(now - row.bucket)
+            var still = 0.0
+            for (bucket, count) in row.latency.enumerated() where count > 0 && bucket < uppers.count {
+                let (lower, upper) = (Double(lowers[bucket]), Double(uppers[bucket]))
+                still += Double(count) * min(1, max(0, (upper - age) / (upper - lower)))
+            }
+            guard still > 0 else { continue }
+            let group = groupBy.map(row.series.value)
+            open[group, default: (0, 0)].calls += still
+            if now - row.bucket >= olderThan { open[group]!.hanging += still }
+        }
+        var result: [[String]: GroupCounts] = [:]
+        for (group, counts) in open where counts.calls.rounded() > 0 {
+            result[group] = GroupCounts(calls: Int64(counts.calls.rounded()), errors: Int64(counts.hanging.rounded()))
+        }
+        return result
+    }
+
     private func buildLatencies(_ signature: Signature) -> [[String]: [Cumulative]] {
         let scope = signature.scope.normalized
         var index: [[String]: [Cumulative]] = [:]

@@ -26,6 +26,11 @@ public protocol AlertCountSource {
     /// overflow last) of the calls of the group's app, endpoint and model over `[from, to)`;
     /// when `scope` narrows the errors (status, type, code, fault), of those errors only.
     func latencies(scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]]
+
+    /// Per group of `groupBy` (app, endpoint, model: nothing else is known before a response),
+    /// the calls in `scope` in flight at `now` (`calls`) and those among them in flight for at
+    /// least `olderThan` (`errors`).
+    func inflight(scope: RuleScope, groupBy: [Dimension], olderThan: Int64, at now: Int64) throws -> [[String]: GroupCounts]
 }
 
 /// What a rule says about one group at one moment.
@@ -73,6 +78,7 @@ public enum RuleEvaluator {
         case .burnRate: try burnRate(rule, now, source, active)
         case .newError: try newError(rule, now, source, active)
         case .latency: try latency(rule, now, source, active)
+        case .hanging: try hanging(rule, now, source, active)
         }
     }
 
@@ -233,6 +239,25 @@ public enum RuleEvaluator {
             let threshold = level(rule, of: outcome)
             let slow = threshold.map { LatencyHistogram.calls(above: $0, counts: counts) } ?? 0
             verdicts[group] = Verdict(outcome, value: value, threshold: threshold, calls: calls, errors: slow)
+        }
+        return verdicts
+    }
+
+    /// The calls in flight longer than `after` per group, against levels that count them
+    /// (warning 1 by default). A group with nothing hanging is normal, whatever else is in
+    /// flight: an alert resolves as soon as the hanging calls end.
+    private static func hanging(
+        _ rule: AlertRule, _ now: Int64, _ source: some AlertCountSource, _ active: [[String]: AlertSeverity]
+    ) throws -> [[String]: Verdict] {
+        let counts = try source.inflight(scope: rule.scope, groupBy: rule.groupBy, olderThan: rule.hangingAfterMs, at: now)
+        var counting = rule
+        counting.minCalls = 0
+        var verdicts: [[String]: Verdict] = [:]
+        for group in Set(counts.keys).union(active.keys) {
+            let count = counts[group] ?? GroupCounts(calls: 0, errors: 0)
+            let value = Double(count.errors)
+            let outcome = count.errors == 0 ? .normal : leveled(counting, current: active[group], calls: count.calls, value: value, evidence: value)
+            verdicts[group] = Verdict(outcome, value: value, threshold: level(rule, of: outcome), calls: count.calls, errors: count.errors)
         }
         return verdicts
     }

@@ -132,4 +132,17 @@ public enum SeriesGrouping {
     public static func timed(_ series: SeriesDimensions, scope: RuleScope) -> Bool {
         scope.admitsCalls(of: series) && (!scope.narrowsErrors || scope.countsErrors(of: series))
     }
+
+    /// Per group of `groupBy`, the calls of `inflight` in `scope` and those among them begun at
+    /// least `olderThan` before `now`.
+    public static func inflight(_ inflight: [InflightCall], scope: RuleScope, groupBy: [Dimension], olderThan: Int64, at now: Int64) -> [[String]: GroupCounts] {
+        let scope = scope.normalized
+        var result: [[String]: GroupCounts] = [:]
+        for call in inflight where scope.admitsCalls(of: call.series) {
+            let group = groupBy.map(call.series.value)
+            result[group, default: GroupCounts(calls: 0, errors: 0)].calls += 1
+            if now - call.startedAt >= olderThan { result[group]!.errors += 1 }
+        }
+        return result
+    }
 }

@@ -83,6 +83,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             call.fields = RequestFields(prefix: body.readableBytesView)
             let exchange = Exchange(ProxyCall(call: call, version: request.version, keepAlive: request.isKeepAlive,
                                               configuration: shared.configuration))
+            shared.sink.begin(&exchange.call)
             state = .proxying(exchange)
             send(request, body: body, exchange: exchange, context: context)
         default:
@@ -219,7 +220,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             exchange.call.responseBody(chunk, at: now)
             context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
         case .end:
-            if let outcome = exchange.call.responseEnd(at: now) { shared.sink.record(outcome) }
+            if let outcome = exchange.call.responseEnd(at: now) { shared.sink.record(outcome, of: exchange.call) }
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
                 shared.pools.pool(for: context.eventLoop).release(connection)
@@ -249,11 +250,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         }
         switch ending {
         case .cut(let outcome):
-            shared.sink.record(outcome)
+            shared.sink.record(outcome, of: exchange.call)
             state = .idle
             context.close(promise: nil)
         case .answer(let answer, let outcome):
-            shared.sink.record(outcome)
+            shared.sink.record(outcome, of: exchange.call)
             let body = ByteBuffer(string: answer.body)
             var headers: NIOHTTP1.HTTPHeaders = ["content-type": "application/json", "content-length": String(body.readableBytes)]
             if !exchange.call.keepAlive { headers.add(name: "connection", value: "close") }
@@ -280,7 +281,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state {
             // The app hung up: record it, and cancel the upstream request.
-            if let outcome = exchange.call.clientClosed(at: context.eventLoop.now) { shared.sink.record(outcome) }
+            if let outcome = exchange.call.clientClosed(at: context.eventLoop.now) { shared.sink.record(outcome, of: exchange.call) }
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
                 connection.channel.close(promise: nil)
