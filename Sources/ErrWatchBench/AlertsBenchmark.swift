@@ -6,8 +6,18 @@ import Foundation
 /// `errwatch bench alerts`: one evaluation of many rules over many groups, as the agent runs
 /// it, timed against the evaluation interval.
 public struct AlertsBenchmark: Sendable {
+    /// Which kinds of rule the benchmark evaluates.
+    public enum Mix: String, Sendable, CaseIterable {
+        /// Threshold, change, burn-rate and new-error rules.
+        case mixed
+        /// Latency rules: p50 to p99 over windows of 5 minutes to 6 hours, from the histograms.
+        case latency
+    }
+
     /// Rules to evaluate.
     public var rules: Int
+    /// Their kinds.
+    public var mix: Mix = .mixed
     /// Models, one alert group each.
     public var groups: Int
     /// Days of minute counts, ending now.
@@ -58,6 +68,14 @@ public struct AlertsBenchmark: Sendable {
         (0..<rules).map { index in
             var rule = AlertRule(name: "rule-\(index)")
             rule.groupBy = [.model]
+            if mix == .latency {
+                rule.kind = .latency
+                rule.percentile = [0.5, 0.9, 0.95, 0.99][index % 4]
+                rule.windowMs = [5, 15, 60, 360][(index / 4) % 4] * Timestamp.minute
+                rule.warning = 5_000 + Double(index % 5) * 1_000
+                rule.critical = 30_000
+                return rule
+            }
             switch index % 5 {
             case 0, 1:
                 rule.windowMs = [5, 15, 60, 360][index % 4] * Timestamp.minute
@@ -92,9 +110,11 @@ public struct AlertsBenchmark: Sendable {
             let at = start + Int64(minute) * Timestamp.minute
             let recent = minutes - minute <= 30
             for group in 0..<groups where (minute + group) % 10 == 0 || (recent && group < 20) {
+                // The bursting models are slow too (for latency rules); the rest answer in 400 ms.
+                let latency: Int64 = recent && group < 20 ? 12_000 : 400
                 func add(_ status: Int, _ error: CallError?, _ count: Int) {
                     outcomes.append(CallOutcome(timestamp: at, app: "bench", endpoint: "/v1/chat/completions", model: "model-\(group)",
-                                                status: status, error: error, latencyMs: 400, count: count))
+                                                status: status, error: error, latencyMs: latency, count: count))
                 }
                 if recent && group < 20 {
                     add(200, nil, 50)

@@ -18,10 +18,13 @@ struct BenchAlertsCommand: AsyncParsableCommand {
             new-error; each grouped by model) --repeat times as the agent does (counts read, rules
             stepped, changed alerts and events stored), alert state carried from one evaluation to
             the next. It prints the median and slowest evaluation and their ratio to
-            the default 15 s evaluation interval.
+            the default 15 s evaluation interval. With --mix latency the rules are latency rules
+            instead (p50 to p99 over 5 minutes to 6 hours, read from the latency histograms; the
+            bursting models are slow).
 
-            Example:
+            Examples:
               swift run -c release errwatch bench alerts
+              swift run -c release errwatch bench alerts --mix latency
             """))
 
     @Option(help: "Rules to evaluate.")
@@ -32,6 +35,8 @@ struct BenchAlertsCommand: AsyncParsableCommand {
     var days = 30
     @Option(name: .customLong("repeat"), help: "Evaluations to time.")
     var repetitions = 5
+    @Option(help: ArgumentHelp("The rules' kinds: mixed or latency.", valueName: "mix"))
+    var mix = "mixed"
     @Option(help: ArgumentHelp("Keep the generated database at this path (reused when it exists).", valueName: "path"))
     var keep: String?
 
@@ -49,7 +54,9 @@ struct BenchAlertsCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = keep ?? directory.appendingPathComponent("alerts.db").path
         let store = try Store.open(path: path)
-        let benchmark = AlertsBenchmark(rules: rules, groups: groups, days: days, repetitions: repetitions)
+        guard let ruleMix = AlertsBenchmark.Mix(rawValue: mix) else { throw ValidationError("Invalid --mix '\(mix)'; give mixed or latency.") }
+        var benchmark = AlertsBenchmark(rules: rules, groups: groups, days: days, repetitions: repetitions)
+        benchmark.mix = ruleMix
         if try store.rates(Filter(since: 0, until: .max), by: []).first?.calls ?? 0 == 0 {
             let took = try await Measure.seconds { try benchmark.generate(into: store, now: now) }
             context.warn(String(format: "recorded %d days of minute counts for %d models in %.1f s", days, groups, took))
