@@ -87,8 +87,8 @@ struct HostileInputTests {
         }
     }
 
-    @Test func tenThousandHostileRequestsChangeNothing() async throws {
-        try await Harness.with(configure: { $0.maxIngestBody = 64 << 10 }) { harness in
+    @Test(arguments: Transport.allCases) func tenThousandHostileRequestsChangeNothing(transport: Transport) async throws {
+        try await Harness.with(transport: transport, configure: { $0.maxIngestBody = 64 << 10 }) { harness in
             let before = try await harness.recorded()
             let failures = Shared<[String]>([])
             let validCalls = Shared(0)
@@ -154,8 +154,8 @@ struct HostileInputTests {
         }
     }
 
-    @Test func aHeaderFloodIsRefusedAndTheAgentStaysUp() async throws {
-        try await Harness.with { harness in
+    @Test(arguments: Transport.allCases) func aHeaderFloodIsRefusedAndTheAgentStaysUp(transport: Transport) async throws {
+        try await Harness.with(transport: transport) { harness in
             let port = Int(harness.agentURL.split(separator: ":").last!)!
             let headers = (0..<2_000).map { "x-h\($0): \(String(repeating: "a", count: 100))\r\n" }.joined()
             let reply = try await RawConnection.exchange(port: port, "GET /api/v1/rates HTTP/1.1\r\nHost: x\r\n\(headers)\r\n")

@@ -78,8 +78,8 @@ import Testing
         }
     }
 
-    @Test func continueIsSentOnlyToRequestsThatWillBeRead() async throws {
-        try await Harness.with(configure: {
+    @Test(arguments: Transport.allCases) func continueIsSentOnlyToRequestsThatWillBeRead(transport: Transport) async throws {
+        try await Harness.with(transport: transport, configure: {
             $0.authToken = "the-agents-own-token-123"
             $0.maxRequestBody = 1_000
         }) { harness in

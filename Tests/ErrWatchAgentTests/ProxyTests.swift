@@ -261,13 +261,13 @@ enum ClosedPort {
 }
 
 @Suite struct RecordingFailureTests {
-    @Test func trafficFlowsWhileTheDatabaseIsLockedAndTheLossIsCounted() async throws {
+    @Test(arguments: Transport.allCases) func trafficFlowsWhileTheDatabaseIsLockedAndTheLossIsCounted(transport: Transport) async throws {
         // The writer retries a failed write for over 10 s: long enough to see that requests do
         // not wait for it, whatever the machine's load (4 s was once not enough under the full
         // suite's load).
         var writer = BatchWriter.Configuration()
         writer.retryDelays = [.seconds(5), .seconds(5)]
-        try await Harness.with(busyTimeout: .milliseconds(100), writer: writer) { harness in
+        try await Harness.with(transport: transport, busyTimeout: .milliseconds(100), writer: writer) { harness in
             let holder = try DatabaseHolder(path: harness.databasePath)
             for _ in 0..<20 {
                 let reply = try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#)
@@ -293,10 +293,10 @@ extension RecordingFailureTests {
     /// SQLite's own read-only mode on the writer's connection (`query_only`): every write fails
     /// as on a read-only file, traffic flows, the losses are counted, and recording resumes by
     /// itself once the database takes writes again.
-    @Test func aReadOnlyDatabaseStopsNothingAndRecordingResumes() async throws {
+    @Test(arguments: Transport.allCases) func aReadOnlyDatabaseStopsNothingAndRecordingResumes(transport: Transport) async throws {
         var writer = BatchWriter.Configuration()
         writer.retryDelays = [.milliseconds(10)]
-        try await Harness.with(writer: writer) { harness in
+        try await Harness.with(transport: transport, writer: writer) { harness in
             try await harness.agent.store.writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA query_only = ON") }
             for _ in 0..<20 {
                 #expect(try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#).status == 200)
