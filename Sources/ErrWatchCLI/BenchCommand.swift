@@ -8,7 +8,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measures recording and query speed against a bare-SQLite baseline (build with -c release).",
-        subcommands: [BenchIngestCommand.self, BenchQueryCommand.self, BenchProxyCommand.self, BenchStreamCommand.self, BenchAlertsCommand.self])
+        subcommands: [BenchIngestCommand.self, BenchQueryCommand.self, BenchProxyCommand.self, BenchStreamCommand.self, BenchAlertsCommand.self,
+                      BenchRetentionCommand.self])
 }
 
 /// `errwatch bench ingest`.
