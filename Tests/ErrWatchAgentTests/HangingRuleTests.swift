@@ -53,6 +53,22 @@ import Testing
         #expect(try replay.inflight(scope: RuleScope(), groupBy: [], olderThan: Self.minute, at: Self.start + 121_000).isEmpty)
     }
 
+    /// A call is in flight until its outcome is recorded, or at the latest until nothing holds
+    /// it any more (a response whose body was never written): never for ever.
+    @Test func aCallLeavesTheTableWhenEndedOrWhenItsTicketGoes() {
+        let calls = InflightCalls()
+        let call = InflightCall(startedAt: 0, app: "a", endpoint: "e", model: "m", streaming: false)
+        do {
+            let dropped = calls.begin(call)
+            #expect(calls.count == 1 && dropped.key > 0)
+        }
+        #expect(calls.count == 0)
+        let ended = calls.begin(call)
+        ended.end()
+        ended.end()
+        #expect(calls.count == 0)
+    }
+
     @Test func hangingRulesRefuseWhatACallInFlightCannotHave() {
         var message: String?
         do { _ = try LatencyRuleTests.rule("  - {name: stuck, kind: hanging, group_by: [type]}") } catch { message = (error as? ErrWatchError)?.message }

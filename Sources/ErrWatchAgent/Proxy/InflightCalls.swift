@@ -12,17 +12,35 @@ final class InflightCalls: Sendable {
 
     private let state = Mutex(State())
 
-    /// Registers `call`; its key for ``end(_:)``.
-    func begin(_ call: InflightCall) -> UInt64 {
-        state.withLock { state in
+    /// A registered call's place in the table: ended explicitly when the call's outcome is
+    /// recorded, and in any case when the last reference to it goes (a response whose body
+    /// was never written, a connection torn down), so no call stays "in flight" for ever.
+    final class Ticket: Sendable {
+        let key: UInt64
+        private let calls: InflightCalls
+
+        fileprivate init(key: UInt64, calls: InflightCalls) {
+            self.key = key
+            self.calls = calls
+        }
+
+        func end() { calls.end(key) }
+
+        deinit { calls.end(key) }
+    }
+
+    /// Registers `call` until its ticket ends.
+    func begin(_ call: InflightCall) -> Ticket {
+        let key = state.withLock { state in
             state.next += 1
             state.calls[state.next] = call
             return state.next
         }
+        return Ticket(key: key, calls: self)
     }
 
-    /// The call of `key` has its outcome.
-    func end(_ key: UInt64) {
+    /// The call of `key` is over (again: a no-op).
+    private func end(_ key: UInt64) {
         _ = state.withLock { $0.calls.removeValue(forKey: key) }
     }
 

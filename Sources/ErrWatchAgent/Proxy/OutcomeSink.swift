@@ -22,7 +22,7 @@ struct OutcomeSink: Sendable {
 
     /// Registers a proxied call as under way, until ``record(_:of:)`` or ``end(_:)``.
     func begin(_ call: inout ProxyCall) {
-        call.inflightKey = inflight.begin(InflightCall(
+        call.inflight = inflight.begin(InflightCall(
             startedAt: call.info.startedAt, app: call.info.app, endpoint: call.info.endpoint, model: call.info.fields.model,
             streaming: call.info.fields.stream))
     }
@@ -37,6 +37,6 @@ struct OutcomeSink: Sendable {
     /// A proxied call is no longer under way, without an outcome of its own (one recorded
     /// another way, such as a rejection).
     func end(_ call: ProxyCall) {
-        if let key = call.inflightKey { inflight.end(key) }
+        call.inflight?.end()
     }
 }

@@ -59,8 +59,8 @@ struct ProxyCall: Sendable {
     /// The upstream's base URL, as messages name it.
     let upstream: String
 
-    /// Its key among the calls in flight (``InflightCalls``), set by whoever registered it.
-    var inflightKey: UInt64?
+    /// Its place among the calls in flight (``InflightCalls``), set by whoever registered it.
+    var inflight: InflightCalls.Ticket?
 
     private var headersDeadline = NIODeadline.distantFuture
     private var lastRead = NIODeadline.distantFuture
