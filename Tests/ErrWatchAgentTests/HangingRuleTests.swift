@@ -75,13 +75,13 @@ import Testing
         #expect(message == "The hanging rule 'stuck' (test.yaml line 2) uses type, which a call in flight does not have yet; group and filter by app, endpoint or model.")
     }
 
-    /// A live agent in front of an upstream that holds a call for 4 s: while it is open it is
-    /// listed, counted and judged hanging; once it ends, the alert resolves.
+    /// A live agent in front of an upstream that holds a call for a minute: while it is open it
+    /// is listed, counted and judged hanging; once it ends (the app gives up), the alert resolves.
     @Test func aLiveAgentSeesACallThatHangs() async throws {
         let yaml = "rules:\n  - {name: stuck, kind: hanging, after: 1s, group_by: [model]}\n"
         try await Harness.with(configure: { try! $0.apply(yaml: yaml, path: "test.yaml") }) { harness in
             let held = Task {
-                try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-test-abcdefghijklmnop1234"), ("x-mock-latency-ms", "4000")], body: #"{"model":"gpt-4o","messages":[]}"#)
+                try await harness.send("/v1/chat/completions", headers: [("authorization", "Bearer sk-test-abcdefghijklmnop1234"), ("x-mock-latency-ms", "60000")], body: #"{"model":"gpt-4o","messages":[]}"#)
             }
             #expect(await eventually(within: 10) { harness.agent.inflight.count == 1 })
             // Once the call is a second old, the rule fires.
@@ -97,10 +97,12 @@ import Testing
             let metrics = try await harness.send("/metrics", method: .GET).body
             #expect(metrics.contains(#"errwatch_inflight_calls{model="gpt-4o"} 1"#))
             #expect(harness.agent.alerts.currentAlerts.first?.labels == ["model": "gpt-4o"])
-            #expect(try await held.value.status == 200)
-            #expect(harness.agent.inflight.count == 0)
+            // The app gives up: the call is recorded (499) and no longer in flight.
+            held.cancel()
+            #expect(await eventually(within: 10) { harness.agent.inflight.count == 0 })
             _ = try await harness.agent.alerts.evaluate()
             #expect(!firing() && harness.agent.alerts.currentAlerts.first?.phase == .resolved)
+            #expect(try await harness.recorded().errors.map(\.status) == [499])
         }
     }
 }
