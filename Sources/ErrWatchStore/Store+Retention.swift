@@ -1,4 +1,5 @@
 import ErrWatchCore
+import Foundation
 import GRDB
 
 /// How long each kind of data is kept, and how large the database may grow; nil keeps a kind
@@ -72,6 +73,10 @@ public struct PruneResult: Sendable {
 }
 
 extension Store {
+    /// How long retention rests after each transaction, as a multiple of the time it took:
+    /// 3 keeps it to about a quarter of one core while the agent records.
+    public static let defaultRest = 3.0
+
     /// Where retention cuts for `cutoff`: the start of its UTC day. Hourly and daily rollups
     /// hold whole days, so cutting every table at a day's start keeps the history and all its
     /// rates consistent: nothing before it is left anywhere, nothing after it is touched.
@@ -81,15 +86,17 @@ extension Store {
 
     /// Deletes everything from before ``retentionCut(_:)`` of `cutoff` (errors, counts at every
     /// level, alert history), at most `chunkSize` rows per transaction so that writers are never
-    /// locked out for long. Returns how many rows went, or with `dryRun` would go.
+    /// locked out for long, resting `rest` times as long as each transaction took before the
+    /// next (``defaultRest``) so that retention takes a small share of the machine from the
+    /// traffic it records. Returns how many rows went, or with `dryRun` would go.
     @discardableResult
-    public func deleteOlderThan(_ cutoff: Int64, chunkSize: Int = 5_000, dryRun: Bool = false) throws -> Int {
+    public func deleteOlderThan(_ cutoff: Int64, chunkSize: Int = 5_000, rest: Double = Store.defaultRest, dryRun: Bool = false) throws -> Int {
         let before = Self.retentionCut(cutoff)
         var deleted = 0
         for kind in RetentionKind.allCases {
-            deleted += try cut(kind, before: before, chunkSize: chunkSize, dryRun: dryRun)
+            deleted += try cut(kind, before: before, chunkSize: chunkSize, rest: rest, dryRun: dryRun)
         }
-        if !dryRun { try reclaimSpace() }
+        if !dryRun { try reclaimSpace(rest: rest) }
         return deleted
     }
 
@@ -97,8 +104,10 @@ extension Store {
     /// back to, then, when the file holds more than `maxBytes`, the oldest days of errors and
     /// then of counts until it does not; then the freed space is given back to the file system
     /// (incremental vacuum). Minute counts go only once rolled up, so rates keep their totals.
-    /// Every transaction deletes at most `chunkSize` rows. A dry run counts instead, by age only.
-    public func prune(_ policy: RetentionPolicy, now: Int64, chunkSize: Int = 5_000, dryRun: Bool = false) throws -> PruneResult {
+    /// Every transaction deletes at most `chunkSize` rows, with rests between them as in
+    /// ``deleteOlderThan(_:chunkSize:rest:dryRun:)``. A dry run counts instead, by age only.
+    public func prune(_ policy: RetentionPolicy, now: Int64, chunkSize: Int = 5_000, rest: Double = Store.defaultRest,
+                      dryRun: Bool = false) throws -> PruneResult {
         var result = PruneResult()
         result.bytesBefore = try fileBytes()
         let marks = try writer.read { db in try Watermarks.read(db) }
@@ -110,13 +119,13 @@ extension Store {
         ]
         for case let (kind, age?, limit) in ages {
             let before = min(Self.retentionCut(now - age), limit)
-            let rows = try cut(kind, before: before, chunkSize: chunkSize, dryRun: dryRun)
+            let rows = try cut(kind, before: before, chunkSize: chunkSize, rest: rest, dryRun: dryRun)
             if rows > 0 { result.cuts.append(.init(kind: kind, before: before, rows: rows, bySize: false)) }
         }
         if let maxBytes = policy.maxBytes, !dryRun {
-            result.cuts += try shrink(to: maxBytes, marks: marks, chunkSize: chunkSize)
+            result.cuts += try shrink(to: maxBytes, marks: marks, chunkSize: chunkSize, rest: rest)
         }
-        if !dryRun { try reclaimSpace() }
+        if !dryRun { try reclaimSpace(rest: rest) }
         result.bytesAfter = try fileBytes()
         return result
     }
@@ -168,7 +177,7 @@ extension Store {
 
     /// Deletes (or counts) `kind`'s rows from before `before`, in transactions of at most
     /// `chunkSize` rows, and moves its horizon there when any went.
-    private func cut(_ kind: RetentionKind, before: Int64, chunkSize: Int, dryRun: Bool) throws -> Int {
+    private func cut(_ kind: RetentionKind, before: Int64, chunkSize: Int, rest: Double, dryRun: Bool) throws -> Int {
         var total = 0
         for (table, column, key) in kind.tables {
             // Notifications go with their event, whatever their own time.
@@ -180,15 +189,29 @@ extension Store {
                 continue
             }
             while true {
+                let started = ContinuousClock.now
                 let count = try writer.write { db -> Int in
-                    try db.execute(sql: """
-                        DELETE FROM \(table) WHERE (\(key)) IN (
-                            SELECT \(key) FROM \(table) WHERE \(condition) ORDER BY \(key) LIMIT ?)
-                        """, arguments: [before, chunkSize])
+                    if key == "rowid" {
+                        // Rows found through the time index, deleted by rowid.
+                        try db.execute(sql: """
+                            DELETE FROM \(table) WHERE rowid IN (
+                                SELECT rowid FROM \(table) WHERE \(condition) ORDER BY \(column) LIMIT ?)
+                            """, arguments: [before, chunkSize])
+                    } else {
+                        // Count tables are keyed by (bucket, series): delete whole buckets up to
+                        // the one about `chunkSize` rows in, a range of the primary key (a row
+                        // value IN a subquery would scan the table on every chunk).
+                        let boundary = try Int64.fetchOne(db, sql: """
+                            SELECT \(column) FROM \(table) WHERE \(column) < ? ORDER BY \(column) LIMIT 1 OFFSET ?
+                            """, arguments: [before, chunkSize])
+                        try db.execute(sql: "DELETE FROM \(table) WHERE \(column) < ? AND \(column) <= ?",
+                                       arguments: [before, boundary ?? before])
+                    }
                     return db.changesCount
                 }
                 total += count
                 if count < chunkSize { break }
+                if rest > 0 { Thread.sleep(forTimeInterval: (ContinuousClock.now - started).secondsValue * rest) }
             }
         }
         if total > 0, !dryRun {
@@ -204,7 +227,7 @@ extension Store {
 
     /// Deletes the oldest day of errors, else of rolled-up minute counts, else of rollups,
     /// until the data fits in `maxBytes` or nothing is left to cut.
-    private func shrink(to maxBytes: Int64, marks: Watermarks, chunkSize: Int) throws -> [PruneResult.Cut] {
+    private func shrink(to maxBytes: Int64, marks: Watermarks, chunkSize: Int, rest: Double) throws -> [PruneResult.Cut] {
         var cuts: [PruneResult.Cut] = []
         while try usedBytes() > maxBytes {
             let oldest: [(RetentionKind, String, Int64)] = [
@@ -218,7 +241,7 @@ extension Store {
                 guard let first = try writer.read({ db in try Int64.fetchOne(db, sql: sql) }) else { continue }
                 let before = min(Self.retentionCut(first) + Timestamp.day, limit)
                 guard before > first else { continue }
-                let rows = try cut(kind, before: before, chunkSize: chunkSize, dryRun: false)
+                let rows = try cut(kind, before: before, chunkSize: chunkSize, rest: rest, dryRun: false)
                 guard rows > 0 else { continue }
                 if let last = cuts.last, last.kind == kind {
                     cuts[cuts.count - 1].before = before
@@ -237,15 +260,17 @@ extension Store {
     /// Gives free pages back to the file system when the file allows it (created with
     /// incremental auto-vacuum, as every database errwatch creates is), a few megabytes per
     /// step so the writer is not held up, then checkpoints so the file itself shrinks.
-    private func reclaimSpace() throws {
+    private func reclaimSpace(rest: Double) throws {
         let incremental = try writer.read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") } == 2
         guard incremental else { return }
         for _ in 0..<100_000 {
+            let started = ContinuousClock.now
             let free = try writer.writeWithoutTransaction { db -> Int in
                 try db.execute(sql: "PRAGMA incremental_vacuum(1024)")
                 return try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
             }
             if free == 0 { break }
+            if rest > 0 { Thread.sleep(forTimeInterval: (ContinuousClock.now - started).secondsValue * rest) }
         }
         _ = try writer.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
     }
