@@ -18,15 +18,19 @@ final class InflightCalls: Sendable {
     final class Ticket: Sendable {
         let key: UInt64
         private let calls: InflightCalls
+        /// Whether the call has left the table: the lock is taken once per call, not again.
+        private let ended = Atomic(false)
 
         fileprivate init(key: UInt64, calls: InflightCalls) {
             self.key = key
             self.calls = calls
         }
 
-        func end() { calls.end(key) }
+        func end() {
+            if !ended.exchange(true, ordering: .relaxed) { calls.end(key) }
+        }
 
-        deinit { calls.end(key) }
+        deinit { end() }
     }
 
     /// Registers `call` until its ticket ends.
