@@ -36,7 +36,7 @@ import Testing
             configuration.upstream = "http://api.example.test/v1"
             configuration.timeoutMs = 2_000
             configuration.streamTimeoutMs = 10_000
-            nonisolated(unsafe) let connection = UpstreamPool.Connection(channel: upstream, handler: upstreamHandler)
+            let connection = UpstreamPool.Connection(channel: upstream, handler: upstreamHandler)
             let pools = UpstreamPools(target: try #require(UpstreamTarget(configuration.upstream)), tls: nil) { loop in
                 loop.makeSucceededFuture(connection)
             }
@@ -131,7 +131,7 @@ import Testing
         let rig = try Rig()
         try rig.request(#"{"model":"gpt-4o","messages":[]}"#)
         _ = try rig.sentUpstream()
-        try rig.upstream.close().wait()
+        try await rig.upstream.close().get()
         let received = try rig.received()
         guard case .head(let head)? = received.first, case .body(.byteBuffer(let body)) = received[1] else {
             Issue.record("expected errwatch's answer, got \(received)")
@@ -183,7 +183,7 @@ import Testing
         try rig.request(#"{"model":"gpt-4o","stream":true}"#)
         _ = try rig.sentUpstream()
         try rig.respond(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-type": "text/event-stream"])))
-        try rig.client.close().wait()
+        try await rig.client.close().get()
         #expect(!rig.upstream.isActive)
         let error = try #require(try await rig.recorded().errors.first)
         #expect(error.status == 499 && error.error?.code == "client_closed_request" && rig.inflight.count == 0)
