@@ -87,8 +87,10 @@ struct HostileInputTests {
         }
     }
 
-    @Test(arguments: Transport.allCases) func tenThousandHostileRequestsChangeNothing(transport: Transport) async throws {
-        try await Harness.with(transport: transport, configure: { $0.maxIngestBody = 64 << 10 }) { harness in
+    @Test func tenThousandHostileRequestsChangeNothing() async throws {
+        // Plain upstream only: the attacks never reach it, and a second 10,000-request run in
+        // parallel starved the release-binary soak test's throughput bound in CI.
+        try await Harness.with(configure: { $0.maxIngestBody = 64 << 10 }) { harness in
             let before = try await harness.recorded()
             let failures = Shared<[String]>([])
             let validCalls = Shared(0)
