@@ -58,6 +58,7 @@ let package = Package(
                 .embedInCode("../../migrations/0006_provider_fields.sql"),
                 .embedInCode("../../migrations/0007_ingested_files.sql"),
                 .embedInCode("../../migrations/0008_retention.sql"),
+                .embedInCode("../../migrations/0009_first_token.sql"),
             ],
             swiftSettings: swiftSettings
         ),

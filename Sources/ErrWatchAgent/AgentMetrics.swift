@@ -47,7 +47,7 @@ public final class AgentMetrics: Sendable {
     /// many a new combination counts under `other` in every label.
     public static let seriesCap = 2_000
     /// The call-duration histogram's `le` labels: the store's latency buckets, in seconds.
-    static let durationBounds: [String] = LatencyHistogram.bounds.map { bound in
+    static let durationBounds: [String] = Histogram.latency.bounds.map { bound in
         let seconds = Double(bound) / 1_000
         return seconds == seconds.rounded() ? String(Int64(seconds)) : String(seconds)
     } + ["+Inf"]
@@ -191,7 +191,7 @@ public final class AgentMetrics: Sendable {
                     state.durationOrder.append(key)
                 }
                 let calls = Int64(outcome.count)
-                state.durations[key]!.buckets[LatencyHistogram.bucket(latency)] += calls
+                state.durations[key]!.buckets[Histogram.latency.bucket(latency)] += calls
                 state.durations[key]!.sumSeconds += Double(latency) / 1_000 * Double(calls)
             }
         }

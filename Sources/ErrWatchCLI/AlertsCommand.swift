@@ -144,7 +144,7 @@ struct AlertsCommand: AsyncParsableCommand {
             let store = try database.openForReading(configured: configuration)
             let lookback = rules.map(\.lookbackNeededMs).max() ?? 0
             let source = ReplaySource(rows: try store.minuteRows(since: start - lookback, until: end,
-                                                                 latency: rules.contains { $0.kind == .latency }))
+                                                                 latency: rules.contains { $0.kind.readsHistograms }))
             let replay = AlertReplay.run(rules, source: source, since: start, until: end)
             let fired = replay.events.filter { [.firing, .severity, .resolved].contains($0.kind) }
             let events = Report.alertHistory(fired, rules: rules)

@@ -42,6 +42,8 @@ struct MockUpstreamCommand: AsyncParsableCommand {
     var streamChunks = 8
     @Option(name: .customLong("chunk-interval"), help: ArgumentHelp("Pause between a stream's chunks.", valueName: "duration"))
     var chunkInterval = "0s"
+    @Option(name: .customLong("first-token"), help: ArgumentHelp("Pause between a stream's opening role chunk and its first content.", valueName: "duration"))
+    var firstToken = "0s"
     @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Serve HTTPS with this PEM certificate (chain).", valueName: "file"))
     var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: ArgumentHelp("The certificate's PEM private key.", valueName: "file"))
@@ -71,6 +73,10 @@ struct MockUpstreamCommand: AsyncParsableCommand {
                 throw ErrWatchError(.invalidArgument, "Invalid --chunk-interval '\(chunkInterval)'; give a duration such as 50ms (at most 60s).")
             }
             configuration.chunkDelayMs = interval
+            guard let firstTokenDelay = DurationText.milliseconds(firstToken), firstTokenDelay <= 600_000 else {
+                throw ErrWatchError(.invalidArgument, "Invalid --first-token '\(firstToken)'; give a duration such as 800ms (at most 10m).")
+            }
+            configuration.firstTokenDelayMs = firstTokenDelay
             var address = AgentConfiguration()
             try address.set("listen", to: listen, origin: "--listen")
             configuration.host = address.host

@@ -170,6 +170,9 @@ public struct ChatCompletionStream: AsyncSequence, Sendable {
         private var pending: [ChatCompletionChunk] = []
         private var finished = false
         private let decoder = JSONDecoder()
+        /// The agent's scanner, for when content first came and how many events there were.
+        private var scanner = StreamScanner(now: 0)
+        private var timeToFirstToken: Duration?
 
         init(client: ErrWatchClient, json: String, headers: [(String, String)]) {
             self.client = client
@@ -219,6 +222,8 @@ public struct ChatCompletionStream: AsyncSequence, Sendable {
 
         /// Splits `chunk` into lines and decodes the `data:` ones.
         private mutating func consume(_ chunk: ByteBuffer) throws {
+            scanner.feed(chunk.readableBytesView)
+            if timeToFirstToken == nil, scanner.sawContent, let open { timeToFirstToken = open.started.duration(to: .now) }
             lines += chunk.readableBytesView
             while let newline = lines.firstIndex(of: UInt8(ascii: "\n")) {
                 var line = lines[..<newline]
@@ -248,6 +253,8 @@ public struct ChatCompletionStream: AsyncSequence, Sendable {
             // Nothing is retried once a stream has opened: this attempt is the call's last.
             outcome.finalAttempt = true
             outcome.latencyMs = open!.started.duration(to: .now).wholeMilliseconds
+            outcome.timeToFirstTokenMs = timeToFirstToken?.wholeMilliseconds
+            outcome.chunks = scanner.chunks
             client.record(outcome)
         }
 

@@ -19,6 +19,11 @@ public struct CallOutcome: Sendable, Hashable {
     public var latencyMs: Int64?
     /// Time to the response headers, in milliseconds, when measured (the proxy does).
     public var timeToHeadersMs: Int64?
+    /// For a stream, time to its first content chunk (``StreamScanner/sawContent``), in
+    /// milliseconds, when measured; nil when no content came (or the call did not stream).
+    public var timeToFirstTokenMs: Int64?
+    /// For a stream, the events it carried (``StreamScanner/chunks``), when counted.
+    public var chunks: Int?
     /// The upstream's request id (`x-request-id`), when sent.
     @RecordedOptionalDimension public var requestID: String?
     /// Whether the response was a server-sent event stream.
@@ -35,7 +40,7 @@ public struct CallOutcome: Sendable, Hashable {
     public init(
         timestamp: Int64, app: String, endpoint: String, model: String = "", status: Int?,
         error: CallError? = nil, attempt: Int = 0, latencyMs: Int64? = nil, timeToHeadersMs: Int64? = nil,
-        requestID: String? = nil, streamed: Bool = false, finalAttempt: Bool? = nil, count: Int = 1
+        timeToFirstTokenMs: Int64? = nil, chunks: Int? = nil, requestID: String? = nil, streamed: Bool = false, finalAttempt: Bool? = nil, count: Int = 1
     ) {
         self.timestamp = timestamp
         self.app = app
@@ -46,6 +51,8 @@ public struct CallOutcome: Sendable, Hashable {
         self.attempt = attempt
         self.latencyMs = latencyMs
         self.timeToHeadersMs = timeToHeadersMs
+        self.timeToFirstTokenMs = timeToFirstTokenMs
+        self.chunks = chunks
         self.requestID = requestID
         self.streamed = streamed
         self.finalAttempt = finalAttempt

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// `ts` (required: ISO-8601 or milliseconds since 1970), `status` (required: the HTTP status;
 /// 0 or null for no response), `app`, `endpoint`, `model`, `type`, `code`, `message`,
-/// `retryable`, `attempt`, `latency_ms`, `request_id`, `streamed`, `count` (identical
+/// `retryable`, `attempt`, `latency_ms`, `time_to_headers_ms`, `time_to_first_token_ms` and
+/// `chunks` (streams), `request_id`, `streamed`, `count` (identical
 /// successes this line stands for), and `body` (a raw error body to classify when `type` is
 /// absent). Any other field is refused, so a typo is never silently dropped.
 public struct OutcomeDecoder: Sendable {
@@ -13,7 +14,7 @@ public struct OutcomeDecoder: Sendable {
     public static let fields: Set<String> = [
         "ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable",
         "attempt", "latency_ms", "request_id", "streamed", "count", "body", "time_to_headers_ms", "final",
-        "provider_type", "provider_code", "retry_after_ms",
+        "time_to_first_token_ms", "chunks", "provider_type", "provider_code", "retry_after_ms",
     ]
     /// The app recorded when a line names none.
     public static let defaultApp = "default"
@@ -58,10 +59,15 @@ public struct OutcomeDecoder: Sendable {
         let attempt = Int(try integer(object, "attempt", range: 0...10_000) ?? 0)
         let latency = try number(object, "latency_ms", range: 0...86_400_000).map { Int64($0.rounded()) }
         let timeToHeaders = try number(object, "time_to_headers_ms", range: 0...86_400_000).map { Int64($0.rounded()) }
+        let firstToken = try number(object, "time_to_first_token_ms", range: 0...86_400_000).map { Int64($0.rounded()) }
+        let chunks = try integer(object, "chunks", range: 0...1_000_000_000).map { Int($0) }
         let count = Int(try integer(object, "count", range: 1...1_000_000_000) ?? 1)
         let requestID = try string(object, "request_id")
         let streamed = try bool(object, "streamed") ?? false
         let finalAttempt = try bool(object, "final")
+        if (firstToken != nil || chunks != nil) && !streamed {
+            throw invalid("'time_to_first_token_ms' and 'chunks' describe a stream; send them with \"streamed\": true")
+        }
 
         let error = try callError(object, status: status)
         if error != nil, count > 1 {
@@ -69,7 +75,8 @@ public struct OutcomeDecoder: Sendable {
         }
         return CallOutcome(
             timestamp: timestamp, app: app, endpoint: endpoint, model: model, status: status, error: error,
-            attempt: attempt, latencyMs: latency, timeToHeadersMs: timeToHeaders, requestID: requestID, streamed: streamed,
+            attempt: attempt, latencyMs: latency, timeToHeadersMs: timeToHeaders,
+            timeToFirstTokenMs: firstToken, chunks: chunks, requestID: requestID, streamed: streamed,
             finalAttempt: finalAttempt, count: count)
     }
 

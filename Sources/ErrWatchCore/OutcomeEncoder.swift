@@ -22,6 +22,8 @@ public enum OutcomeEncoder {
         }
         if let latency = outcome.latencyMs { fields.append(("latency_ms", .integer(latency))) }
         if let headers = outcome.timeToHeadersMs { fields.append(("time_to_headers_ms", .integer(headers))) }
+        if let firstToken = outcome.timeToFirstTokenMs { fields.append(("time_to_first_token_ms", .integer(firstToken))) }
+        if let chunks = outcome.chunks { fields.append(("chunks", .integer(Int64(chunks)))) }
         if let id = outcome.requestID { fields.append(("request_id", .string(id))) }
         if outcome.streamed { fields.append(("streamed", .bool(true))) }
         if let final = outcome.finalAttempt { fields.append(("final", .bool(final))) }

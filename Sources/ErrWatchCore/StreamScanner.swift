@@ -1,15 +1,17 @@
 import Foundation
 
-/// Watches a server-sent event stream as it passes, chunk by chunk, for the two things errwatch
-/// records about it: an error sent inside the stream (`data: {"error":…}`, or Anthropic's
-/// `event: error`), and whether the stream reached its end (`data: [DONE]`, or Anthropic's
-/// `message_stop`).
+/// Watches a server-sent event stream as it passes, chunk by chunk, for what errwatch records
+/// about it: an error sent inside the stream (`data: {"error":…}`, or Anthropic's
+/// `event: error`), whether the stream reached its end (`data: [DONE]`, or Anthropic's
+/// `message_stop`), when the first content came (``sawContent``) and how many events it had.
 ///
 /// It runs on every chunk of every stream the proxy passes, so a healthy chunk costs a search
 /// for line ends, a look at each line's first bytes and a search for `"error"` in its
 /// payload, on the bytes where they lie: no copy (but of a line that continues in the next
 /// chunk), no text built, no allocation. Only a payload that mentions `"error"` is read as
-/// text. It keeps at most one line of ``maxLineBytes``; longer lines are skipped whole.
+/// text. Until the first content, each payload is also searched for a non-empty content
+/// field; after it, an event costs a count. It keeps at most one line of ``maxLineBytes``;
+/// longer lines are skipped whole.
 public struct StreamScanner: Sendable {
     /// Longest line inspected; events carrying errors are short.
     public static let maxLineBytes = 64 * 1024
@@ -20,6 +22,13 @@ public struct StreamScanner: Sendable {
     public private(set) var sawEnd = false
     /// Whether any event was seen at all.
     public private(set) var sawEvent = false
+    /// Whether an event carried content yet: a non-empty text (`content`, `text`, a string
+    /// `delta`, `refusal`, reasoning) or tool-call arguments. Not the role-only first chunk
+    /// OpenAI sends at once, nor Anthropic's `message_start`: the time to this is the time
+    /// to first token.
+    public private(set) var sawContent = false
+    /// The `data:` events seen, the end marker not counted.
+    public private(set) var chunks = 0
 
     /// The start of a line the next chunk continues.
     private var partial: [UInt8] = []
@@ -91,15 +100,49 @@ public struct StreamScanner: Sendable {
             sawEnd = true
             return
         }
-        guard error == nil, payload.first == UInt8(ascii: "{") else { return }
-        let mentionsError = lastEvent == .error || Self.contains(Self.errorKey, in: UnsafeRawBufferPointer(rebasing: payload))
-        guard mentionsError else { return }
-        // Rare: only now is the payload read as text.
-        let text = String(decoding: payload, as: UTF8.self)
-        // An error event has the shape of an error body, without a status: its type decides.
-        if lastEvent == .error || Self.isErrorObject(text[...]) {
-            error = Classifier.classifyEvent(payload: Array(payload), now: now)
+        chunks += 1
+        guard payload.first == UInt8(ascii: "{") else { return }
+        let bytes = UnsafeRawBufferPointer(rebasing: payload)
+        if error == nil, lastEvent == .error || Self.contains(Self.errorKey, in: bytes) {
+            // Rare: only now is the payload read as text.
+            let text = String(decoding: payload, as: UTF8.self)
+            // An error event has the shape of an error body, without a status: its type decides.
+            if lastEvent == .error || Self.isErrorObject(text[...]) {
+                error = Classifier.classifyEvent(payload: Array(payload), now: now)
+                return
+            }
         }
+        if !sawContent, lastEvent != .error, Self.contentKeys.contains(where: { Self.hasText($0, in: bytes) }) {
+            sawContent = true
+        }
+    }
+
+    /// The fields whose non-empty string value is content, across the dialects: OpenAI's
+    /// `delta.content`, tool calls' `arguments`, `refusal` and `reasoning_content`; Anthropic's
+    /// `text_delta`, `input_json_delta` (`partial_json`) and `thinking`; Gemini's and legacy
+    /// completions' `text`; the Responses API's string `delta`.
+    private static let contentKeys = ["content", "text", "arguments", "refusal", "reasoning_content", "reasoning",
+                                      "partial_json", "thinking", "delta"].map { Array("\"\($0)\"".utf8) }
+
+    /// Whether `key` occurs in `payload` followed by a non-empty string: `"key": "x…`.
+    private static func hasText(_ key: [UInt8], in payload: UnsafeRawBufferPointer) -> Bool {
+        guard let base = payload.baseAddress, let first = key.first, payload.count > key.count else { return false }
+        var offset = 0
+        while offset <= payload.count - key.count,
+              let found = memchr(base + offset, Int32(first), payload.count - key.count + 1 - offset) {
+            let at = UnsafeRawPointer(found) - base
+            offset = at + 1
+            guard memcmp(base + at, key, key.count) == 0 else { continue }
+            var index = at + key.count
+            func skipSpace() { while index < payload.count, payload[index] == 0x20 || payload[index] == 0x09 { index += 1 } }
+            skipSpace()
+            guard index < payload.count, payload[index] == UInt8(ascii: ":") else { continue }
+            index += 1
+            skipSpace()
+            guard index + 1 < payload.count, payload[index] == UInt8(ascii: "\"") else { continue }
+            if payload[index + 1] != UInt8(ascii: "\"") { return true }
+        }
+        return false
     }
 
     private static let eventField = Array("event:".utf8)

@@ -14,7 +14,9 @@ import Synchronization
 ///
 /// A request may force its outcome with headers, which tests use: `x-mock-status: 429`
 /// (with `x-mock-status-share: 0.6`, only that share of requests, drawn one by one; the
-/// others as the mix says), `x-mock-latency-ms: 250`, `x-mock-stream-error: true` (an error event mid-stream),
+/// others as the mix says), `x-mock-latency-ms: 250`, `x-mock-first-token-ms: 800` (a stream's
+/// first content comes that long after its opening role-only chunk, as a model that thinks
+/// first does), `x-mock-stream-error: true` (an error event mid-stream),
 /// `x-mock-cut: true` (the connection drops mid-stream), `x-mock-fail-model: gpt-4o` (the forced
 /// status applies only to that model), `x-mock-should-retry: false` (sent back as `x-should-retry`)
 /// `x-mock-retry-header: retry-after-ms=250` (a 429 carries only that retry header) and
@@ -35,6 +37,9 @@ public struct MockUpstream: Sendable {
         /// Chunks in a streamed completion, and the pause between them.
         public var streamChunks = 8
         public var chunkDelayMs: Int64 = 0
+        /// The pause between a stream's role-only opening chunk (sent with the headers, as
+        /// OpenAI does) and its first content; 0 for the chunk delay.
+        public var firstTokenDelayMs: Int64 = 0
         /// Whose error bodies it answers with (``Dialect``).
         public var dialect = Dialect.guide
         /// The largest request body read; a larger one gets 413.
@@ -124,6 +129,8 @@ public struct MockUpstream: Sendable {
         /// after the last one instead of the stream ending.
         var events: [String] = []
         var eventDelayMs: Int64 = 0
+        /// The pause after the first event (the role-only chunk), when longer than the others.
+        var firstTokenDelayMs: Int64 = 0
         var endsWithDone = false
         var cut = false
     }
@@ -187,6 +194,13 @@ public struct MockUpstream: Sendable {
         var reply = Reply(status: 200, headers: baseHeaders(requestID: plan.requestID, remaining: plan.remaining), body: "")
         reply.headers += [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
         reply.eventDelayMs = configuration.chunkDelayMs
+        reply.firstTokenDelayMs = plan.firstTokenDelayMs
+        // As OpenAI opens a stream: the role, no content yet.
+        reply.events.append("""
+            data: {"id":"\(id)","object":"chat.completion.chunk","created":\(created),"model":\(JSONOutput.quoted(model)),"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}
+
+
+            """)
         for index in 0..<configuration.streamChunks {
             if index == configuration.streamChunks / 2 {
                 if plan.streamError {
@@ -236,6 +250,8 @@ public struct MockUpstream: Sendable {
         var remaining: Int
         /// How long to wait before answering.
         var latencyMs: Int64
+        /// A stream's pause before its first content.
+        var firstTokenDelayMs: Int64 = 0
     }
 
     /// Draws the outcome of a request (or takes the one its headers force).
@@ -262,7 +278,8 @@ public struct MockUpstream: Sendable {
             requestID: "req_" + String(id, radix: 16),
             remaining: max(0, 10_000 - count % 10_000),
             latencyMs: header("x-mock-latency-ms").flatMap { Int64($0) }
-                ?? configuration.latencyMs.lowerBound + Int64(latencyDraw * Double(configuration.latencyMs.upperBound - configuration.latencyMs.lowerBound)))
+                ?? configuration.latencyMs.lowerBound + Int64(latencyDraw * Double(configuration.latencyMs.upperBound - configuration.latencyMs.lowerBound)),
+            firstTokenDelayMs: header("x-mock-first-token-ms").flatMap { Int64($0) }.map { min(max($0, 0), 600_000) } ?? configuration.firstTokenDelayMs)
     }
 
     /// Counts a stream whose reader went away before its end.

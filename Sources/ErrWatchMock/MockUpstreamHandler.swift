@@ -116,9 +116,10 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply.events[index])))), promise: nil)
-        if reply.eventDelayMs > 0, index + 1 < reply.events.count - (reply.endsWithDone ? 1 : 0) {
+        let delay = index == 0 ? max(reply.firstTokenDelayMs, reply.eventDelayMs) : reply.eventDelayMs
+        if delay > 0, index + 1 < reply.events.count - (reply.endsWithDone ? 1 : 0) {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            pending = context.eventLoop.scheduleTask(in: .milliseconds(reply.eventDelayMs)) {
+            pending = context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
                 bound.value.stream(reply, from: index + 1, to: head)
             }
         } else {

@@ -69,9 +69,9 @@ extension Report {
                     DurationText.format(rule.windowMs)
                 }
                 return [
-                    .text(rule.name), .text(rule.kind.rawValue), .text(rule.kind == .threshold ? rule.metric.rawValue : rule.kind == .latency ? AlertText.percentileName(rule.percentile) : "-"), .labels(scope),
+                    .text(rule.name), .text(rule.kind.rawValue), .text(rule.kind == .threshold ? rule.metric.rawValue : rule.kind.isTiming ? AlertText.percentileName(rule.percentile) : "-"), .labels(scope),
                     .text(rule.labelDimensions.map(\.rawValue).joined(separator: ",")), .text(window),
-                    level(rule.warning, rule), level(rule.critical, rule), level([.threshold, .latency, .hanging].contains(rule.kind) ? rule.resolveLevel : nil, rule),
+                    level(rule.warning, rule), level(rule.critical, rule), level([.threshold, .latency, .ttft, .hanging].contains(rule.kind) ? rule.resolveLevel : nil, rule),
                     .integer(rule.minCalls), .text(DurationText.format(rule.forMs)), rule.repeatMs.map { .text(DurationText.format($0)) } ?? .null,
                     .text(rule.noData.rawValue), .text(rule.notify.joined(separator: ",")),
                 ]

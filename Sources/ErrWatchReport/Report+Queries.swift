@@ -52,11 +52,26 @@ extension Report {
     }
 
     /// Rates per group of `dimensions`.
+    /// Rows read with timings (``Store/rates(_:by:timings:)``) get their latency and
+    /// time-to-first-token percentiles too.
     public static func rates(_ rows: [RateRow], by dimensions: [Dimension]) -> Report {
-        Report(columns: dimensions.map(\.rawValue) + ["calls", "errors", "error_rate"], rows: rows.map { row in
-            zip(dimensions, row.group).map { Cell.group($0, $1) }
+        let timed = rows.contains { $0.timings != nil }
+        let timingColumns = timed ? ["p50_latency_ms", "p95_latency_ms", "streams", "p50_first_token_ms", "p95_first_token_ms"] : []
+        return Report(columns: dimensions.map(\.rawValue) + ["calls", "errors", "error_rate"] + timingColumns, rows: rows.map { row in
+            var cells = zip(dimensions, row.group).map { Cell.group($0, $1) }
                 + [.integer(row.calls), .integer(row.errors), .rate(row.errorRate)]
+            if timed {
+                let timings = row.timings
+                cells += [milliseconds(timings?.p50LatencyMs), milliseconds(timings?.p95LatencyMs), .integer(timings?.streams ?? 0),
+                          milliseconds(timings?.p50FirstTokenMs), milliseconds(timings?.p95FirstTokenMs)]
+            }
+            return cells
         })
+    }
+
+    /// An estimated duration, to the millisecond, or null.
+    static func milliseconds(_ value: Double?) -> Cell {
+        value.map { .integer(Int64($0.rounded())) } ?? .null
     }
 
     /// Every bucket of every series, one row each (the CSV form of a trend).

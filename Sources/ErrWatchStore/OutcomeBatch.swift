@@ -24,11 +24,25 @@ struct OutcomeBatch {
         var headersCalls: Int64 = 0
         var headersSum: Int64 = 0
         var finalCalls: Int64 = 0
-        /// Calls per latency bucket (``LatencyHistogram/columns``), the overflow last.
+        /// Calls per latency bucket (``Histogram/columns``), the overflow last.
         var latencyBuckets = InlineArray<11, Int64>(repeating: 0)
+        /// Streams, and of them those whose first content came, its time summed, their events.
+        var streamedCalls: Int64 = 0
+        var firstTokenCalls: Int64 = 0
+        var firstTokenSum: Int64 = 0
+        var chunks: Int64 = 0
+        /// Streams per time-to-first-token bucket (``Histogram/firstToken``), the overflow last.
+        var firstTokenBuckets = InlineArray<14, Int64>(repeating: 0)
 
         mutating func add(_ other: CountSums) {
             for index in latencyBuckets.indices { latencyBuckets[index] += other.latencyBuckets[index] }
+            if other.streamedCalls > 0 {
+                for index in firstTokenBuckets.indices { firstTokenBuckets[index] += other.firstTokenBuckets[index] }
+                streamedCalls += other.streamedCalls
+                firstTokenCalls += other.firstTokenCalls
+                firstTokenSum += other.firstTokenSum
+                chunks += other.chunks
+            }
             finalCalls += other.finalCalls
             calls += other.calls
             latencyCalls += other.latencyCalls
@@ -67,7 +81,16 @@ struct OutcomeBatch {
             headersSum: (outcome.timeToHeadersMs ?? 0) * calls,
             finalCalls: outcome.finalAttempt == true ? calls : 0)
         if let latency = outcome.latencyMs {
-            sums.latencyBuckets[LatencyHistogram.bucket(latency)] = calls
+            sums.latencyBuckets[Histogram.latency.bucket(latency)] = calls
+        }
+        if outcome.streamed {
+            sums.streamedCalls = calls
+            sums.chunks = Int64(outcome.chunks ?? 0) * calls
+            if let firstToken = outcome.timeToFirstTokenMs {
+                sums.firstTokenCalls = calls
+                sums.firstTokenSum = firstToken * calls
+                sums.firstTokenBuckets[Histogram.firstToken.bucket(firstToken)] = calls
+            }
         }
         counts[key, default: CountSums()].add(sums)
         records += 1

@@ -14,23 +14,31 @@ struct OutcomeInserter {
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
         """
 
+    /// The summed columns every call has, in order.
+    static let callSums = ["calls", "latency_calls", "latency_ms_sum", "headers_calls", "headers_ms_sum", "final_calls"]
+        + Histogram.latency.columns
+    /// The summed columns only streams add to, in order.
+    static let streamSums = ["streamed_calls", "first_token_calls", "first_token_ms_sum", "chunks"] + Histogram.firstToken.columns
     /// The summed columns of every call-count table, in order; a new sum is added here once.
-    static let countSums = ["calls", "latency_calls", "latency_ms_sum", "headers_calls", "headers_ms_sum", "final_calls"]
-        + LatencyHistogram.columns
+    static let countSums = callSums + streamSums
 
     /// `INSERT INTO table (bucket, series, sums…)` followed by `rows`, adding to a row that exists.
-    static func addCountsSQL(table: String, rows: String) -> String {
+    static func addCountsSQL(table: String, rows: String, sums: [String] = countSums) -> String {
         """
-        INSERT INTO \(table) (bucket, series, \(countSums.joined(separator: ", ")))
+        INSERT INTO \(table) (bucket, series, \(sums.joined(separator: ", ")))
         \(rows)
         ON CONFLICT (bucket, series) DO UPDATE SET
-            \(countSums.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
+            \(sums.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", "))
         """
     }
 
-    /// The single-row upsert of each level's table, built once: it is used on every batch.
-    static let upsertCountSQL: [Rollup.Level: String] = Dictionary(uniqueKeysWithValues: Rollup.Level.allCases.map { level in
-        (level, addCountsSQL(table: Watermarks.table(level), rows: "VALUES (" + (1...(countSums.count + 2)).map { "?\($0)" }.joined(separator: ", ") + ")"))
+    /// The single-row upserts of each level's table, built once: they are used on every batch.
+    /// A row with no stream in it leaves the stream columns alone (most rows: a narrower upsert).
+    static let upsertCountSQL: [Rollup.Level: (calls: String, streams: String)] = Dictionary(uniqueKeysWithValues: Rollup.Level.allCases.map { level in
+        func upsert(_ sums: [String]) -> String {
+            addCountsSQL(table: Watermarks.table(level), rows: "VALUES (" + (1...(sums.count + 2)).map { "?\($0)" }.joined(separator: ", ") + ")", sums: sums)
+        }
+        return (level, (upsert(callSums), upsert(countSums)))
     })
 
     typealias CountKey = OutcomeBatch.CountKey
@@ -63,7 +71,7 @@ struct OutcomeInserter {
         guard !counts.isEmpty else { return ([:], 0) }
         let (ids, created) = try seriesIDs(for: counts.keys.lazy.map(\.series), in: db, cache: cache)
         let marks = try Watermarks.read(db)
-        let minutes = try Statement(cached: db, sql: upsertCountSQL[.minute]!)
+        let minutes = try CountStatements(db, level: .minute)
         var late: [Rollup.Level: [CountKey: CountSums]] = [:]
         var unwritable = 0
         for (key, sums) in counts {
@@ -79,7 +87,7 @@ struct OutcomeInserter {
             }
         }
         for (level, rows) in late {
-            let statement = try Statement(cached: db, sql: upsertCountSQL[level]!)
+            let statement = try CountStatements(db, level: level)
             for (key, sums) in rows {
                 guard let series = ids[key.series] else { continue }
                 try statement.upsert(bucket: key.bucket, series: series, sums, db)
@@ -112,6 +120,22 @@ struct OutcomeInserter {
             created[key] = id
         }
         return (ids, created)
+    }
+}
+
+/// A level's two count upserts (``OutcomeInserter/upsertCountSQL``): the wider one for rows with streams.
+struct CountStatements {
+    let calls: Statement
+    let streams: Statement
+
+    init(_ db: Database, level: Rollup.Level) throws {
+        let sql = OutcomeInserter.upsertCountSQL[level]!
+        calls = try Statement(cached: db, sql: sql.calls)
+        streams = try Statement(cached: db, sql: sql.streams)
+    }
+
+    func upsert(bucket: Int64, series: Int64, _ sums: OutcomeInserter.CountSums, _ db: Database) throws {
+        try (sums.streamedCalls > 0 ? streams : calls).upsert(bucket: bucket, series: series, sums, db)
     }
 }
 
@@ -188,6 +212,17 @@ struct Statement {
         bind(8, sums.finalCalls)
         for index in sums.latencyBuckets.indices {
             bind(Int32(9 + index), sums.latencyBuckets[index])
+        }
+        // The stream columns follow when this is the streams' upsert (they are bound only there).
+        if sums.streamedCalls > 0 {
+            let first = Int32(9 + sums.latencyBuckets.count)
+            bind(first, sums.streamedCalls)
+            bind(first + 1, sums.firstTokenCalls)
+            bind(first + 2, sums.firstTokenSum)
+            bind(first + 3, sums.chunks)
+            for index in sums.firstTokenBuckets.indices {
+                bind(first + 4 + Int32(index), sums.firstTokenBuckets[index])
+            }
         }
         try step(db)
     }

@@ -9,8 +9,8 @@ extension Store: AlertCountSource {
         try StoreCountSource(store: self).counts(scope: scope, groupBy: groupBy, from: from, to: to)
     }
 
-    public func latencies(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
-        try StoreCountSource(store: self).latencies(scope: scope, groupBy: groupBy, from: from, to: to)
+    public func latencies(_ timing: Timing, scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
+        try StoreCountSource(store: self).latencies(timing, scope: scope, groupBy: groupBy, from: from, to: to)
     }
 
     /// A database alone knows of no call in flight.
@@ -18,10 +18,11 @@ extension Store: AlertCountSource {
         [:]
     }
 
-    /// The latency histogram per series id over `[from, to)`, read from the coarsest rollups
-    /// that cover it.
-    public func latencyPerSeries(from: Int64, to: Int64) throws -> [Int64: [Int64]] {
-        let sums = LatencyHistogram.columns.map { "sum(\($0))" }.joined(separator: ", ")
+    /// The histogram of `timing` per series id over `[from, to)`, read from the coarsest
+    /// rollups that cover it.
+    public func latencyPerSeries(_ timing: Timing = .latency, from: Int64, to: Int64) throws -> [Int64: [Int64]] {
+        let histogram = timing.histogram
+        let sums = histogram.columns.map { "sum(\($0))" }.joined(separator: ", ")
         return try writer.read { db in
             let marks = try Watermarks.read(db)
             var result: [Int64: [Int64]] = [:]
@@ -30,7 +31,7 @@ extension Store: AlertCountSource {
                     SELECT series, \(sums) FROM \(Watermarks.table(segment.level)) WHERE bucket >= ? AND bucket < ? GROUP BY series
                     """, arguments: [segment.from, segment.to])
                 while let row = try rows.next() {
-                    var counts = result[row[0]] ?? Array(repeating: 0, count: LatencyHistogram.columns.count)
+                    var counts = result[row[0]] ?? Array(repeating: 0, count: histogram.count)
                     for index in counts.indices { counts[index] += row[1 + index] as Int64 }
                     result[row[0]] = counts
                 }
@@ -189,9 +190,11 @@ extension Store {
 extension Store {
     /// The minute call counts in `[since, until)` with their series' dimensions, for replaying
     /// rules in memory (``ReplaySource``).
-    /// With `latency`, each row carries its latency histogram too (for latency rules).
+    /// With `latency`, each row carries its latency and time-to-first-token histograms too
+    /// (for latency, ttft and hanging rules).
     public func minuteRows(since: Int64, until: Int64, latency: Bool = false) throws -> [ReplaySource.Row] {
-        let histogram = latency ? LatencyHistogram.columns.map { ", c.\($0)" }.joined() : ""
+        let latencyColumns = Histogram.latency.columns, firstTokenColumns = Histogram.firstToken.columns
+        let histogram = latency ? (latencyColumns + firstTokenColumns).map { ", c.\($0)" }.joined() : ""
         return try writer.read { db in
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls\(histogram)
@@ -202,7 +205,8 @@ extension Store {
             while let row = try cursor.next() {
                 rows.append(ReplaySource.Row(bucket: row[0], app: row[1], endpoint: row[2], model: row[3], status: row[4],
                                              type: row[5], code: row[6], calls: row[7],
-                                             latency: latency ? LatencyHistogram.columns.indices.map { row[8 + $0] } : []))
+                                             latency: latency ? latencyColumns.indices.map { row[8 + $0] } : [],
+                                             firstToken: latency ? firstTokenColumns.indices.map { row[8 + latencyColumns.count + $0] } : []))
             }
             return rows
         }

@@ -9,6 +9,32 @@ public struct RateRow: Sendable, Hashable {
     public var counts: GroupCounts
     /// Mean latency of the calls that reported one, in milliseconds.
     public var meanLatencyMs: Double?
+    /// Latency and time-to-first-token percentiles, when asked for (``Store/rates(_:by:timings:)``).
+    public var timings: Timings?
+
+    /// A group's duration percentiles, estimated from the histograms (nil without values).
+    public struct Timings: Sendable, Hashable {
+        public var p50LatencyMs: Double?
+        public var p95LatencyMs: Double?
+        /// Calls that streamed, and the percentiles of their time to first token.
+        public var streams: Int64
+        public var p50FirstTokenMs: Double?
+        public var p95FirstTokenMs: Double?
+
+        /// The percentiles of summed histogram columns: ``Timings/columns``, in order.
+        init(sums: ArraySlice<Int64>) {
+            let latency = Array(sums.prefix(Histogram.latency.count))
+            let firstToken = Array(sums.dropFirst(Histogram.latency.count).prefix(Histogram.firstToken.count))
+            p50LatencyMs = Histogram.latency.quantile(0.5, counts: latency)
+            p95LatencyMs = Histogram.latency.quantile(0.95, counts: latency)
+            streams = sums.last ?? 0
+            p50FirstTokenMs = Histogram.firstToken.quantile(0.5, counts: firstToken)
+            p95FirstTokenMs = Histogram.firstToken.quantile(0.95, counts: firstToken)
+        }
+
+        /// The count columns the percentiles are read from.
+        static let columns = Histogram.latency.columns + Histogram.firstToken.columns + ["streamed_calls"]
+    }
 
     public var calls: Int64 { counts.calls }
     public var errors: Int64 { counts.errors }
@@ -24,23 +50,33 @@ extension Store {
     /// type, code or fault — in the filter or the grouping — narrows the errors, never the calls. So
     /// `--by model,type` gives each type's errors over all of that model's calls, and
     /// `--type rate_limit_error` the share of all calls that were rate-limited.
-    public func rates(_ filter: Filter, by dimensions: [Dimension]) throws -> [RateRow] {
-        let rows = try writer.read { db in try SeriesCounts.fetch(db, filter, sums: ["latency_calls", "latency_ms_sum"]) }
+    ///
+    /// With `timings`, each row also has its latency and time-to-first-token percentiles.
+    public func rates(_ filter: Filter, by dimensions: [Dimension], timings: Bool = false) throws -> [RateRow] {
+        let extra = timings ? RateRow.Timings.columns : []
+        let rows = try writer.read { db in try SeriesCounts.fetch(db, filter, sums: ["latency_calls", "latency_ms_sum"] + extra) }
         let scope = filter.scope
         let errorKeyed = dimensions.contains(where: \.isErrorSide)
         var latency: [[String]: (calls: Int64, sum: Int64)] = [:]
-        // The mean latency of a group is that of the calls it shows: all of them, or its errors.
+        var histograms: [[String]: [Int64]] = [:]
+        // The durations of a group are those of the calls it shows: all of them, or its errors.
         for row in rows where scope.admitsCalls(of: row.series) && (!errorKeyed || scope.countsErrors(of: row.series)) {
             let group = dimensions.map(row.series.value)
             latency[group, default: (0, 0)].calls += row.sums[0]
             latency[group, default: (0, 0)].sum += row.sums[1]
+            if timings {
+                var sums = histograms[group] ?? Array(repeating: 0, count: extra.count)
+                for index in sums.indices { sums[index] += row.sums[2 + index] }
+                histograms[group] = sums
+            }
         }
         var grouped = SeriesGrouping.group(rows.map(\.entry), scope: scope, groupBy: dimensions)
         // With no calls in range at all, one empty row for "all calls", as before.
         if dimensions.isEmpty, grouped.isEmpty { grouped[[]] = GroupCounts(calls: 0, errors: 0) }
         return grouped.map { group, counts in
             let mean = latency[group].flatMap { $0.calls > 0 ? Double($0.sum) / Double($0.calls) : nil }
-            return RateRow(group: group, counts: counts, meanLatencyMs: mean)
+            let percentiles = timings ? RateRow.Timings(sums: (histograms[group] ?? Array(repeating: 0, count: extra.count))[...]) : nil
+            return RateRow(group: group, counts: counts, meanLatencyMs: mean, timings: percentiles)
         }
         .sorted { ($0.errors, $0.calls) != ($1.errors, $1.calls) ? ($0.errors, $0.calls) > ($1.errors, $1.calls) : $0.group.lexicographicallyPrecedes($1.group) }
     }

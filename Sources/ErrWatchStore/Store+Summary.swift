@@ -66,11 +66,11 @@ extension Store {
         previous.since = filter.since - (filter.until - filter.since)
         previous.until = filter.since
         let (current, before) = try writer.read { db in
-            (try SeriesCounts.fetch(db, filter, sums: LatencyHistogram.columns), try SeriesCounts.fetch(db, previous))
+            (try SeriesCounts.fetch(db, filter, sums: Histogram.latency.columns), try SeriesCounts.fetch(db, previous))
         }
         struct Totals {
             var calls: Int64 = 0, errors: Int64 = 0, retryable: Int64 = 0
-            var buckets = [Int64](repeating: 0, count: LatencyHistogram.columns.count)
+            var buckets = [Int64](repeating: 0, count: Histogram.latency.columns.count)
             var codes: [String: CodeCount] = [:]
         }
         let scope = filter.scope
@@ -102,8 +102,8 @@ extension Store {
             let top = entry.codes.values.sorted { ($0.errors, $1.code) > ($1.errors, $0.code) }.prefix(3)
             return SummaryRow(
                 group: group, calls: entry.calls, errors: entry.errors, retryableErrors: entry.retryable, topCodes: Array(top),
-                p50LatencyMs: LatencyHistogram.quantile(0.5, counts: entry.buckets),
-                p95LatencyMs: LatencyHistogram.quantile(0.95, counts: entry.buckets),
+                p50LatencyMs: Histogram.latency.quantile(0.5, counts: entry.buckets),
+                p95LatencyMs: Histogram.latency.quantile(0.95, counts: entry.buckets),
                 previousCalls: previousTotals[group]?.0 ?? 0, previousErrors: previousTotals[group]?.1 ?? 0)
         }.sorted { ($0.errors, $0.calls, $1.group.joined(separator: "\u{1}")) > ($1.errors, $1.calls, $0.group.joined(separator: "\u{1}")) }
     }

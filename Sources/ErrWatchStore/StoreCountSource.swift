@@ -14,6 +14,7 @@ public final class StoreCountSource: AlertCountSource {
     private struct WindowKey: Hashable {
         var from: Int64
         var to: Int64
+        var timing = Timing.latency
     }
 
     /// The calls under way when the evaluation began (the agent's; none for a database alone).
@@ -41,10 +42,10 @@ public final class StoreCountSource: AlertCountSource {
         return SeriesGrouping.group(windows[key]!, scope: scope, groupBy: groupBy)
     }
 
-    public func latencies(scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
-        let key = WindowKey(from: from, to: to)
+    public func latencies(_ timing: Timing, scope: RuleScope, groupBy: [ErrWatchCore.Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
+        let key = WindowKey(from: from, to: to, timing: timing)
         if latencyWindows[key] == nil {
-            let histograms = try store.latencyPerSeries(from: from, to: to)
+            let histograms = try store.latencyPerSeries(timing, from: from, to: to)
             if histograms.keys.contains(where: { series[$0] == nil }) { series = try store.seriesDimensions() }
             latencyWindows[key] = histograms.compactMap { id, counts in series[id].map { ($0, counts) } }
         }

@@ -79,7 +79,9 @@ import Testing
         try await Harness.with { harness in
             let base = Timestamp.now() - 30 * 60_000
             let events = (0..<4).map { index in
-                #"{"ts":\#(base + Int64(index) * 60_000),"status":\#(index == 0 ? 503 : 200),"app":"a","model":"m\#(index % 2)"\#(index == 0 ? #","type":"service_unavailable""# : "")}"#
+                #"{"ts":\#(base + Int64(index) * 60_000),"status":\#(index == 0 ? 503 : 200),"app":"a","model":"m\#(index % 2)","latency_ms":\#(100 * (index + 1))"#
+                    + (index == 0 ? #","type":"service_unavailable""# : "")
+                    + (index == 2 ? #","streamed":true,"time_to_first_token_ms":120,"chunks":12"# : "") + "}"
             }.joined(separator: "\n")
             _ = try await harness.send("/api/v1/events", body: events)
             await harness.agent.writer.flush()
@@ -91,11 +93,14 @@ import Testing
             #expect(parsed?.first?["status"] as? Int == 503)
             #expect(Set(parsed?.first?.keys.map { $0 } ?? []) == Set(Report.errorColumns))
 
+            // Percentiles interpolated within their buckets: m0's latencies 100 ms (≤100) and
+            // 300 ms (250–500) give p50 100, p95 250 + 0.9 × 250; its one stream's first token at
+            // 120 ms (100–200) gives p50 150, p95 195. m1 streamed nothing: no first token.
             let rates = try await harness.send("/api/v1/rates?window=1h&by=model", method: .GET)
             #expect(rates.body == """
                 [
-                  {"model": "m0", "calls": 2, "errors": 1, "error_rate": 0.5},
-                  {"model": "m1", "calls": 2, "errors": 0, "error_rate": 0}
+                  {"model": "m0", "calls": 2, "errors": 1, "error_rate": 0.5, "p50_latency_ms": 100, "p95_latency_ms": 475, "streams": 1, "p50_first_token_ms": 150, "p95_first_token_ms": 195},
+                  {"model": "m1", "calls": 2, "errors": 0, "error_rate": 0, "p50_latency_ms": 250, "p95_latency_ms": 475, "streams": 0, "p50_first_token_ms": null, "p95_first_token_ms": null}
                 ]
 
                 """)

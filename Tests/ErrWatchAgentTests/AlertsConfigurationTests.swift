@@ -95,7 +95,7 @@ struct AlertsConfigurationTests {
         #expect(message("rules:\n  - name: a\n    warning: 2%\n    window: five minutes\n")
             == "Invalid window 'five minutes' of rule 'a' (errwatch.yaml line 4); give a duration such as 5m, 1h or 30d.")
         #expect(message("rules:\n  - name: a\n    kind: treshold\n")
-            == "Unknown kind 'treshold' of rule 'a' (errwatch.yaml line 3); use one of: threshold, change, burn_rate, new_error, latency, hanging.")
+            == "Unknown kind 'treshold' of rule 'a' (errwatch.yaml line 3); use one of: threshold, change, burn_rate, new_error, latency, ttft, hanging.")
         #expect(message("rules:\n  - name: a\n    window: 5m\n")
             == "The threshold rule 'a' (errwatch.yaml line 2) needs a warning or a critical level.")
         #expect(message("rules:\n  - name: a\n    warning: 5%\n    critical: 2%\n")

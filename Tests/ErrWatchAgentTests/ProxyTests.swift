@@ -148,11 +148,11 @@ import Testing
                 chunks += 1
                 text += String(buffer: chunk)
             }
-            // Four events 600 ms apart, then [DONE]: a proxy that held the stream would hand
+            // The opening role chunk and four events 600 ms apart, then [DONE]: a proxy that held the stream would hand
             // over the first event with the last. Asserted on what arrived, not on when, so a
             // machine loaded by the rest of the suite cannot fail it.
             let first = try #require(firstChunk)
-            #expect(first.contains("token0 ") && !first.contains("token3 ") && !first.contains("[DONE]"))
+            #expect(first.contains(#""role":"assistant""#) && !first.contains("token3 ") && !first.contains("[DONE]"))
             #expect(chunks >= 2)
             #expect(started.duration(to: .now) >= .milliseconds(1_800))
             #expect(text.hasSuffix("data: [DONE]\n\n"))

@@ -289,7 +289,7 @@ let sample = """
     @Test func migrateReportsTheSchema() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["migrate", "--db", db, "--format", "csv"], now: now)
-        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n\(db),0003_final_attempts\r\n\(db),0004_alerts\r\n\(db),0005_latency_histogram\r\n\(db),0006_provider_fields\r\n\(db),0007_ingested_files\r\n\(db),0008_retention\r\n")
+        #expect(result.stdout == "database,migration\r\n\(db),0001_initial\r\n\(db),0002_time_to_headers\r\n\(db),0003_final_attempts\r\n\(db),0004_alerts\r\n\(db),0005_latency_histogram\r\n\(db),0006_provider_fields\r\n\(db),0007_ingested_files\r\n\(db),0008_retention\r\n\(db),0009_first_token\r\n")
     }
 
     @Test func pruneDeletesWholeDays() async throws {

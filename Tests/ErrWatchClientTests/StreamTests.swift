@@ -21,6 +21,23 @@ import Testing
             #expect(observed.recorded.count == 1)
             let outcome = try #require(observed.recorded.first)
             #expect(outcome.streamed && outcome.error == nil && outcome.status == 200 && outcome.timeToHeadersMs != nil)
+            // The opening role-only chunk and six with content; the first token is timed.
+            #expect(outcome.chunks == 7 && outcome.timeToFirstTokenMs != nil)
+            try await client.shutdown()
+        }
+    }
+
+    /// The time to first token is to the first content, which the upstream sends 400 ms after
+    /// the headers and the role-only chunk: the headers' time is not taken for it.
+    @Test func theFirstTokenIsTimedAtTheFirstContentNotTheHeaders() async throws {
+        try await withUpstream { url in
+            let observed = Observed()
+            let client = client(url, observed)
+            for try await _ in client.streamChatCompletions(json: chatBody, headers: [("x-mock-first-token-ms", "400")]) {}
+            let outcome = try #require(observed.recorded.first)
+            let headers = try #require(outcome.timeToHeadersMs), firstToken = try #require(outcome.timeToFirstTokenMs)
+            // Lower bounds only: a loaded machine delays what the client sees, never hastens it.
+            #expect(firstToken >= 400 && firstToken >= headers, "headers \(headers) ms, first token \(firstToken) ms")
             try await client.shutdown()
         }
     }
@@ -33,7 +50,8 @@ import Testing
             let error = await #expect(throws: APIError.self) {
                 for try await _ in client.streamChatCompletions(json: chatBody, headers: [("x-mock-stream-error", "true")]) { received += 1 }
             }
-            #expect(received == 4)
+            // The role-only opening chunk and four with content came before the error.
+            #expect(received == 5)
             #expect(error?.type == .upstream && error?.message == "The upstream model failed mid-stream." && error?.status == 200)
             #expect(observed.recorded.count == 1 && observed.recorded.first?.error?.type == .upstream)
             try await client.shutdown()

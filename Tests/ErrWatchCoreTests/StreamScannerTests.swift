@@ -82,4 +82,41 @@ import Testing
         }
         #expect(scanner.error?.type == .internal)
     }
+
+    /// The first content, as each provider's stream carries it: not OpenAI's role-only first
+    /// chunk, not Anthropic's `message_start` or empty `content_block_start`.
+    @Test(arguments: [
+        ("openai", #"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+         #"data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#),
+        ("openai tool call", #"data: {"choices":[{"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"function":{"name":"f","arguments":""}}]}}]}"#,
+         #"data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a"}}]}}]}"#),
+        ("anthropic", "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"content\":[]}}\n\nevent: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}"),
+        ("gemini", #"data: {"candidates": [{"content": {"role": "model", "parts": []}}]}"#,
+         #"data: {"candidates": [{"content": {"parts": [{"text": "Hi"}], "role": "model"}}]}"#),
+        ("responses", "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"output\":[]}}",
+         "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}"),
+    ])
+    func theFirstContentIsTheFirstNonEmptyText(dialect: String, opening: String, content: String) {
+        var scanner = StreamScanner(now: 0)
+        scanner.feed(Array((opening + "\n\n").utf8))
+        #expect(!scanner.sawContent, "\(dialect): the opening is not content")
+        scanner.feed(Array((content + "\n\n").utf8))
+        #expect(scanner.sawContent, "\(dialect)")
+    }
+
+    /// Chunks are the `data:` events, the end marker not counted; an error event is no content.
+    @Test func chunksAreCountedAndAnErrorIsNoContent() {
+        let scanner = Self.scan("""
+            data: {"choices":[{"delta":{"role":"assistant","content":""}}]}
+
+            data: {"error":{"type":"server_error","message":"The model \\"text\\": failed"}}
+
+            data: [DONE]
+
+            """)
+        #expect(scanner.chunks == 2 && scanner.error != nil && !scanner.sawContent)
+        let healthy = Self.scan(String(repeating: #"data: {"choices":[{"delta":{"content":"x"}}]}"# + "\n\n", count: 5) + "data: [DONE]\n\n")
+        #expect(healthy.chunks == 5 && healthy.sawContent && healthy.sawEnd)
+    }
 }

@@ -104,7 +104,7 @@ struct APIController<Context: RequestContext>: Sendable {
         filter.since = filter.until - (try query.duration("window", default: "1h"))
         let groups = try query.dimensions()
         let window = filter
-        let rows = try await offload { try store.rates(window, by: groups) }
+        let rows = try await offload { try store.rates(window, by: groups, timings: true) }
         var response = Self.json(status: .ok, Report.rates(rows, by: groups).json)
         try await Self.notePruned(&response, store: store, since: window.since, reading: [.rollups, .minuteCounts])
         return response

@@ -189,7 +189,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
         /// A level: a share for rates, a count for counts, a factor for change rules.
         func level() throws(ErrWatchError) -> Double {
             if rule.kind == .threshold && rule.metric == .errorRate { return try share() }
-            if rule.kind == .latency {
+            if rule.kind.isTiming {
                 guard let text = field.text, let value = DurationText.milliseconds(text), value > 0 else {
                     throw invalid("give a duration such as 800ms, 10s or 1m")
                 }
@@ -310,7 +310,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
 
     private func check(_ rule: AlertRule, origin: String) throws(ErrWatchError) {
         switch rule.kind {
-        case .threshold, .latency:
+        case .threshold, .latency, .ttft:
             guard rule.warning != nil || rule.critical != nil else {
                 throw ErrWatchError(.configuration, "The \(rule.kind.rawValue) \(origin) needs a warning or a critical level.")
             }

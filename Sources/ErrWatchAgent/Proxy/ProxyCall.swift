@@ -69,6 +69,7 @@ struct ProxyCall: Sendable {
     private var inspector = ResponseInspector(status: 0, isStream: false, now: 0)
     private var isStream = false
     private var timeToHeaders: TimeAmount?
+    private var timeToFirstToken: TimeAmount?
 
     /// A call whose client speaks `version` and asked to keep its connection or not. The
     /// response head is due within `timeout`, else `stream_timeout` for a streamed request
@@ -138,10 +139,11 @@ struct ProxyCall: Sendable {
     }
 
     /// A chunk of the response, on its way to the client: inspected (the start of an error
-    /// body, or the events of a stream), never copied.
+    /// body, or the events of a stream, noting when the first content came), never copied.
     mutating func responseBody(_ chunk: ByteBuffer, at now: NIODeadline) {
         lastRead = now
         inspector.feed(chunk)
+        if timeToFirstToken == nil, isStream, inspector.sawContent { timeToFirstToken = now - info.started }
     }
 
     /// The response ended: its outcome, recorded before the client sees the end, so whoever
@@ -199,7 +201,12 @@ struct ProxyCall: Sendable {
     }
 
     private func outcome(status: Int?, error: CallError?, streamed: Bool? = nil, at now: NIODeadline) -> CallOutcome {
-        info.outcome(status: status, error: error, requestID: ProxyHeaders.requestID(recorded), streamed: streamed ?? isStream,
-                     timeToHeaders: timeToHeaders, at: now)
+        var outcome = info.outcome(status: status, error: error, requestID: ProxyHeaders.requestID(recorded), streamed: streamed ?? isStream,
+                                   timeToHeaders: timeToHeaders, at: now)
+        if outcome.streamed {
+            outcome.timeToFirstTokenMs = timeToFirstToken.map { Int64($0.nanoseconds / 1_000_000) }
+            outcome.chunks = inspector.chunks
+        }
+        return outcome
     }
 }

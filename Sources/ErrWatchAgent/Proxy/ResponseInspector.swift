@@ -34,6 +34,11 @@ struct ResponseInspector {
         }
     }
 
+    /// Whether the stream has carried content yet (``StreamScanner/sawContent``).
+    var sawContent: Bool { scanner.sawContent }
+    /// The stream's events so far, or nil when the response is not a stream.
+    var chunks: Int? { isStream ? scanner.chunks : nil }
+
     /// The error the response carried: by its status and body, or inside its stream.
     func error(headers: ErrWatchCore.HTTPHeaders) -> CallError? {
         if status >= 400 { return Classifier.classify(status: status, headers: headers, body: prefix, now: now) }

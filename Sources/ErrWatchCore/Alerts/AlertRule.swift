@@ -13,9 +13,17 @@ public struct AlertRule: Sendable, Hashable {
         case newError = "new_error"
         /// A percentile of call duration over a window against levels in milliseconds.
         case latency
+        /// The same for streams' time to first token.
+        case ttft
         /// Calls in flight for longer than a duration: a provider that accepts connections and
         /// never answers.
         case hanging
+
+        /// Whether the rule judges a duration percentile (``latency``, ``ttft``).
+        public var isTiming: Bool { self == .latency || self == .ttft }
+        /// Whether a replay needs the recorded duration histograms (timing rules, and hanging
+        /// rules, which replay calls in flight from their durations).
+        public var readsHistograms: Bool { isTiming || self == .hanging }
     }
 
     /// What a threshold rule measures.
@@ -155,10 +163,10 @@ public struct AlertRule: Sendable, Hashable {
     /// How far back from now the rule reads counts.
     public var lookbackNeededMs: Int64 {
         switch kind {
-        case .threshold, .latency: windowMs
+        case .threshold, .latency, .ttft: windowMs
         // A replay finds calls in flight from the durations recorded at their start, taking
         // the overflow bucket to end at twice the last bound.
-        case .hanging: max(hangingAfterMs, 2 * (LatencyHistogram.bounds.last ?? 0)) + Timestamp.minute
+        case .hanging: max(hangingAfterMs, 2 * (Histogram.latency.bounds.last ?? 0)) + Timestamp.minute
         case .change: compare == .day ? Timestamp.day + windowMs : 2 * windowMs
         case .burnRate: burnWindows.map(\.longMs).max() ?? 0
         case .newError: lookbackMs

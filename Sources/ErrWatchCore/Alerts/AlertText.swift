@@ -12,7 +12,7 @@ public enum AlertText {
         case (.threshold?, .errorCount?), (.newError?, _): return "\(Int64(value.rounded())) errors"
         case (.change?, _): return value.isFinite ? "\(fixed(value, 1))×" : "∞×"
         case (.burnRate?, _): return "\(fixed(value, 1))× budget"
-        case (.latency?, _): return milliseconds(value)
+        case (.latency?, _), (.ttft?, _): return milliseconds(value)
         case (.hanging?, _): return "\(Int64(value.rounded())) calls"
         default: return percent(value)
         }
@@ -35,10 +35,11 @@ public enum AlertText {
             return "\(name): error \(type)/\(code.isEmpty ? "(no code)" : code) \(verb) for app \(app), model \(model) (\(alert.errors) in \(window))."
         case .change?:
             measured = "error rate \(value(alert.value, rule: rule)) the \(rule?.compare == .day ? "same window a day earlier" : "previous window") (\(counts))"
-        case .latency?:
+        case .latency?, .ttft?:
             let limit = alert.threshold.map { " against \(value($0, rule: rule))" } ?? ""
             let slower = alert.threshold == nil ? "" : ", \(alert.errors) slower than that"
-            measured = "\(percentileName(rule?.percentile ?? 0.95)) latency \(value(alert.value, rule: rule))\(limit) (\(alert.calls) calls in \(window)\(slower))"
+            let (what, calls) = rule?.kind == .ttft ? ("time to first token", "streams") : ("latency", "calls")
+            measured = "\(percentileName(rule?.percentile ?? 0.95)) \(what) \(value(alert.value, rule: rule))\(limit) (\(alert.calls) \(calls) in \(window)\(slower))"
         case .hanging?:
             let after = DurationText.format(rule?.hangingAfterMs ?? 0)
             measured = "\(value(alert.value, rule: rule)) in flight for over \(after) (of \(alert.calls) in flight)"

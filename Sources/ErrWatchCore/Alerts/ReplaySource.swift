@@ -6,16 +6,24 @@ public final class ReplaySource: AlertCountSource {
         public var bucket: Int64
         public var series: SeriesDimensions
         public var calls: Int64
-        /// The calls per latency bucket (``LatencyHistogram``), empty when not known.
+        /// The calls per latency bucket (``Histogram/latency``), empty when not known.
         public var latency: [Int64]
+        /// The streams per time-to-first-token bucket (``Histogram/firstToken``), empty when not known.
+        public var firstToken: [Int64]
 
         /// A row with every field given.
         public init(bucket: Int64, app: String, endpoint: String, model: String, status: Int, type: String, code: String, calls: Int64,
-                    latency: [Int64] = []) {
+                    latency: [Int64] = [], firstToken: [Int64] = []) {
             self.bucket = bucket
             series = SeriesDimensions(app: app, endpoint: endpoint, model: model, status: status, type: type, code: code)
             self.calls = calls
             self.latency = latency
+            self.firstToken = firstToken
+        }
+
+        /// The histogram of `timing`.
+        func histogram(_ timing: Timing) -> [Int64] {
+            timing == .latency ? latency : firstToken
         }
     }
 
@@ -51,6 +59,7 @@ public final class ReplaySource: AlertCountSource {
     private struct Signature: Hashable {
         var scope: RuleScope
         var groupBy: [Dimension]
+        var timing = Timing.latency
     }
 
     private struct Index {
@@ -62,7 +71,7 @@ public final class ReplaySource: AlertCountSource {
 
     private let rows: [Row]
     private var indexes: [Signature: Index] = [:]
-    /// Per signature and group, running totals of each latency bucket.
+    /// Per signature (and timing) and group, running totals of each histogram bucket.
     private var latencyIndexes: [Signature: [[String]: [Cumulative]]] = [:]
 
     /// The rows to replay, in any order.
@@ -86,8 +95,8 @@ public final class ReplaySource: AlertCountSource {
         return result
     }
 
-    public func latencies(scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
-        let signature = Signature(scope: scope, groupBy: groupBy)
+    public func latencies(_ timing: Timing, scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]] {
+        let signature = Signature(scope: scope, groupBy: groupBy, timing: timing)
         let index = latencyIndexes[signature] ?? buildLatencies(signature)
         latencyIndexes[signature] = index
         var result: [[String]: [Int64]] = [:]
@@ -105,8 +114,8 @@ public final class ReplaySource: AlertCountSource {
     /// (over the last bound) is taken to end at twice that bound.
     public func inflight(scope: RuleScope, groupBy: [Dimension], olderThan: Int64, at now: Int64) throws -> [[String]: GroupCounts] {
         let scope = scope.normalized
-        let lowers = [0] + LatencyHistogram.bounds
-        let uppers = LatencyHistogram.bounds + [2 * (LatencyHistogram.bounds.last ?? 0)]
+        let lowers = [0] + Histogram.latency.bounds
+        let uppers = Histogram.latency.bounds + [2 * (Histogram.latency.bounds.last ?? 0)]
         var open: [[String]: (calls: Double, hanging: Double)] = [:]
         var low = 0, high = rows.count
         while low < high {
@@ -137,10 +146,10 @@ public final class ReplaySource: AlertCountSource {
     private func buildLatencies(_ signature: Signature) -> [[String]: [Cumulative]] {
         let scope = signature.scope.normalized
         var index: [[String]: [Cumulative]] = [:]
-        for row in rows where !row.latency.isEmpty && SeriesGrouping.timed(row.series, scope: scope) {
+        for row in rows where !row.histogram(signature.timing).isEmpty && SeriesGrouping.timed(row.series, scope: scope) {
             let group = signature.groupBy.map(row.series.value)
-            var buckets = index[group] ?? Array(repeating: Cumulative(), count: LatencyHistogram.columns.count)
-            for (bucket, count) in row.latency.enumerated() where bucket < buckets.count { buckets[bucket].add(row.bucket, count) }
+            var buckets = index[group] ?? Array(repeating: Cumulative(), count: signature.timing.histogram.count)
+            for (bucket, count) in row.histogram(signature.timing).enumerated() where bucket < buckets.count { buckets[bucket].add(row.bucket, count) }
             index[group] = buckets
         }
         return index

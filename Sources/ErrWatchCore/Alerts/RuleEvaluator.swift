@@ -22,10 +22,10 @@ public protocol AlertCountSource {
     /// type or code appears only when it has such errors.
     func counts(scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: GroupCounts]
 
-    /// Per group of `groupBy`, the latency histogram (``LatencyHistogram``'s buckets, the
+    /// Per group of `groupBy`, the histogram of `timing` (its ``Histogram``'s buckets, the
     /// overflow last) of the calls of the group's app, endpoint and model over `[from, to)`;
     /// when `scope` narrows the errors (status, type, code, fault), of those errors only.
-    func latencies(scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]]
+    func latencies(_ timing: Timing, scope: RuleScope, groupBy: [Dimension], from: Int64, to: Int64) throws -> [[String]: [Int64]]
 
     /// Per group of `groupBy` (app, endpoint, model: nothing else is known before a response),
     /// the calls in `scope` in flight at `now` (`calls`) and those among them in flight for at
@@ -77,7 +77,7 @@ public enum RuleEvaluator {
         case .change: try change(rule, now, source, active)
         case .burnRate: try burnRate(rule, now, source, active)
         case .newError: try newError(rule, now, source, active)
-        case .latency: try latency(rule, now, source, active)
+        case .latency, .ttft: try latency(rule, now, source, active)
         case .hanging: try hanging(rule, now, source, active)
         }
     }
@@ -223,21 +223,22 @@ public enum RuleEvaluator {
     }
 
     /// The rule's percentile of the window's latency histogram per group, estimated within its
-    /// bucket (``LatencyHistogram/quantile(_:counts:)``), against levels in milliseconds with
+    /// bucket (``Histogram/quantile(_:counts:)``), against levels in milliseconds with
     /// the threshold rule's hysteresis and `min_calls`; `errors` in the verdict are the calls
     /// slower than the level crossed (or the lowest), to say how many were slow.
     private static func latency(
         _ rule: AlertRule, _ now: Int64, _ source: some AlertCountSource, _ active: [[String]: AlertSeverity]
     ) throws -> [[String]: Verdict] {
-        let histograms = try source.latencies(scope: rule.scope, groupBy: rule.groupBy, from: now - rule.windowMs, to: now)
+        let timing = rule.kind == .ttft ? Timing.firstToken : .latency
+        let histograms = try source.latencies(timing, scope: rule.scope, groupBy: rule.groupBy, from: now - rule.windowMs, to: now)
         var verdicts: [[String]: Verdict] = [:]
         for group in Set(histograms.keys).union(active.keys) {
             let counts = histograms[group] ?? []
             let calls = counts.reduce(0, +)
-            let value = LatencyHistogram.quantile(rule.percentile, counts: counts) ?? 0
+            let value = timing.histogram.quantile(rule.percentile, counts: counts) ?? 0
             let outcome = leveled(rule, current: active[group], calls: calls, value: value, evidence: value)
             let threshold = level(rule, of: outcome)
-            let slow = threshold.map { LatencyHistogram.calls(above: $0, counts: counts) } ?? 0
+            let slow = threshold.map { timing.histogram.calls(above: $0, counts: counts) } ?? 0
             verdicts[group] = Verdict(outcome, value: value, threshold: threshold, calls: calls, errors: slow)
         }
         return verdicts
