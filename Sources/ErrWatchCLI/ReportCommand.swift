@@ -13,8 +13,9 @@ struct ReportCommand: AsyncParsableCommand {
         discussion: helpText("""
             text (the default) fits an 80-column terminal: the totals and their change against the
             period before, one line per --by group (default model) with calls, errors, error rate,
-            change and a sparkline of the error rate over the period, then the top errors with
-            their latest message. html writes the dashboard's page with the period's data inside:
+            change and a sparkline of the error rate over the period; per group again, p50 and p95
+            latency and streams' time to first token (TTFT); then the top errors with their
+            latest message. html writes the dashboard's page with the period's data inside:
             one file, no network needed, to attach or share (--output, or standard output).
 
             Examples:
@@ -91,6 +92,19 @@ struct ReportCommand: AsyncParsableCommand {
                 + left(rowPrevious.map { change(rowRate, $0) } ?? "new", 8) + "  " + sparkline(sparks[row.group] ?? []) + "\n"
         }
         if rows.count > 20 { text += "… and \(rows.count - 20) more (errwatch export --report summary has them all)\n" }
+
+        // Durations per group, in the same order: latency, and streams' time to first token.
+        let timings = Dictionary(try store.rates(filter, by: dimensions, timings: true).map { ($0.group, $0.timings) }, uniquingKeysWith: { first, _ in first })
+        text += "\n" + pad("latency", groupWidth) + " " + left("p50", 8) + " " + left("p95", 8) + " " + left("streams", 8) + " "
+            + left("TTFT p50", 9) + " " + left("TTFT p95", 9) + "\n"
+        for row in rows.prefix(20) {
+            let label = row.group.map { $0.isEmpty ? "(none)" : $0 }.joined(separator: " ")
+            let timing = timings[row.group] ?? nil
+            func shown(_ value: Double?) -> String { value.map(AlertText.milliseconds) ?? "-" }
+            text += pad(cut(label.isEmpty ? "all" : label, groupWidth), groupWidth) + " " + left(shown(timing?.p50LatencyMs), 8) + " "
+                + left(shown(timing?.p95LatencyMs), 8) + " " + left(String(timing?.streams ?? 0), 8) + " "
+                + left(shown(timing?.p50FirstTokenMs), 9) + " " + left(shown(timing?.p95FirstTokenMs), 9) + "\n"
+        }
 
         let codes = try store.rates(filter, by: [.type, .code]).filter { !$0.group[0].isEmpty }.sorted { $0.errors > $1.errors }.prefix(5)
         if !codes.isEmpty {

@@ -38,7 +38,7 @@ struct DashboardTests {
         try await Harness.with(configure: { try? $0.apply(yaml: rules, path: "test.yaml") }) { harness in
             let ts = Timestamp.iso8601(Timestamp.now() - 60_000)
             var lines = [#"{"ts":"\#(ts)","status":200,"app":"shop","model":"gpt-4o","count":90,"latency_ms":300}"#,
-                         #"{"ts":"\#(ts)","status":200,"app":"search","model":"claude","count":50,"latency_ms":300}"#]
+                         #"{"ts":"\#(ts)","status":200,"app":"search","model":"claude","count":50,"latency_ms":300,"streamed":true,"time_to_first_token_ms":400}"#]
             for _ in 0..<10 {
                 lines.append(#"{"ts":"\#(ts)","status":429,"app":"shop","model":"gpt-4o","type":"rate_limit_error","code":"rate_limit_exceeded","message":"Slow down, test 42"}"#)
             }
@@ -67,6 +67,10 @@ struct DashboardTests {
             #expect(dom.contains("Slow down, test 42"))
             #expect(dom.contains("<td class=\"\">gpt-4o</td><td class=\"num\">100</td><td class=\"num\">10</td><td class=\"num\">10.0%</td>"))
             #expect(dom.contains("<td class=\"\">claude</td><td class=\"num\">50</td><td class=\"num\">0</td><td class=\"num\">0.00%</td>"))
+            // Latency p50 / p95 in its 250–500 ms bucket (25th and 47.5th of 50: 375 and 488 ms),
+            // claude's first token in 300–500 ms (400 and 490 ms); gpt-4o streamed nothing.
+            #expect(dom.contains("<td class=\"num\">375 ms / 488 ms</td><td class=\"num\">400 ms / 490 ms</td>"), "\(dom)")
+            #expect(dom.contains("<td class=\"num\">375 ms / 488 ms</td><td class=\"num\">-</td>"))
             #expect(dom.contains("<td class=\"\">shop</td>"))
             #expect(dom.contains("data-type=\"rate_limit_error\""))
             #expect(dom.contains("<polygon"))

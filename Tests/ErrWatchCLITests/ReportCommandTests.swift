@@ -25,6 +25,10 @@ struct ReportCommandTests {
         let firstFailure = try #require(spark.firstIndex(where: { $0 != "·" && $0 != "▁" }))
         #expect(spark.contains("▁") && spark.contains("█"))
         #expect(spark.distance(from: spark.startIndex, to: firstFailure) >= 8, "\(spark)")
+        // 90 calls at 200 ms and 10 at 3 s: p50 inside 100–250 ms (100 + 150 × 50/90), p95
+        // inside 2.5–5 s (2.5 s + 2.5 s × 5/10); no streams, so no time to first token.
+        #expect(result.stdout.contains("\nlatency                       p50      p95  streams  TTFT p50  TTFT p95\n"
+            + "gpt-4o                     183 ms   3.75 s        0         -         -\n"), "\(result.stdout)")
         #expect(result.stdout.contains("Top errors\n      6  60.00%  rate_limit_error rate_limit_exceeded\n                 slow down\n"))
     }
 
