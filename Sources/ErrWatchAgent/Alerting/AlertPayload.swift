@@ -3,7 +3,7 @@ import Foundation
 
 /// The bodies notifiers send for one alert event: errwatch's webhook JSON, Slack's
 /// incoming-webhook message, and Alertmanager's v2 alert.
-struct AlertPayload: Sendable {
+struct AlertPayload: NotificationPayload {
     let event: AlertEvent
     let rule: AlertRule?
     /// The agent's dashboard, for links.
@@ -12,6 +12,8 @@ struct AlertPayload: Sendable {
     var alert: AlertState { event.alert }
     var summary: String { event.summary.isEmpty ? AlertText.summary(event, rule: rule) : event.summary }
     var link: String { "\(dashboardURL)/?rule=\(percentEncoded(alert.rule))" }
+    var subject: String { "rule \(alert.rule)" }
+    var logText: String { webhookJSON + "\n" }
 
     /// errwatch's webhook body: the fields the README documents, in a stable order.
     var webhookJSON: String {
@@ -66,7 +68,7 @@ struct AlertPayload: Sendable {
     /// Alertmanager's v2 body (`POST /api/v2/alerts`): a list of one alert. While firing,
     /// `endsAt` is `validUntil`, a little ahead, as Prometheus does, so that Alertmanager resolves
     /// it by itself if errwatch stops sending; once resolved, it is the resolution time.
-    func alertmanagerJSON(validUntil: Int64) -> String {
+    func alertmanagerJSON(validUntil: Int64) -> String? {
         var labels: [(String, JSONOutput)] = [("alertname", .string(alert.rule)), ("severity", .string(alert.severity.rawValue))]
         for (key, value) in alert.labels.sorted(by: { $0.key < $1.key }) where !value.isEmpty {
             labels.append((key, .string(value)))

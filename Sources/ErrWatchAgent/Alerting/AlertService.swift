@@ -1,5 +1,6 @@
 import AsyncAlgorithms
 import ErrWatchCore
+import ErrWatchReport
 import ErrWatchStore
 import Logging
 import ServiceLifecycle
@@ -18,6 +19,9 @@ public final class AlertService: Service, Sendable {
         var unsavedEvents: [AlertEvent] = []
         /// When each firing alert was last sent to Alertmanager, which expects repeats.
         var keptAlive: [AlertEngine.Key: Int64] = [:]
+        var digests: [DigestConfiguration] = []
+        /// When each digest is next due (set the first time it is looked at: none is caught up).
+        var nextDigest: [String: Int64] = [:]
     }
 
     private let state: Mutex<State>
@@ -38,7 +42,7 @@ public final class AlertService: Service, Sendable {
     /// `inflight` gives the calls under way, for hanging rules.
     public init(configuration: AlertsConfiguration, store: Store, dispatcher: NotifierDispatcher, dashboardURL: String,
                 logger: Logger, now: @escaping @Sendable () -> Int64, inflight: @escaping @Sendable () -> [InflightCall] = { [] }) {
-        state = Mutex(State(rules: configuration.rules))
+        state = Mutex(State(rules: configuration.rules, digests: configuration.digests))
         self.inflight = inflight
         self.dispatcher = dispatcher
         self.store = store
@@ -63,13 +67,58 @@ public final class AlertService: Service, Sendable {
     /// Replaces the rules and notifiers (a configuration reload). Alerts of removed rules
     /// resolve at the next evaluation without notifying.
     public func update(_ configuration: AlertsConfiguration) {
-        state.withLock { $0.rules = configuration.rules }
+        state.withLock { state in
+            state.rules = configuration.rules
+            // A digest whose settings changed is scheduled afresh.
+            for digest in state.digests where !configuration.digests.contains(digest) { state.nextDigest[digest.name] = nil }
+            state.digests = configuration.digests
+        }
         dispatcher.update(configuration.notifiers)
+    }
+
+    /// The digests in force.
+    public var digests: [DigestConfiguration] { state.withLock { $0.digests } }
+
+    /// Sends each digest whose time has come at `now()`: the period before its scheduled time,
+    /// to its notifiers. A digest is first due at its next time after the agent started (or
+    /// after its settings changed): a time missed while the agent was down is not sent late.
+    /// Returns the names of the digests sent.
+    @discardableResult
+    public func sendDueDigests() async -> [String] {
+        let at = now()
+        let due = state.withLock { state -> [(DigestConfiguration, Int64)] in
+            var due: [(DigestConfiguration, Int64)] = []
+            for digest in state.digests {
+                let next = state.nextDigest[digest.name] ?? digest.schedule.next(after: at)
+                if at >= next { due.append((digest, next)) }
+                state.nextDigest[digest.name] = at >= next ? digest.schedule.next(after: at) : next
+            }
+            return due
+        }
+        let store = store
+        var sent: [String] = []
+        for (digest, boundary) in due {
+            let period = digest.schedule.period(endingAt: boundary)
+            do {
+                let report = try await offload { try PeriodReport.read(store: store, since: period.lowerBound, until: period.upperBound, by: digest.by) }
+                dispatcher.send(DigestPayload(digest: digest, report: report, dashboardURL: dashboardURL), eventID: nil, retried: true, to: digest.notify)
+                sent.append(digest.name)
+            } catch {
+                logger.error("digest could not be read", metadata: ["digest": "\(digest.name)", "error": "\(Store.describe(error))"])
+            }
+        }
+        return sent
     }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.dispatcher.run() }
+            group.addTask {
+                // Digests are due at wall-clock times: looked at every second.
+                for await _ in AsyncTimerSequence(interval: .seconds(1), clock: .continuous).cancelOnGracefulShutdown() {
+                    await self.sendDueDigests()
+                }
+            }
             let ticks = AsyncTimerSequence(interval: .milliseconds(intervalMs), clock: .continuous).cancelOnGracefulShutdown()
             _ = try? await evaluate()
             for await _ in ticks {

@@ -7,7 +7,24 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// Delivers alert events to notifiers, one queue per notifier, so that a dead or slow receiver
+/// What a notifier sends, in each medium's form: an alert event (``AlertPayload``) or a
+/// digest (``DigestPayload``).
+protocol NotificationPayload: Sendable {
+    /// What it is about, for logs: the rule, or the digest.
+    var subject: String { get }
+    /// errwatch's webhook body (also a `command`'s input and a log file's line).
+    var webhookJSON: String { get }
+    /// A Slack incoming-webhook message.
+    var slackJSON: String { get }
+    /// Alertmanager's v2 body, or nil when this is no alert.
+    func alertmanagerJSON(validUntil: Int64) -> String?
+    /// A `command` notifier's environment.
+    var environment: [String: String] { get }
+    /// What a `log` notifier without a file writes to standard output, ending in a newline.
+    var logText: String { get }
+}
+
+/// Delivers alert events and digests to notifiers, one queue per notifier, so that a dead or slow receiver
 /// delays only itself, never the evaluation or the other receivers. Each delivery follows the
 /// guide's advice: a timeout per attempt, exponential backoff with jitter (Core's ``Backoff``)
 /// on what the classifier calls retryable — 408, 409, 429, 5xx, `x-should-retry`, connection
@@ -16,9 +33,11 @@ import Synchronization
 public final class NotifierDispatcher: Sendable {
     /// One thing to deliver.
     struct Job: Sendable {
-        /// The stored event; nil for Alertmanager keep-alives, which are not recorded.
+        /// The stored event; nil for Alertmanager keep-alives and digests, which are not recorded.
         var eventID: Int64?
-        var payload: AlertPayload
+        var payload: any NotificationPayload
+        /// Whether a failed attempt is tried again (not for keep-alives: the next one follows).
+        var retried = true
     }
 
     /// How one attempt went.
@@ -77,14 +96,15 @@ public final class NotifierDispatcher: Sendable {
     }
 
     /// Queues `payload` for each notifier named; unknown names are logged and skipped.
-    func send(_ payload: AlertPayload, eventID: Int64?, to names: [String]) {
+    /// Without an `eventID` and `retried`, one attempt is made (an Alertmanager keep-alive).
+    func send(_ payload: any NotificationPayload, eventID: Int64?, retried: Bool? = nil, to names: [String]) {
         queues.withLock { queues in
             for name in names {
                 guard let queue = queues[name] else {
-                    logger.warning("alert for unknown notifier skipped", metadata: ["notifier": "\(name)", "rule": "\(payload.alert.rule)"])
+                    logger.warning("notification for unknown notifier skipped", metadata: ["notifier": "\(name)", "subject": "\(payload.subject)"])
                     continue
                 }
-                queue.continuation.yield(Job(eventID: eventID, payload: payload))
+                queue.continuation.yield(Job(eventID: eventID, payload: payload, retried: retried ?? (eventID != nil)))
             }
         }
     }
@@ -121,7 +141,7 @@ public final class NotifierDispatcher: Sendable {
     /// Every attempt at one job, with backoff between them.
     func deliver(_ job: Job, with notifier: NotifierConfiguration) async {
         // A keep-alive is one attempt: the next evaluation sends another.
-        let maxAttempts = job.eventID == nil ? 1 : notifier.maxAttempts
+        let maxAttempts = job.retried ? notifier.maxAttempts : 1
         // Half to all of each doubling step, or what the receiver asked, capped at five minutes.
         let backoff = Backoff(initial: .milliseconds(notifier.backoffMs), maximum: .seconds(300), jitter: 0.5,
                               maximumServerDelay: .seconds(300))
@@ -143,8 +163,8 @@ public final class NotifierDispatcher: Sendable {
             }
             if attempt.delivered { return }
             if last {
-                logger.error("alert notification failed", metadata: [
-                    "notifier": "\(notifier.name)", "rule": "\(job.payload.alert.rule)", "attempts": "\(number)",
+                logger.error("notification failed", metadata: [
+                    "notifier": "\(notifier.name)", "subject": "\(job.payload.subject)", "attempts": "\(number)",
                     "error": "\(attempt.error ?? attempt.status.map { "HTTP \($0)" } ?? "unknown")"])
                 return
             }
@@ -153,16 +173,19 @@ public final class NotifierDispatcher: Sendable {
         }
     }
 
-    private func attemptOnce(_ payload: AlertPayload, with notifier: NotifierConfiguration) async -> Attempt {
+    private func attemptOnce(_ payload: any NotificationPayload, with notifier: NotifierConfiguration) async -> Attempt {
         switch notifier.kind {
-        case .webhook: await post(payload.webhookJSON, to: notifier.url ?? "", timeoutMs: notifier.timeoutMs)
-        case .slack: await post(payload.slackJSON, to: notifier.url ?? "", timeoutMs: notifier.timeoutMs)
+        case .webhook: return await post(payload.webhookJSON, to: notifier.url ?? "", timeoutMs: notifier.timeoutMs)
+        case .slack: return await post(payload.slackJSON, to: notifier.url ?? "", timeoutMs: notifier.timeoutMs)
         case .alertmanager:
-            await post(payload.alertmanagerJSON(validUntil: now() + alertmanagerValidityMs),
-                       to: (notifier.url ?? "") + "/api/v2/alerts", timeoutMs: notifier.timeoutMs)
-        case .command: await CommandRunner.run(notifier.command, input: payload.webhookJSON + "\n",
-                                               environment: payload.environment, timeoutMs: notifier.timeoutMs)
-        case .log: write(payload.webhookJSON + "\n", to: notifier.path)
+            guard let body = payload.alertmanagerJSON(validUntil: now() + alertmanagerValidityMs) else {
+                return Attempt(delivered: false, retryable: false, error: "Alertmanager takes alerts only")
+            }
+            return await post(body, to: (notifier.url ?? "") + "/api/v2/alerts", timeoutMs: notifier.timeoutMs)
+        case .command: return await CommandRunner.run(notifier.command, input: payload.webhookJSON + "\n",
+                                                      environment: payload.environment, timeoutMs: notifier.timeoutMs)
+        // A file gets one JSON line per notification; standard output (the journal) the text people read.
+        case .log: return write(notifier.path == nil ? payload.logText : payload.webhookJSON + "\n", to: notifier.path)
         }
     }
 

@@ -101,7 +101,7 @@ public struct AgentConfiguration: Sendable, Hashable {
     ]
 
     /// The keys only a configuration file holds: lists, not single values.
-    public static let fileKeys = ["notifiers", "rules"]
+    public static let fileKeys = ["notifiers", "rules", "digests"]
 
     /// Sets `key` from its text; `origin` names where it came from in error messages.
     public mutating func set(_ key: String, to text: String, origin: String) throws(ErrWatchError) {
@@ -254,6 +254,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         // Notifiers before rules, wherever they stand in the file: rules name them.
         if let node = lists["notifiers"] { try alerts.applyNotifiers(node, path: path) }
         if let node = lists["rules"] { try alerts.applyRules(node, path: path) }
+        if let node = lists["digests"] { try alerts.applyDigests(node, path: path) }
     }
 
     /// `url` as errwatch shows it in logs, answers and stored messages: a password in it

@@ -39,6 +39,8 @@ public struct AlertsConfiguration: Sendable, Hashable {
     public var externalURL: String?
     public var notifiers: [NotifierConfiguration] = []
     public var rules: [AlertRule] = []
+    /// Scheduled summaries (``DigestConfiguration``).
+    public var digests: [DigestConfiguration] = []
 
     /// No rules, no notifiers.
     public init() {}
