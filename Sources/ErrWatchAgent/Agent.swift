@@ -32,6 +32,8 @@ public struct Agent: Sendable {
     let clientConnections: ClientConnections
     /// The caps on recorded dimensions, shared by every way in.
     let limiter: DimensionLimiter
+    /// Export to an OpenTelemetry collector, when `otlp_endpoint` is set.
+    let telemetry: OTLPExport?
     let client: HTTPClient
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -63,11 +65,25 @@ public struct Agent: Sendable {
             let tls = target.tls ? try? NIOSSLContext(configuration: configuration.upstreamTLS) : nil
             return target.tls && tls == nil ? nil : UpstreamPools(target: target, tls: tls, maxIdle: clientLimit)
         }
+        do {
+            telemetry = try OTLPExport(settings: configuration.otlp, upstream: configuration.upstream, metrics: metrics, logger: logger)
+        } catch {
+            // The settings were checked when read; should swift-otel refuse them all the same,
+            // the agent runs without export rather than not at all.
+            logger.error("OpenTelemetry export is off: its settings were refused", metadata: ["error": "\(error)"])
+            telemetry = nil
+        }
         let dispatcher = NotifierDispatcher(
             notifiers: configuration.alerts.notifiers, client: client, store: store,
             evaluationIntervalMs: configuration.alerts.evaluationIntervalMs, metrics: metrics, logger: logger, now: now)
         alerts = AlertService(configuration: configuration.alerts, store: store, dispatcher: dispatcher,
-                              dashboardURL: configuration.dashboardURL, logger: logger, now: now, inflight: { [inflight] in inflight.snapshot })
+                              dashboardURL: configuration.dashboardURL, logger: logger, now: now, inflight: { [inflight] in inflight.snapshot },
+                              observe: { [telemetry] event in telemetry?.alertChanged(event) })
+    }
+
+    /// Where outcomes go, from every way in.
+    var sink: OutcomeSink {
+        OutcomeSink(writer: writer, metrics: metrics, limiter: limiter, inflight: inflight, telemetry: telemetry)
     }
 
     /// The HTTP client settings the proxy needs: no redirects followed, no decompression, a
@@ -98,7 +114,6 @@ public struct Agent: Sendable {
         router.add(middleware: RequestOriginMiddleware(
             loopbackOnly: configuration.listensOnLoopback, allowedHosts: configuration.allowedHosts,
             externalOrigin: configuration.alerts.externalURL.flatMap(Self.origin)))
-        let sink = OutcomeSink(writer: writer, metrics: metrics, limiter: limiter, inflight: inflight)
         ProxyController<BasicRequestContext>(
             client: client, configuration: configuration, sink: sink, rateLimits: rateLimits, now: now, logger: logger
         ).addRoutes(to: router)
@@ -140,7 +155,7 @@ public struct Agent: Sendable {
     /// The HTTP application; `onServerRunning` learns the bound port (useful with port 0).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let fastPath = upstreamPools.map { pools in
-            FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: OutcomeSink(writer: writer, metrics: metrics, limiter: limiter, inflight: inflight),
+            FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: sink,
                                     rateLimits: rateLimits, now: now,
                                     continues: ContinuePolicy(authToken: configuration.authToken, maxRequestBody: configuration.maxRequestBody,
                                                               maxIngestBody: configuration.maxIngestBody))
@@ -158,7 +173,10 @@ public struct Agent: Sendable {
     /// (no new requests, in-flight ones finish), then the aggregator (queued notifications are
     /// delivered), then the writer (everything accepted is written).
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [WriterService(writer: writer), alerts,
+        let export: [any Service] = telemetry.map { telemetry in
+            telemetry.services + [TelemetrySampler(telemetry: telemetry, writer: writer, alerts: alerts, intervalMs: configuration.otlp.intervalMs)]
+        } ?? []
+        return export + [WriterService(writer: writer), alerts,
          RetentionService(store: store, policy: configuration.retention, intervalMs: configuration.pruneIntervalMs, metrics: metrics,
                           logger: logger, now: now),
          application { [configuration, alerts] port in

@@ -19,6 +19,7 @@ public final class AgentMetrics: Sendable {
         "errwatch_calls_total": "Calls recorded, by app, endpoint, model and status class (none: no response).",
         "errwatch_errors_total": "Failed calls recorded, by app, endpoint, model, error type, code and status.",
         "errwatch_call_duration_seconds": "Duration of recorded calls, from the request to the last byte of the response.",
+        "errwatch_time_to_first_token_seconds": "Time from the request to a stream's first content chunk, for streams that sent content.",
         "errwatch_ratelimit_remaining": "Requests or tokens left in the provider's rate-limit window, from its latest x-ratelimit-remaining-* header.",
         "errwatch_writer_queue_depth": "Outcomes waiting to be written to the database.",
         "errwatch_writer_dropped_total": "Outcomes that could not be written (queue full, database locked or full) and were dropped.",
@@ -31,15 +32,19 @@ public final class AgentMetrics: Sendable {
         "errwatch_inflight_oldest_seconds": "How long the oldest proxied call under way has been going.",
         "errwatch_pruned_rows_total": "Rows retention deleted, by kind (errors, minute_counts, rollups, alerts) and reason (age, size).",
         "errwatch_database_bytes": "The database file's size after the latest retention pass.",
+        "errwatch_otlp_dropped_total": "What the OpenTelemetry export could not deliver, by signal (logs: records; metrics: failed exports).",
     ]
 
     /// Every metric name `/metrics` may show (a histogram's as its `_bucket`, `_sum` and
     /// `_count` series); dashboards and rules may use only these.
     public static let names: [String] = help.flatMap { name, _ in
-        name == durationFamily ? ["_bucket", "_sum", "_count"].map { name + $0 } : [name]
+        Timing.allCases.map(durationFamily).contains(name) ? ["_bucket", "_sum", "_count"].map { name + $0 } : [name]
     }
 
-    private static let durationFamily = "errwatch_call_duration_seconds"
+    /// The histogram family of each timing.
+    static func durationFamily(_ timing: Timing) -> String {
+        timing == .latency ? "errwatch_call_duration_seconds" : "errwatch_time_to_first_token_seconds"
+    }
 
     /// Distinct values a label may take before new ones become `other`.
     public static let labelCap = 100
@@ -47,10 +52,15 @@ public final class AgentMetrics: Sendable {
     /// many a new combination counts under `other` in every label.
     public static let seriesCap = 2_000
     /// The call-duration histogram's `le` labels: the store's latency buckets, in seconds.
-    static let durationBounds: [String] = Histogram.latency.bounds.map { bound in
-        let seconds = Double(bound) / 1_000
-        return seconds == seconds.rounded() ? String(Int64(seconds)) : String(seconds)
-    } + ["+Inf"]
+    static let durationBounds = bounds(.latency)
+
+    /// A timing histogram's `le` labels: the store's buckets, in seconds.
+    static func bounds(_ timing: Timing) -> [String] {
+        timing.histogram.bounds.map { bound in
+            let seconds = Double(bound) / 1_000
+            return seconds == seconds.rounded() ? String(Int64(seconds)) : String(seconds)
+        } + ["+Inf"]
+    }
 
     /// One series of the call-duration histogram. An aggregated record stands for `count` calls
     /// at once, which the registry's one-observation histogram cannot take, so the family is
@@ -60,7 +70,7 @@ public final class AgentMetrics: Sendable {
         /// `app="…",endpoint="…",model="…"`, escaped.
         var labels: String
         /// Calls per bucket, not cumulative.
-        var buckets = [Int64](repeating: 0, count: AgentMetrics.durationBounds.count)
+        var buckets: [Int64]
         var sumSeconds = 0.0
     }
 
@@ -71,8 +81,8 @@ public final class AgentMetrics: Sendable {
     private struct State {
         var calls: [CallKey: Counter] = [:]
         var errors: [ErrorKey: Counter] = [:]
-        var durations: [DurationKey: DurationSeries] = [:]
-        var durationOrder: [DurationKey] = []
+        var durations: [Timing: [DurationKey: DurationSeries]] = [:]
+        var durationOrder: [Timing: [DurationKey]] = [:]
         var notifications: [String: Counter] = [:]
         var caps: [String: DimensionCap] = [:]
         var gauges: [String: Gauge] = [:]
@@ -145,6 +155,17 @@ public final class AgentMetrics: Sendable {
         }
     }
 
+    /// Counts what the OpenTelemetry export could not deliver, by signal (`logs`: records;
+    /// `metrics`: failed exports, whose sums go again with the next one).
+    func otlpDropped(signal: String, count: Int) {
+        state.withLock { state in
+            let key = "otlp\u{1}\(signal)"
+            let counter = state.counters[key] ?? makeCounter("errwatch_otlp_dropped_total", [("signal", signal)])
+            state.counters[key] = counter
+            counter.increment(by: Int64(count))
+        }
+    }
+
     /// Counts one recorded outcome (an aggregated record counts `count` calls).
     public func observe(_ outcome: CallOutcome) {
         state.withLock { state in
@@ -179,20 +200,23 @@ public final class AgentMetrics: Sendable {
                 state.errors[errorKey] = errors
                 errors.increment(by: Int64(outcome.count))
             }
-            if let latency = outcome.latencyMs {
+            for (timing, milliseconds) in [(Timing.latency, outcome.latencyMs), (.firstToken, outcome.timeToFirstTokenMs)] {
+                guard let milliseconds else { continue }
                 var key = DurationKey(app: app, endpoint: endpoint, model: model)
                 // A histogram series is a dozen lines: a tenth of the cap.
-                if state.durations[key] == nil, state.durations.count >= Self.seriesCap / 10 {
+                if state.durations[timing]?[key] == nil, state.durations[timing, default: [:]].count >= Self.seriesCap / 10 {
                     key = DurationKey(app: DimensionCap.other, endpoint: DimensionCap.other, model: DimensionCap.other)
                 }
-                if state.durations[key] == nil {
+                if state.durations[timing]?[key] == nil {
                     let labels = [("app", key.app), ("endpoint", key.endpoint), ("model", key.model)]
-                    state.durations[key] = DurationSeries(labels: labels.map { "\($0)=\"\(Self.escaped($1))\"" }.joined(separator: ","))
-                    state.durationOrder.append(key)
+                    state.durations[timing, default: [:]][key] = DurationSeries(
+                        labels: labels.map { "\($0)=\"\(Self.escaped($1))\"" }.joined(separator: ","),
+                        buckets: Array(repeating: 0, count: timing.histogram.count))
+                    state.durationOrder[timing, default: []].append(key)
                 }
                 let calls = Int64(outcome.count)
-                state.durations[key]!.buckets[Histogram.latency.bucket(latency)] += calls
-                state.durations[key]!.sumSeconds += Double(latency) / 1_000 * Double(calls)
+                state.durations[timing]![key]!.buckets[timing.histogram.bucket(milliseconds)] += calls
+                state.durations[timing]![key]!.sumSeconds += Double(milliseconds) / 1_000 * Double(calls)
             }
         }
     }
@@ -275,16 +299,21 @@ public final class AgentMetrics: Sendable {
         return registry.emitToBuffer() + Array(histogram.utf8)
     }
 
-    /// The call-duration family in the text exposition format: cumulative `le` buckets in
-    /// ascending order, then `_sum` and `_count`, per series.
+    /// The timing histogram families in the text exposition format: cumulative `le` buckets
+    /// in ascending order, then `_sum` and `_count`, per series.
     private static func durationText(_ state: State) -> String {
-        guard !state.durationOrder.isEmpty else { return "" }
-        let name = durationFamily
+        Timing.allCases.map { durationText(state, $0) }.joined()
+    }
+
+    private static func durationText(_ state: State, _ timing: Timing) -> String {
+        guard let order = state.durationOrder[timing], !order.isEmpty else { return "" }
+        let name = durationFamily(timing)
+        let bounds = bounds(timing)
         var text = "# HELP \(name) \(helpText(name))\n# TYPE \(name) histogram\n"
-        for key in state.durationOrder {
-            let series = state.durations[key]!
+        for key in order {
+            let series = state.durations[timing]![key]!
             var cumulative: Int64 = 0
-            for (bound, calls) in zip(durationBounds, series.buckets) {
+            for (bound, calls) in zip(bounds, series.buckets) {
                 cumulative += calls
                 text += "\(name)_bucket{\(series.labels),le=\"\(bound)\"} \(cumulative)\n"
             }

@@ -53,7 +53,10 @@ struct AgentMetricsTests {
         metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "chat/completions", model: model, status: 429,
                                     error: CallError(type: .rateLimit, code: "rate_limit_exceeded", message: "slow down", retryable: true),
                                     latencyMs: 40, count: 3))
+        metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "chat/completions", model: model, status: 200, latencyMs: 9_000,
+                                    timeToFirstTokenMs: 1_200, chunks: 80, streamed: true))
         metrics.notification(notifier: "ops", result: .delivered)
+        metrics.otlpDropped(signal: "logs", count: 2)
         metrics.observe(PruneResult(cuts: [.init(kind: .errors, before: 0, rows: 3, bySize: false)], bytesBefore: 8_192, bytesAfter: 4_096))
         let alert = AlertState(rule: "r", group: [], labels: [:], phase: .firing, severity: .critical, value: 1, threshold: 0.5,
                                calls: 10, errors: 10, activeSince: 0, startsAt: 0, endsAt: nil, lastNotifiedAt: 0, updatedAt: 0)
@@ -79,7 +82,11 @@ struct AgentMetricsTests {
         let buckets = exposition.split(separator: "\n").filter { $0.hasPrefix("errwatch_call_duration_seconds_bucket{\(labels)") }
         #expect(buckets.count == AgentMetrics.durationBounds.count)
         #expect(buckets.first == "errwatch_call_duration_seconds_bucket{\(labels),le=\"0.1\"} 3")
-        #expect(buckets.last == "errwatch_call_duration_seconds_bucket{\(labels),le=\"+Inf\"} 4")
-        #expect(exposition.contains("errwatch_call_duration_seconds_count{\(labels)} 4"))
+        #expect(buckets.last == "errwatch_call_duration_seconds_bucket{\(labels),le=\"+Inf\"} 5")
+        #expect(exposition.contains("errwatch_call_duration_seconds_count{\(labels)} 5"))
+        // The stream's first token at 1.2 s: in the 1–1.5 s bucket of its own histogram.
+        #expect(exposition.contains("errwatch_time_to_first_token_seconds_bucket{\(labels),le=\"1\"} 0\n"
+            + "errwatch_time_to_first_token_seconds_bucket{\(labels),le=\"1.5\"} 1\n"))
+        #expect(exposition.contains("errwatch_time_to_first_token_seconds_count{\(labels)} 1"))
     }
 }

@@ -33,6 +33,9 @@ struct DashboardFilesTests {
         let metrics = AgentMetrics()
         metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "e", model: "m", status: 429,
                                     error: CallError(type: .rateLimit, message: "x", retryable: true), latencyMs: 10))
+        metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "e", model: "m", status: 200, latencyMs: 900,
+                                    timeToFirstTokenMs: 300, chunks: 9, streamed: true))
+        metrics.otlpDropped(signal: "logs", count: 1)
         metrics.notification(notifier: "n", result: .delivered)
         metrics.observe(PruneResult(cuts: [.init(kind: .errors, before: 0, rows: 3, bySize: false)], bytesBefore: 8_192, bytesAfter: 4_096))
         let alert = AlertState(rule: "r", group: [], labels: [:], phase: .firing, severity: .warning, value: 1, threshold: 0,

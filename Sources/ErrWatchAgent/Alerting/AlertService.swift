@@ -34,6 +34,8 @@ public final class AlertService: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Int64
     private let inflight: @Sendable () -> [InflightCall]
+    /// Told of every alert event (the OpenTelemetry export).
+    private let observe: @Sendable (AlertEvent) -> Void
 
     /// How often Alertmanager hears again about an alert that is still firing.
     static let keepAliveMs = Timestamp.minute
@@ -41,7 +43,9 @@ public final class AlertService: Service, Sendable {
     /// A service evaluating `configuration`'s rules over `store`, notifying through `dispatcher`.
     /// `inflight` gives the calls under way, for hanging rules.
     public init(configuration: AlertsConfiguration, store: Store, dispatcher: NotifierDispatcher, dashboardURL: String,
-                logger: Logger, now: @escaping @Sendable () -> Int64, inflight: @escaping @Sendable () -> [InflightCall] = { [] }) {
+                logger: Logger, now: @escaping @Sendable () -> Int64, inflight: @escaping @Sendable () -> [InflightCall] = { [] },
+                observe: @escaping @Sendable (AlertEvent) -> Void = { _ in }) {
+        self.observe = observe
         state = Mutex(State(rules: configuration.rules, digests: configuration.digests))
         self.inflight = inflight
         self.dispatcher = dispatcher
@@ -161,6 +165,7 @@ public final class AlertService: Service, Sendable {
             state.unsavedEvents += result.events
             return (state.unsaved.map { (rule: $0.key.rule, group: $0.key.group, state: $0.value) }, state.unsavedEvents)
         }
+        for event in result.events { observe(event) }
         var ids: [Int64?] = Array(repeating: nil, count: events.count)
         do {
             let saved = try await offload { try store.saveAlerts(changes: changes, events: events) }

@@ -55,6 +55,7 @@ public final class NotifierDispatcher: Sendable {
     }
 
     private let queues = Mutex<[String: Queue]>([:])
+    private let failed = Mutex<[String]>([])
     private let starts: AsyncStream<(NotifierConfiguration, AsyncStream<Job>)>
     private let startContinuation: AsyncStream<(NotifierConfiguration, AsyncStream<Job>)>.Continuation
     private let client: HTTPClient
@@ -108,6 +109,9 @@ public final class NotifierDispatcher: Sendable {
             }
         }
     }
+
+    /// The notifiers that gave up on a notification so far, once per failure.
+    public var failures: [String] { failed.withLock { $0 } }
 
     /// The kinds of the named notifiers.
     func kinds(of names: [String]) -> [String: NotifierConfiguration.Kind] {
@@ -163,6 +167,7 @@ public final class NotifierDispatcher: Sendable {
             }
             if attempt.delivered { return }
             if last {
+                failed.withLock { $0.append(notifier.name) }
                 logger.error("notification failed", metadata: [
                     "notifier": "\(notifier.name)", "subject": "\(job.payload.subject)", "attempts": "\(number)",
                     "error": "\(attempt.error ?? attempt.status.map { "HTTP \($0)" } ?? "unknown")"])

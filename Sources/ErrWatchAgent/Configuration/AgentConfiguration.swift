@@ -64,6 +64,37 @@ public struct AgentConfiguration: Sendable, Hashable {
     /// Rules, notifiers and how often they run (the file's `rules`, `notifiers`,
     /// `evaluation_interval` and `external_url`).
     public var alerts = AlertsConfiguration()
+    /// Export to an OpenTelemetry collector (off without an endpoint).
+    public var otlp = OTLPSettings()
+
+    /// Where and how the agent exports OTLP: `otlp_*` settings, else the standard `OTEL_*`
+    /// variables.
+    public struct OTLPSettings: Sendable, Hashable {
+        /// The collector's OTLP/HTTP base URL (`/v1/metrics` and `/v1/logs` are added); nil: no export.
+        public var endpoint: String?
+        /// Headers sent with every export (an API key for a hosted collector).
+        public var headers: [String: String] = [:]
+        /// How often metrics are exported.
+        public var intervalMs: Int64 = 60_000
+        /// `service.name`, and more resource attributes (`OTEL_RESOURCE_ATTRIBUTES`).
+        public var serviceName = "errwatch"
+        public var resourceAttributes: [String: String] = [:]
+
+        public init() {}
+
+        /// `k=v,k2=v2`, as the OTEL_*_HEADERS variables are written (values percent-decoded).
+        static func pairs(_ text: String) -> [String: String]? {
+            var result: [String: String] = [:]
+            for part in text.split(separator: ",") {
+                guard let equals = part.firstIndex(of: "=") else { return nil }
+                let key = part[..<equals].trimmingCharacters(in: .whitespaces)
+                let value = part[part.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+                guard !key.isEmpty else { return nil }
+                result[key] = value.removingPercentEncoding ?? value
+            }
+            return result
+        }
+    }
 
     /// The defaults.
     public init() {}
@@ -98,6 +129,9 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("external_url", "ERRWATCH_EXTERNAL_URL", "the agent's URL as people reach it, for links in alerts (default http://LISTEN)"),
         ("log_format", "ERRWATCH_LOG_FORMAT", "text or json: one JSON object per line (default text on a terminal, json otherwise)"),
         ("log_level", "ERRWATCH_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
+        ("otlp_endpoint", "ERRWATCH_OTLP_ENDPOINT", "OpenTelemetry collector's OTLP/HTTP URL to export metrics and logs to (default $OTEL_EXPORTER_OTLP_ENDPOINT, else none)"),
+        ("otlp_headers", "ERRWATCH_OTLP_HEADERS", "headers for the collector, k=v,k2=v2 (default $OTEL_EXPORTER_OTLP_HEADERS)"),
+        ("otlp_interval", "ERRWATCH_OTLP_INTERVAL", "how often metrics are exported (default 60s)"),
     ]
 
     /// The keys only a configuration file holds: lists, not single values.
@@ -209,6 +243,17 @@ public struct AgentConfiguration: Sendable, Hashable {
                 throw invalid("give one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             logLevel = value
+        case "otlp_endpoint":
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw invalid("give the collector's http or https URL such as http://127.0.0.1:4318")
+            }
+            otlp.endpoint = text.hasSuffix("/") ? String(text.dropLast()) : text
+        case "otlp_headers":
+            guard let headers = OTLPSettings.pairs(text) else { throw invalid("give name=value pairs separated by commas") }
+            otlp.headers = headers
+        case "otlp_interval":
+            guard let milliseconds = DurationText.milliseconds(text), milliseconds >= 100 else { throw invalid("give a duration of at least 100ms such as 60s") }
+            otlp.intervalMs = milliseconds
         default:
             throw ErrWatchError(.configuration,
                 "Unknown setting '\(key)' (\(origin)); known settings: \((Self.keys.map(\.key) + Self.fileKeys).joined(separator: ", ")).")
@@ -309,6 +354,18 @@ public struct AgentConfiguration: Sendable, Hashable {
 
     /// Applies the `ERRWATCH_*` variables that are set.
     public mutating func apply(environment: [String: String]) throws(ErrWatchError) {
+        // OpenTelemetry's own variables, which an errwatch setting overrides.
+        for (key, variable) in [("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"), ("otlp_headers", "OTEL_EXPORTER_OTLP_HEADERS")]
+        where environment[variable]?.isEmpty == false && environment["ERRWATCH_" + key.uppercased()]?.isEmpty != false {
+            try set(key, to: environment[variable]!, origin: "environment \(variable)")
+        }
+        if let name = environment["OTEL_SERVICE_NAME"], !name.isEmpty { otlp.serviceName = name }
+        if let text = environment["OTEL_RESOURCE_ATTRIBUTES"], !text.isEmpty {
+            guard let attributes = OTLPSettings.pairs(text) else {
+                throw ErrWatchError(.configuration, "Invalid OTEL_RESOURCE_ATTRIBUTES '\(text)' (environment); give name=value pairs separated by commas.")
+            }
+            otlp.resourceAttributes = attributes
+        }
         for (key, variable, _) in Self.keys {
             if let value = environment[variable], !value.isEmpty {
                 try set(key, to: value, origin: "environment \(variable)")
