@@ -35,7 +35,8 @@ struct PruneCommand: AsyncParsableCommand {
         guard age > 0 else { throw ValidationError("Invalid --older-than '\(olderThan)'; it must be longer than 0s.") }
         let cutoff = Store.retentionCut(context.now() - age)
         let store = dryRun ? try database.openForReading() : try database.openForWriting()
-        let deleted = try store.deleteOlderThan(cutoff, dryRun: dryRun)
+        // At the lowest priority, as the agent prunes: an agent sharing the machine goes first.
+        let deleted = try Background.withLowestPriority { try store.deleteOlderThan(cutoff, dryRun: dryRun) }
         Report(columns: ["cutoff", dryRun ? "would_delete_rows" : "deleted_rows"], rows: [[.time(cutoff), .integer(Int64(deleted))]])
             .render(output.format, to: context.standardOutput)
     }

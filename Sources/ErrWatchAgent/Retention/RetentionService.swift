@@ -6,7 +6,8 @@ import ServiceLifecycle
 
 /// Retention the agent runs itself: at start and then every `prune_interval`, the policy
 /// (`retain_*`, `max_db_size`) is applied in small transactions (``Store/prune(_:now:chunkSize:dryRun:)``),
-/// which never hold the writer up for long, and the freed space is given back to the file system.
+/// which never hold the writer up for long, on a thread at the lowest CPU priority
+/// (``Background``), and the freed space is given back to the file system.
 /// What went is logged and counted in `/metrics`.
 struct RetentionService: Service {
     let store: Store
@@ -28,7 +29,8 @@ struct RetentionService: Service {
     func prune() async {
         let (store, policy, at) = (store, policy, now())
         do {
-            let result = try await offload { try store.prune(policy, now: at) }
+            // At the lowest priority: retention waits for the proxy, never the other way round.
+            let result = try await offload { try Background.withLowestPriority { try store.prune(policy, now: at) } }
             metrics.observe(result)
             guard result.rows > 0 else { return }
             var metadata: Logger.Metadata = ["rows": "\(result.rows)", "bytes_before": "\(result.bytesBefore)", "bytes_after": "\(result.bytesAfter)"]
