@@ -52,6 +52,12 @@ import Testing
         return result
     }
 
+    /// The calls `errwatch.calls` counts, over its data points.
+    static func callCount(_ metrics: [String: [String: Any]]) -> Int {
+        let points = (metrics["errwatch.calls"]?["sum"] as? [String: Any])?["dataPoints"] as? [[String: Any]] ?? []
+        return points.compactMap { Int(($0["asInt"] as? String) ?? "") }.reduce(0, +)
+    }
+
     /// Every received log record.
     static func logRecords(_ requests: [[String: Any]]) -> [[String: Any]] {
         requests.filter { $0["signal"] as? String == "logs" }.flatMap { request in
@@ -86,10 +92,11 @@ import Testing
                 #expect(try await harness.send("/v1/chat/completions", headers: [auth, ("x-mock-first-token-ms", "300")],
                                                 body: #"{"model":"gpt-4o","stream":true,"messages":[]}"#).status == 200)
                 #expect(try await harness.send("/v1/embeddings", body: #"{"model":"text-embedding-3-small","input":"x"}"#).status == 200)
+                // Until an export holds all four calls (sums are cumulative: the latest is whole).
                 let arrived = await eventually {
                     let requests = received()
                     let metrics = Self.metrics(requests)
-                    return metrics[OTLPExport.timeToFirstChunk] != nil && metrics["errwatch.errors"] != nil && !Self.logRecords(requests).isEmpty
+                    return Self.callCount(metrics) == 4 && metrics[OTLPExport.timeToFirstChunk] != nil && !Self.logRecords(requests).isEmpty
                 }
                 let requests = received()
                 #expect(arrived, "received: \(requests)")
@@ -115,8 +122,7 @@ import Testing
 
                 let errors = try #require(metrics["errwatch.errors"])
                 #expect(errors["unit"] as? String == "{error}")
-                let calls = (metrics["errwatch.calls"]?["sum"] as? [String: Any])?["dataPoints"] as? [[String: Any]] ?? []
-                #expect(calls.compactMap { Int(($0["asInt"] as? String) ?? "") }.reduce(0, +) == 4)
+                #expect(Self.callCount(metrics) == 4)
 
                 let records = Self.logRecords(requests)
                 let record = try #require(records.first { Self.attributes($0)["event.name"] == "errwatch.call.error" })

@@ -190,9 +190,9 @@ import Testing
     }
 
     @Test(arguments: Transport.allCases) func anUnreachableUpstreamIs502AndRecordedAsAConnectionError(transport: Transport) async throws {
-        // A port nothing listens on: bind one, note it, close it.
-        let closedPort = try await ClosedPort.find()
-        let upstream = transport == .tls ? "https://localhost:\(closedPort)/v1" : "http://127.0.0.1:\(closedPort)/v1"
+        let closed = try ClosedPort()
+        defer { withExtendedLifetime(closed) {} }
+        let upstream = transport == .tls ? "https://localhost:\(closed.port)/v1" : "http://127.0.0.1:\(closed.port)/v1"
         try await Harness.with(transport: transport, upstream: upstream) { harness in
             let started = ContinuousClock.now
             let reply = try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o"}"#)
@@ -250,14 +250,31 @@ import Testing
 }
 
 /// Finds a local port with nothing listening on it: binds port 0, notes the port, closes.
-enum ClosedPort {
-    static func find() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
+/// A port nothing listens on, which nothing else can take while this lives: a socket bound to
+/// it and never listening, so a connection is refused at once. (Bound, noted and closed, the
+/// port was once handed to another suite's fake upstream, which then answered.)
+final class ClosedPort {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard descriptor >= 0, bound else {
+            close(descriptor)
+            throw POSIXError(.EADDRINUSE)
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
     }
+
+    deinit { close(descriptor) }
 }
 
 @Suite struct RecordingFailureTests {
