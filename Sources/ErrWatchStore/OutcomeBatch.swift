@@ -26,23 +26,9 @@ struct OutcomeBatch {
         var finalCalls: Int64 = 0
         /// Calls per latency bucket (``Histogram/columns``), the overflow last.
         var latencyBuckets = InlineArray<11, Int64>(repeating: 0)
-        /// Streams, and of them those whose first content came, its time summed, their events.
-        var streamedCalls: Int64 = 0
-        var firstTokenCalls: Int64 = 0
-        var firstTokenSum: Int64 = 0
-        var chunks: Int64 = 0
-        /// Streams per time-to-first-token bucket (``Histogram/firstToken``), the overflow last.
-        var firstTokenBuckets = InlineArray<14, Int64>(repeating: 0)
 
         mutating func add(_ other: CountSums) {
             for index in latencyBuckets.indices { latencyBuckets[index] += other.latencyBuckets[index] }
-            if other.streamedCalls > 0 {
-                for index in firstTokenBuckets.indices { firstTokenBuckets[index] += other.firstTokenBuckets[index] }
-                streamedCalls += other.streamedCalls
-                firstTokenCalls += other.firstTokenCalls
-                firstTokenSum += other.firstTokenSum
-                chunks += other.chunks
-            }
             finalCalls += other.finalCalls
             calls += other.calls
             latencyCalls += other.latencyCalls
@@ -52,10 +38,32 @@ struct OutcomeBatch {
         }
     }
 
+    /// The stream sums of one call-count row, kept apart: most rows have none, and the common
+    /// row stays small.
+    struct StreamSums {
+        /// Streams, and of them those whose first content came, its time summed, their events.
+        var streamedCalls: Int64 = 0
+        var firstTokenCalls: Int64 = 0
+        var firstTokenSum: Int64 = 0
+        var chunks: Int64 = 0
+        /// Streams per time-to-first-token bucket (``Histogram/firstToken``), the overflow last.
+        var firstTokenBuckets = InlineArray<14, Int64>(repeating: 0)
+
+        mutating func add(_ other: StreamSums) {
+            for index in firstTokenBuckets.indices { firstTokenBuckets[index] += other.firstTokenBuckets[index] }
+            streamedCalls += other.streamedCalls
+            firstTokenCalls += other.firstTokenCalls
+            firstTokenSum += other.firstTokenSum
+            chunks += other.chunks
+        }
+    }
+
     /// The failed outcomes, in arrival order.
     private(set) var errors: [CallOutcome] = []
     /// Calls per minute and series.
     private(set) var counts: [CountKey: CountSums] = [:]
+    /// The streams among them, for the rows that have any.
+    private(set) var streams: [CountKey: StreamSums] = [:]
     /// Outcome records added (an aggregated success is one record).
     private(set) var records = 0
     /// Calls added (an aggregated success counts as its `count`).
@@ -83,16 +91,16 @@ struct OutcomeBatch {
         if let latency = outcome.latencyMs {
             sums.latencyBuckets[Histogram.latency.bucket(latency)] = calls
         }
-        if outcome.streamed {
-            sums.streamedCalls = calls
-            sums.chunks = Int64(outcome.chunks ?? 0) * calls
-            if let firstToken = outcome.timeToFirstTokenMs {
-                sums.firstTokenCalls = calls
-                sums.firstTokenSum = firstToken * calls
-                sums.firstTokenBuckets[Histogram.firstToken.bucket(firstToken)] = calls
-            }
-        }
         counts[key, default: CountSums()].add(sums)
+        if outcome.streamed {
+            var stream = StreamSums(streamedCalls: calls, chunks: Int64(outcome.chunks ?? 0) * calls)
+            if let firstToken = outcome.timeToFirstTokenMs {
+                stream.firstTokenCalls = calls
+                stream.firstTokenSum = firstToken * calls
+                stream.firstTokenBuckets[Histogram.firstToken.bucket(firstToken)] = calls
+            }
+            streams[key, default: StreamSums()].add(stream)
+        }
         records += 1
         self.calls += outcome.count
         if outcome.error != nil { errors.append(outcome) }

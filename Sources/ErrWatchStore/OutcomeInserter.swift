@@ -43,6 +43,7 @@ struct OutcomeInserter {
 
     typealias CountKey = OutcomeBatch.CountKey
     typealias CountSums = OutcomeBatch.CountSums
+    typealias StreamSums = OutcomeBatch.StreamSums
 
     /// What one write added, and the series it created (to cache once it commits).
     struct Written {
@@ -60,37 +61,41 @@ struct OutcomeInserter {
         for index in batch.errors.indices {
             try events.insert(batch.errors[index])
         }
-        let (created, unwritable) = try upsert(batch.counts, into: db, cache: cache)
+        let (created, unwritable) = try upsert(batch.counts, streams: batch.streams, into: db, cache: cache)
         return Written(calls: batch.calls - unwritable, errors: batch.errors.count, unwritableCalls: unwritable, newSeries: created)
     }
 
     /// Adds `counts` to the minute table, and to each rollup level whose watermark is past
     /// the minute (that level is complete there, so a late outcome must land in it too).
     /// Returns the series it had to create, and the calls it could not count.
-    static func upsert(_ counts: [CountKey: CountSums], into db: Database, cache: SeriesCache) throws -> (created: [SeriesDimensions: Int64], unwritableCalls: Int) {
+    static func upsert(_ counts: [CountKey: CountSums], streams: [CountKey: StreamSums] = [:], into db: Database,
+                       cache: SeriesCache) throws -> (created: [SeriesDimensions: Int64], unwritableCalls: Int) {
         guard !counts.isEmpty else { return ([:], 0) }
         let (ids, created) = try seriesIDs(for: counts.keys.lazy.map(\.series), in: db, cache: cache)
         let marks = try Watermarks.read(db)
         let minutes = try CountStatements(db, level: .minute)
         var late: [Rollup.Level: [CountKey: CountSums]] = [:]
+        var lateStreams: [Rollup.Level: [CountKey: StreamSums]] = [:]
         var unwritable = 0
         for (key, sums) in counts {
             guard let series = ids[key.series] else {
                 unwritable += Int(sums.calls)
                 continue
             }
-            try minutes.upsert(bucket: key.bucket, series: series, sums, db)
+            let stream = streams.isEmpty ? nil : streams[key]
+            try minutes.upsert(bucket: key.bucket, series: series, sums, stream, db)
             // Rare: an outcome for a minute a rollup level has already covered.
             for level in [Rollup.Level.hourly, .daily] where key.bucket < (level == .hourly ? marks.hourly : marks.daily) {
                 let coarse = CountKey(bucket: Timestamp.floor(key.bucket, to: level.bucketMs), series: key.series)
                 late[level, default: [:]][coarse, default: CountSums()].add(sums)
+                if let stream { lateStreams[level, default: [:]][coarse, default: StreamSums()].add(stream) }
             }
         }
         for (level, rows) in late {
             let statement = try CountStatements(db, level: level)
             for (key, sums) in rows {
                 guard let series = ids[key.series] else { continue }
-                try statement.upsert(bucket: key.bucket, series: series, sums, db)
+                try statement.upsert(bucket: key.bucket, series: series, sums, lateStreams[level]?[key], db)
             }
         }
         return (created, unwritable)
@@ -134,8 +139,8 @@ struct CountStatements {
         streams = try Statement(cached: db, sql: sql.streams)
     }
 
-    func upsert(bucket: Int64, series: Int64, _ sums: OutcomeInserter.CountSums, _ db: Database) throws {
-        try (sums.streamedCalls > 0 ? streams : calls).upsert(bucket: bucket, series: series, sums, db)
+    func upsert(bucket: Int64, series: Int64, _ sums: OutcomeInserter.CountSums, _ stream: OutcomeInserter.StreamSums?, _ db: Database) throws {
+        try (stream == nil ? calls : streams).upsert(bucket: bucket, series: series, sums, stream, db)
     }
 }
 
@@ -201,7 +206,7 @@ struct Statement {
     }
 
     /// Binds and runs one count upsert (see ``OutcomeInserter/upsertCountSQL``).
-    func upsert(bucket: Int64, series: Int64, _ sums: OutcomeInserter.CountSums, _ db: Database) throws {
+    func upsert(bucket: Int64, series: Int64, _ sums: OutcomeInserter.CountSums, _ stream: OutcomeInserter.StreamSums?, _ db: Database) throws {
         bind(1, bucket)
         bind(2, series)
         bind(3, sums.calls)
@@ -214,14 +219,14 @@ struct Statement {
             bind(Int32(9 + index), sums.latencyBuckets[index])
         }
         // The stream columns follow when this is the streams' upsert (they are bound only there).
-        if sums.streamedCalls > 0 {
+        if let stream {
             let first = Int32(9 + sums.latencyBuckets.count)
-            bind(first, sums.streamedCalls)
-            bind(first + 1, sums.firstTokenCalls)
-            bind(first + 2, sums.firstTokenSum)
-            bind(first + 3, sums.chunks)
-            for index in sums.firstTokenBuckets.indices {
-                bind(first + 4 + Int32(index), sums.firstTokenBuckets[index])
+            bind(first, stream.streamedCalls)
+            bind(first + 1, stream.firstTokenCalls)
+            bind(first + 2, stream.firstTokenSum)
+            bind(first + 3, stream.chunks)
+            for index in stream.firstTokenBuckets.indices {
+                bind(first + 4 + Int32(index), stream.firstTokenBuckets[index])
             }
         }
         try step(db)
