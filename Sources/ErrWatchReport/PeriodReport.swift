@@ -115,7 +115,7 @@ public struct PeriodReport: Sendable {
 
     /// The period as JSON, for webhooks: the same figures, every group.
     public func json() -> JSONOutput {
-        func milliseconds(_ value: Double?) -> JSONOutput { value.map { .integer(Int64($0.rounded())) } ?? .null }
+        func milliseconds(_ value: Double?) -> JSONOutput { Report.milliseconds(value).json }
         return .object([
             ("since", .string(Timestamp.iso8601(since))),
             ("until", .string(Timestamp.iso8601(until))),

@@ -13,14 +13,10 @@ import Testing
 /// histograms, agreeing between the live store and a replay, and on a live agent whose
 /// upstream opens streams at once but thinks before its first token.
 @Suite struct TimeToFirstTokenTests {
-    static let start: Int64 = 1_795_651_200_000
+    static let start = LatencyRuleTests.start
     static let minute = Timestamp.minute
 
-    static func rule(_ yaml: String) throws -> AlertRule {
-        var configuration = AgentConfiguration()
-        try configuration.apply(yaml: "rules:\n" + yaml, path: "test.yaml")
-        return configuration.alerts.rules[0]
-    }
+    static func rule(_ yaml: String) throws -> AlertRule { try LatencyRuleTests.rule(yaml) }
 
     static let slowFirstToken = """
           - name: slow-first-token

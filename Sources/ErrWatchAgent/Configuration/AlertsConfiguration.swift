@@ -207,8 +207,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
         case "name", "kind", "metric": break
         case "where": rule.scope = try scope(field, origin: origin)
         case "group_by":
-            let names = field.text.map { [$0] } ?? (field.node.sequence?.compactMap { $0.scalar?.string } ?? [])
-            do { rule.groupBy = try Dimension.parseList(names.joined(separator: ",")) } catch { throw invalid(error.message) }
+            do { rule.groupBy = try Dimension.parseList(field.list.joined(separator: ",")) } catch { throw invalid(error.message) }
         case "window": rule.windowMs = try duration()
         case "for": rule.forMs = try durationOrZero()
         case "repeat": rule.repeatMs = try duration()
@@ -237,12 +236,8 @@ public struct AlertsConfiguration: Sendable, Hashable {
         case "credible": rule.credible = try flag()
         case "send_resolved": rule.sendResolved = try flag()
         case "notify":
-            let names = field.text.map { [$0] } ?? (field.node.sequence?.compactMap { $0.scalar?.string } ?? [])
-            for notifier in names where !notifiers.contains(where: { $0.name == notifier }) {
-                let known = notifiers.isEmpty ? "none are defined" : "defined notifiers: \(notifiers.map(\.name).joined(separator: ", "))"
-                throw ErrWatchError(.configuration, "Unknown notifier '\(notifier)' in \(origin); \(known).")
-            }
-            rule.notify = names
+            try checkNotifiers(field.list, origin: origin)
+            rule.notify = field.list
         case "no_data":
             guard let value = AlertRule.NoData(rawValue: field.text ?? "") else { throw invalid("use keep, resolve or alert") }
             rule.noData = value
@@ -350,6 +345,16 @@ public struct AlertsConfiguration: Sendable, Hashable {
         var node: Node
         var line: Int
         var text: String? { node.scalar?.string }
+        /// One value or a list of them (`notify: ops` or `notify: [ops, pager]`).
+        var list: [String] { text.map { [$0] } ?? (node.sequence?.compactMap { $0.scalar?.string } ?? []) }
+    }
+
+    /// Refuses a notifier name that no notifier has, in one sentence naming the defined ones.
+    func checkNotifiers(_ names: [String], origin: String) throws(ErrWatchError) {
+        for name in names where !notifiers.contains(where: { $0.name == name }) {
+            let known = notifiers.isEmpty ? "none are defined" : "defined notifiers: \(notifiers.map(\.name).joined(separator: ", "))"
+            throw ErrWatchError(.configuration, "Unknown notifier '\(name)' in \(origin); \(known).")
+        }
     }
 
     static func line(_ node: Node) -> Int { node.mark?.line ?? 0 }

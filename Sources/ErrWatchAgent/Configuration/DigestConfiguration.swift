@@ -62,17 +62,13 @@ extension AlertsConfiguration {
                     }
                     digest.schedule.timeZone = zone
                 case "by":
-                    let names = field.text.map { [$0] } ?? (field.node.sequence?.compactMap { $0.scalar?.string } ?? [])
-                    do { digest.by = try ErrWatchCore.Dimension.parseList(names.joined(separator: ",")) } catch { throw invalid(error.message) }
+                    do { digest.by = try ErrWatchCore.Dimension.parseList(field.list.joined(separator: ",")) } catch { throw invalid(error.message) }
                 case "notify":
-                    let names = field.text.map { [$0] } ?? (field.node.sequence?.compactMap { $0.scalar?.string } ?? [])
-                    for name in names {
-                        guard let notifier = notifiers.first(where: { $0.name == name }) else {
-                            let known = notifiers.isEmpty ? "none are defined" : "defined notifiers: \(notifiers.map(\.name).joined(separator: ", "))"
-                            throw ErrWatchError(.configuration, "Unknown notifier '\(name)' in \(origin); \(known).")
-                        }
+                    let names = field.list
+                    try checkNotifiers(names, origin: origin)
+                    for notifier in notifiers where names.contains(notifier.name) {
                         guard notifier.kind != .alertmanager else {
-                            throw ErrWatchError(.configuration, "Notifier '\(name)' in \(origin) is an Alertmanager, which takes alerts, not digests; send digests to a webhook, slack, command or log notifier.")
+                            throw ErrWatchError(.configuration, "Notifier '\(notifier.name)' in \(origin) is an Alertmanager, which takes alerts, not digests; send digests to a webhook, slack, command or log notifier.")
                         }
                     }
                     digest.notify = names
