@@ -62,6 +62,7 @@ let package = Package(
                 .embedInCode("../../migrations/0007_ingested_files.sql"),
                 .embedInCode("../../migrations/0008_retention.sql"),
                 .embedInCode("../../migrations/0009_first_token.sql"),
+                .embedInCode("../../migrations/0010_provider_host.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -47,6 +47,8 @@ public struct Agent: Sendable {
         now: @escaping @Sendable () -> Int64 = Timestamp.now
     ) {
         self.configuration = configuration
+        var store = store
+        store.hostName = configuration.hostName
         self.store = store
         self.client = client
         self.logger = logger
@@ -83,7 +85,7 @@ public struct Agent: Sendable {
 
     /// Where outcomes go, from every way in.
     var sink: OutcomeSink {
-        OutcomeSink(writer: writer, metrics: metrics, limiter: limiter, inflight: inflight, telemetry: telemetry)
+        OutcomeSink(writer: writer, metrics: metrics, limiter: limiter, inflight: inflight, hostName: configuration.hostName, telemetry: telemetry)
     }
 
     /// The HTTP client settings the proxy needs: no redirects followed, no decompression, a

@@ -74,9 +74,9 @@ public final class AgentMetrics: Sendable {
         var sumSeconds = 0.0
     }
 
-    private struct CallKey: Hashable { var app, endpoint, model, statusClass: String }
-    private struct ErrorKey: Hashable { var app, endpoint, model, type, code, status: String }
-    private struct DurationKey: Hashable { var app, endpoint, model: String }
+    private struct CallKey: Hashable { var app, endpoint, model, provider, statusClass: String }
+    private struct ErrorKey: Hashable { var app, endpoint, model, provider, type, code, status: String }
+    private struct DurationKey: Hashable { var app, endpoint, model, provider: String }
 
     private struct State {
         var calls: [CallKey: Counter] = [:]
@@ -172,43 +172,46 @@ public final class AgentMetrics: Sendable {
             let app = Self.bounded("app", outcome.app, &state)
             let endpoint = Self.bounded("endpoint", outcome.endpoint, &state)
             let model = Self.bounded("model", outcome.model, &state)
+            let provider = Self.bounded("provider", outcome.provider, &state)
             let status = outcome.status ?? 0
             let statusClass = status == 0 ? "none" : "\(status / 100)xx"
-            var callKey = CallKey(app: app, endpoint: endpoint, model: model, statusClass: statusClass)
+            var callKey = CallKey(app: app, endpoint: endpoint, model: model, provider: provider, statusClass: statusClass)
             if state.calls[callKey] == nil, state.calls.count >= Self.seriesCap {
-                callKey = CallKey(app: DimensionCap.other, endpoint: DimensionCap.other, model: DimensionCap.other, statusClass: statusClass)
+                let other = DimensionCap.other
+                callKey = CallKey(app: other, endpoint: other, model: other, provider: other, statusClass: statusClass)
             }
             // Looked up once and changed in place: no copy of a series on the request path.
             if state.calls[callKey] == nil {
                 state.calls[callKey] = makeCounter(
                     "errwatch_calls_total",
-                    [("app", callKey.app), ("endpoint", callKey.endpoint), ("model", callKey.model), ("status_class", statusClass)])
+                    [("app", callKey.app), ("endpoint", callKey.endpoint), ("model", callKey.model), ("provider", callKey.provider),
+                     ("status_class", statusClass)])
             }
             state.calls[callKey]!.increment(by: Int64(outcome.count))
             if let error = outcome.error {
                 let code = Self.bounded("code", error.code, &state)
                 let type = Self.bounded("type", error.type.rawValue, &state)
-                var errorKey = ErrorKey(app: app, endpoint: endpoint, model: model, type: type, code: code, status: String(status))
+                var errorKey = ErrorKey(app: app, endpoint: endpoint, model: model, provider: provider, type: type, code: code, status: String(status))
                 if state.errors[errorKey] == nil, state.errors.count >= Self.seriesCap {
                     let other = DimensionCap.other
-                    errorKey = ErrorKey(app: other, endpoint: other, model: other, type: type, code: other, status: String(status))
+                    errorKey = ErrorKey(app: other, endpoint: other, model: other, provider: other, type: type, code: other, status: String(status))
                 }
                 let errors = state.errors[errorKey] ?? makeCounter(
                     "errwatch_errors_total",
-                    [("app", errorKey.app), ("endpoint", errorKey.endpoint), ("model", errorKey.model), ("type", errorKey.type),
+                    [("app", errorKey.app), ("endpoint", errorKey.endpoint), ("model", errorKey.model), ("provider", errorKey.provider), ("type", errorKey.type),
                      ("code", errorKey.code), ("status", errorKey.status)])
                 state.errors[errorKey] = errors
                 errors.increment(by: Int64(outcome.count))
             }
             for (timing, milliseconds) in [(Timing.latency, outcome.latencyMs), (.firstToken, outcome.timeToFirstTokenMs)] {
                 guard let milliseconds else { continue }
-                var key = DurationKey(app: app, endpoint: endpoint, model: model)
+                var key = DurationKey(app: app, endpoint: endpoint, model: model, provider: provider)
                 // A histogram series is a dozen lines: a tenth of the cap.
                 if state.durations[timing]?[key] == nil, state.durations[timing, default: [:]].count >= Self.seriesCap / 10 {
-                    key = DurationKey(app: DimensionCap.other, endpoint: DimensionCap.other, model: DimensionCap.other)
+                    key = DurationKey(app: DimensionCap.other, endpoint: DimensionCap.other, model: DimensionCap.other, provider: DimensionCap.other)
                 }
                 if state.durations[timing]?[key] == nil {
-                    let labels = [("app", key.app), ("endpoint", key.endpoint), ("model", key.model)]
+                    let labels = [("app", key.app), ("endpoint", key.endpoint), ("model", key.model), ("provider", key.provider)]
                     state.durations[timing, default: [:]][key] = DurationSeries(
                         labels: labels.map { "\($0)=\"\(Self.escaped($1))\"" }.joined(separator: ","),
                         buckets: Array(repeating: 0, count: timing.histogram.count))

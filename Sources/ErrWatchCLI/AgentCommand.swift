@@ -76,7 +76,9 @@ struct AgentCommand: AsyncParsableCommand {
         try await Self.checkListenable(host: configuration.host, port: configuration.port)
         var options = Store.Options()
         options.synchronous = configuration.synchronous
-        let store = try Store.open(path: path, options: options)
+        var store = try Store.open(path: path, options: options)
+        store.hostName = configuration.hostName
+        try store.claimIdentity()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: configuration))
         let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
         let file = config ?? context.environment["ERRWATCH_CONFIG"]

@@ -27,9 +27,13 @@ struct DatabaseOptions: ParsableArguments {
         return try Store.open(path: path, options: options)
     }
 
-    /// Opens the database to write, creating it when missing.
+    /// Opens the database to write, creating it when missing. Outcomes that name no host are
+    /// recorded under `ERRWATCH_HOST_NAME`, as the agent's are, else this machine's host name.
     func openForWriting() throws -> Store {
-        try Store.open(path: path(environment: CommandContext.current.environment))
+        let environment = CommandContext.current.environment
+        var store = try Store.open(path: path(environment: environment))
+        if let name = environment["ERRWATCH_HOST_NAME"], !name.isEmpty { store.hostName = name }
+        return store
     }
 }
 
@@ -67,6 +71,10 @@ struct DimensionFilterOptions: ParsableArguments {
     var endpoint: String?
     @Option(help: ArgumentHelp("Only these models (comma list).", valueName: "ids"))
     var model: String?
+    @Option(help: ArgumentHelp("Only these providers, e.g. openai (comma list).", valueName: "names"))
+    var provider: String?
+    @Option(help: ArgumentHelp("Only calls recorded by these hosts (comma list; a merged fleet file has several).", valueName: "names"))
+    var host: String?
     @Option(help: ArgumentHelp("Only these HTTP statuses: 429, 5xx, 0 for no response (comma list).", valueName: "codes"))
     var status: String?
     @Option(help: ArgumentHelp("Only these error types, e.g. rate_limit_error (comma list).", valueName: "types"))
@@ -82,6 +90,8 @@ struct DimensionFilterOptions: ParsableArguments {
         parameters.app = app
         parameters.endpoint = endpoint
         parameters.model = model
+        parameters.provider = provider
+        parameters.host = host
         parameters.status = status
         parameters.type = type
         parameters.code = code

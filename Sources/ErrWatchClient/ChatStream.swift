@@ -117,7 +117,8 @@ extension ErrWatchClient {
         let startedAt = Timestamp.now()
         var request = makeRequest(method: .POST, path: "/chat/completions", body: body, headers: extra, attempt: attempt)
         request.headers.add(name: "accept", value: "text/event-stream")
-        var outcome = CallOutcome(timestamp: startedAt, app: app, endpoint: "chat/completions", model: model, status: nil, attempt: attempt, streamed: true)
+        var outcome = CallOutcome(timestamp: startedAt, app: app, endpoint: "chat/completions", model: model, provider: provider,
+                                  status: nil, attempt: attempt, streamed: true)
         do {
             let response = try await http.execute(request, timeout: .nanoseconds(timeout.wholeNanoseconds))
             let headers = ErrWatchCore.HTTPHeaders(response.headers.map { ($0.name, $0.value) })

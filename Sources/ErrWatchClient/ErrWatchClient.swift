@@ -58,6 +58,9 @@ public final class ErrWatchClient: Sendable {
 
     /// The API's base URL, such as `https://api.ofox.ai/v1`.
     public let baseURL: String
+    /// The provider recorded with each call: given, else derived from the base URL's host
+    /// (``Provider/name(host:)``: `api.openai.com` is `openai`).
+    public let provider: String
     /// How calls are retried, timed out and fallen back.
     public let policy: RetryPolicy
     let apiKey: String
@@ -70,13 +73,14 @@ public final class ErrWatchClient: Sendable {
 
     /// A client for `baseURL` authenticating with `apiKey`. Without `httpClient` it makes its
     /// own and shuts it down in ``shutdown()``; a given one is used as is. `app` names this
-    /// application in errwatch.
+    /// application in errwatch, `provider` whose API `baseURL` is (derived from its host when nil).
     public init(
         baseURL: String, apiKey: String, policy: RetryPolicy = RetryPolicy(), recorder: (any OutcomeRecorder)? = nil,
-        app: String = "default", httpClient: HTTPClient? = nil, timing: Timing = .real,
+        app: String = "default", provider: String? = nil, httpClient: HTTPClient? = nil, timing: Timing = .real,
         seed: UInt64 = UInt64.random(in: 1...UInt64.max)
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.provider = provider ?? Provider.name(host: Provider.host(ofURL: baseURL))
         self.apiKey = apiKey
         self.policy = policy
         self.recorder = recorder
@@ -218,7 +222,7 @@ public final class ErrWatchClient: Sendable {
         func outcome(status: Int?, error: CallError?, requestID: String?, headersAfter: Duration?) -> CallOutcome {
             let elapsed = started.duration(to: .now)
             return CallOutcome(
-                timestamp: startedAt, app: app, endpoint: endpoint, model: model, status: status, error: error, attempt: attempt,
+                timestamp: startedAt, app: app, endpoint: endpoint, model: model, provider: provider, status: status, error: error, attempt: attempt,
                 latencyMs: elapsed.wholeMilliseconds,
                 timeToHeadersMs: headersAfter?.wholeMilliseconds,
                 requestID: requestID)

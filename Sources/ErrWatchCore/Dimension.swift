@@ -1,8 +1,15 @@
 /// A dimension outcomes are grouped and filtered by. `fault` is derived from the type (and,
 /// for errwatch's own answers, the code); like status, type and code it narrows the errors,
-/// never the calls.
+/// never the calls. `provider` is whose API was called (``Provider``), `host` the name of the
+/// agent that recorded the call: what keeps a merged fleet's history apart.
 public enum Dimension: String, Sendable, CaseIterable, Codable {
-    case app, endpoint, model, status, type, code, fault
+    case app, endpoint, model, provider, host, status, type, code, fault
+
+    /// The dimensions of the call itself, known before its response: they narrow the calls.
+    public static let callSide: [Dimension] = [.app, .endpoint, .model, .provider, .host]
+
+    /// The text dimensions a series row stores as written (not status, not derived fault).
+    public static let stored: [Dimension] = [.app, .endpoint, .model, .provider, .host, .type, .code]
 
     /// Whether the dimension describes the error rather than the call (status, type, code,
     /// fault): grouping or filtering by it narrows the errors, never the calls.

@@ -68,7 +68,7 @@ public final class BatchWriter: Sendable {
         /// Batches full to ``Configuration-swift.struct/batchSize`` outcomes, oldest first.
         var sealed: [OutcomeBatch] = []
         /// The batch producers are adding to now.
-        var open = OutcomeBatch()
+        var open: OutcomeBatch
         /// Outcomes in `sealed` and `open`.
         var queued = 0
         var statistics = Statistics()
@@ -113,7 +113,7 @@ public final class BatchWriter: Sendable {
             let batch: OutcomeBatch
             if sealed.isEmpty {
                 batch = open
-                open = OutcomeBatch()
+                open = OutcomeBatch(host: open.host)
             } else {
                 batch = sealed.removeFirst()
             }
@@ -127,7 +127,7 @@ public final class BatchWriter: Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let now: @Sendable () -> Int64
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     /// Wakes the writer thread early (a batch sealed, a flush or shutdown asked for).
     private let wakeup = DispatchSemaphore(value: 0)
 
@@ -141,6 +141,7 @@ public final class BatchWriter: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        state = Mutex(State(open: OutcomeBatch(host: store.hostName)))
     }
 
     /// The counters now.
@@ -170,7 +171,7 @@ public final class BatchWriter: Sendable {
             if !state.acceptWaiters.isEmpty { state.resumeAcceptWaiters() }
             guard state.open.records >= configuration.batchSize else { return (true, false, nil) }
             state.sealed.append(state.open)
-            state.open = OutcomeBatch()
+            state.open = OutcomeBatch(host: store.hostName)
             return (true, state.takeWriterWaiting(), nil)
         }
         if wake { wakeup.signal() }

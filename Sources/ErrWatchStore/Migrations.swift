@@ -16,6 +16,7 @@ public enum Migrations {
         ("0007_ingested_files", String(decoding: PackageResources._007_ingested_files_sql, as: UTF8.self)),
         ("0008_retention", String(decoding: PackageResources._008_retention_sql, as: UTF8.self)),
         ("0009_first_token", String(decoding: PackageResources._009_first_token_sql, as: UTF8.self)),
+        ("0010_provider_host", String(decoding: PackageResources._010_provider_host_sql, as: UTF8.self)),
     ]
 
     /// A migrator that applies the first `count` migrations (all by default).

@@ -69,8 +69,12 @@ struct OutcomeBatch {
     /// Calls added (an aggregated success counts as its `count`).
     private(set) var calls = 0
 
-    /// A batch of `outcomes`.
-    init(_ outcomes: some Sequence<CallOutcome> = []) {
+    /// The host recorded for outcomes that name none (``Store/hostName``).
+    let host: String
+
+    /// A batch of `outcomes`; those without a host are recorded under `host`.
+    init(_ outcomes: some Sequence<CallOutcome> = [], host: String) {
+        self.host = host
         for outcome in outcomes { add(outcome) }
     }
 
@@ -78,7 +82,8 @@ struct OutcomeBatch {
 
     mutating func add(_ outcome: CallOutcome) {
         let series = SeriesDimensions(
-            app: outcome.app, endpoint: outcome.endpoint, model: outcome.model, status: outcome.status ?? 0,
+            app: outcome.app, endpoint: outcome.endpoint, model: outcome.model, provider: outcome.provider,
+            host: outcome.host.isEmpty ? host : outcome.host, status: outcome.status ?? 0,
             type: outcome.error?.type.rawValue ?? "", code: outcome.error?.code ?? "")
         let key = CountKey(bucket: Timestamp.floor(outcome.timestamp, to: Timestamp.minute), series: series)
         let calls = Int64(outcome.count)
@@ -103,6 +108,10 @@ struct OutcomeBatch {
         }
         records += 1
         self.calls += outcome.count
-        if outcome.error != nil { errors.append(outcome) }
+        if outcome.error != nil {
+            var error = outcome
+            if error.host.isEmpty { error.host = host }
+            errors.append(error)
+        }
     }
 }

@@ -10,8 +10,8 @@ import GRDBSQLite
 struct OutcomeInserter {
     static let insertEventSQL = """
         INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed,
-                                  time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                                  time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, provider, host)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
         """
 
     /// The summed columns every call has, in order.
@@ -110,11 +110,12 @@ struct OutcomeInserter {
         guard !missing.isEmpty else { return (ids, [:]) }
         var created: [SeriesDimensions: Int64] = [:]
         let insert = try Statement(cached: db, sql: """
-            INSERT INTO series (app, endpoint, model, status, type, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-            ON CONFLICT (app, endpoint, model, status, type, code) DO NOTHING
+            INSERT INTO series (app, endpoint, model, provider, host, status, type, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            ON CONFLICT (app, endpoint, model, provider, host, status, type, code) DO NOTHING
             """)
         let select = try Statement(cached: db, sql: """
-            SELECT id FROM series WHERE app = ?1 AND endpoint = ?2 AND model = ?3 AND status = ?4 AND type = ?5 AND code = ?6
+            SELECT id FROM series WHERE app = ?1 AND endpoint = ?2 AND model = ?3 AND provider = ?4 AND host = ?5
+                                    AND status = ?6 AND type = ?7 AND code = ?8
             """)
         for key in missing where ids[key] == nil {
             insert.bind(key)
@@ -175,14 +176,16 @@ struct Statement {
         if let value { bind(index, value) } else { sqlite3_bind_null(handle, index) }
     }
 
-    /// Binds the six columns of a series row, in the table's order.
+    /// Binds the eight columns of a series row, in the table's order.
     func bind(_ key: SeriesDimensions) {
         bind(1, key.app)
         bind(2, key.endpoint)
         bind(3, key.model)
-        bind(4, Int64(key.status))
-        bind(5, key.type)
-        bind(6, key.code)
+        bind(4, key.provider)
+        bind(5, key.host)
+        bind(6, Int64(key.status))
+        bind(7, key.type)
+        bind(8, key.code)
     }
 
     /// Runs a query for one integer: the first row's first column, or nil when there is no row.
@@ -254,6 +257,8 @@ struct Statement {
         bind(16, error.providerType)
         bind(17, error.providerCode)
         bind(18, error.retryAfterMs)
+        bind(19, outcome.provider)
+        bind(20, outcome.host)
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
         guard code == SQLITE_DONE else {

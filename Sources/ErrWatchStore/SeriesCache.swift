@@ -1,6 +1,7 @@
 import Synchronization
 
 import ErrWatchCore
+import GRDB
 
 /// Series ids already known to be in the database. Ids are never reused or deleted, so a
 /// cached id stays right for the life of the file; entries are added only after the
@@ -28,5 +29,23 @@ final class SeriesCache: Sendable {
             guard ids.count < Self.capacity else { return }
             ids.merge(entries) { old, _ in old }
         }
+    }
+}
+
+extension SeriesDimensions {
+    /// The `series` table's dimension columns, in the order ``init(_:at:)`` reads them,
+    /// qualified by `alias` when given.
+    static func columns(of alias: String?) -> String {
+        let prefix = alias.map { $0 + "." } ?? ""
+        return ["app", "endpoint", "model", "provider", "host", "status", "type", "code"].map { prefix + $0 }.joined(separator: ", ")
+    }
+
+    /// How many columns ``columns(of:)`` names.
+    static let columnCount = 8
+
+    /// The series in `row`'s columns from `index` on, as ``columns(of:)`` selects them.
+    init(_ row: Row, at index: Int) {
+        self.init(app: row[index], endpoint: row[index + 1], model: row[index + 2], provider: row[index + 3], host: row[index + 4],
+                  status: row[index + 5], type: row[index + 6], code: row[index + 7])
     }
 }

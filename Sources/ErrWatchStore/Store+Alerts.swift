@@ -44,9 +44,9 @@ extension Store: AlertCountSource {
     public func seriesDimensions() throws -> [Int64: SeriesDimensions] {
         try writer.read { db in
             var result: [Int64: SeriesDimensions] = [:]
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, app, endpoint, model, status, type, code FROM series")
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, \(SeriesDimensions.columns(of: nil)) FROM series")
             while let row = try rows.next() {
-                result[row[0]] = SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6])
+                result[row[0]] = SeriesDimensions(row, at: 1)
             }
             return result
         }

@@ -127,7 +127,7 @@ struct SeriesCounts {
         // on an integer, without carrying six texts through the sort (about 4x faster).
         let start = bucketMs.map { "bucket - (bucket % \($0))" } ?? "0"
         let rows = try Row.fetchAll(db, sql: """
-            SELECT g.start, s.app, s.endpoint, s.model, s.status, s.type, s.code, g.calls\(columns.indices.map { ", g.sum\($0)" }.joined())
+            SELECT g.start, \(SeriesDimensions.columns(of: "s")), g.calls\(columns.indices.map { ", g.sum\($0)" }.joined())
             FROM (SELECT \(start) AS start, series, sum(calls) AS calls\(columns.enumerated().map { ", sum(\($1)) AS sum\($0)" }.joined())
                   FROM (\(counts.sql)) GROUP BY start, series) g
             JOIN series s ON s.id = g.series
@@ -136,8 +136,8 @@ struct SeriesCounts {
             """, arguments: counts.arguments + dimensions.arguments)
         return rows.map { row in
             SeriesCounts(
-                start: row[0], series: SeriesDimensions(app: row[1], endpoint: row[2], model: row[3], status: row[4], type: row[5], code: row[6]),
-                calls: row[7] ?? 0, sums: columns.indices.map { row[8 + $0] ?? 0 })
+                start: row[0], series: SeriesDimensions(row, at: 1),
+                calls: row[1 + SeriesDimensions.columnCount] ?? 0, sums: columns.indices.map { row[2 + SeriesDimensions.columnCount + $0] ?? 0 })
         }
     }
 }

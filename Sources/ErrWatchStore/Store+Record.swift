@@ -22,7 +22,7 @@ extension Store {
     /// Records `outcomes` in one transaction: all of them, or none when it fails.
     @discardableResult
     public func record(_ outcomes: [CallOutcome]) throws -> RecordSummary {
-        try record(OutcomeBatch(outcomes))
+        try record(OutcomeBatch(outcomes, host: hostName))
     }
 
     /// Records `batch` in one transaction, blocking the calling thread (the batch writer calls
@@ -48,14 +48,14 @@ extension Store {
         var created: [SeriesDimensions: Int64] = [:]
         let summary = try writer.write { db in
             var summary = RecordSummary(outcomes: 0, errors: 0)
-            var chunk = OutcomeBatch()
+            var chunk = OutcomeBatch(host: hostName)
             func flush() throws {
                 let written = try OutcomeInserter.insert(chunk, into: db, cache: series)
                 summary.outcomes += written.calls
                 summary.errors += written.errors
                 summary.dropped += written.unwritableCalls
                 created.merge(written.newSeries) { old, _ in old }
-                chunk = OutcomeBatch()
+                chunk = OutcomeBatch(host: hostName)
             }
             try body { outcome in
                 chunk.add(outcome)

@@ -38,6 +38,17 @@ public struct Store: Sendable {
     public let writer: any DatabaseWriter
     /// Series ids known to exist, shared by every copy of this store.
     let series = SeriesCache()
+    /// The host recorded with outcomes that name none: the agent's `host_name`, by default
+    /// this machine's host name (``machineHostName``).
+    public var hostName = Store.machineHostName
+
+    /// This machine's host name (`gethostname`), or `localhost` when it has none.
+    public static let machineHostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }()
 
     /// Wraps a GRDB database; ``migrate()`` brings its schema up to date.
     init(writer: any DatabaseWriter) {

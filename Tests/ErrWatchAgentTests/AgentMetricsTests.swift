@@ -19,17 +19,17 @@ struct AgentMetricsTests {
         let exposition = text(metrics)
         #expect(exposition.contains("model=\"model-\(AgentMetrics.labelCap - 1)\""))
         #expect(!exposition.contains("model=\"model-\(AgentMetrics.labelCap)\""))
-        #expect(exposition.contains("errwatch_calls_total{app=\"a\",endpoint=\"chat/completions\",model=\"other\",status_class=\"2xx\"} 1"))
+        #expect(exposition.contains("errwatch_calls_total{app=\"a\",endpoint=\"chat/completions\",model=\"other\",provider=\"\",status_class=\"2xx\"} 1"))
     }
 
     @Test func anAggregatedRecordCountsAllItsCallsInTheHistogram() {
         let metrics = AgentMetrics()
         metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "e", model: "m", status: 200, latencyMs: 300, count: 1_000_000))
         let exposition = text(metrics)
-        #expect(exposition.contains("errwatch_call_duration_seconds_bucket{app=\"a\",endpoint=\"e\",model=\"m\",le=\"0.25\"} 0"))
-        #expect(exposition.contains("errwatch_call_duration_seconds_bucket{app=\"a\",endpoint=\"e\",model=\"m\",le=\"0.5\"} 1000000"))
-        #expect(exposition.contains("errwatch_call_duration_seconds_count{app=\"a\",endpoint=\"e\",model=\"m\"} 1000000"))
-        #expect(exposition.contains("errwatch_calls_total{app=\"a\",endpoint=\"e\",model=\"m\",status_class=\"2xx\"} 1000000"))
+        #expect(exposition.contains("errwatch_call_duration_seconds_bucket{app=\"a\",endpoint=\"e\",model=\"m\",provider=\"\",le=\"0.25\"} 0"))
+        #expect(exposition.contains("errwatch_call_duration_seconds_bucket{app=\"a\",endpoint=\"e\",model=\"m\",provider=\"\",le=\"0.5\"} 1000000"))
+        #expect(exposition.contains("errwatch_call_duration_seconds_count{app=\"a\",endpoint=\"e\",model=\"m\",provider=\"\"} 1000000"))
+        #expect(exposition.contains("errwatch_calls_total{app=\"a\",endpoint=\"e\",model=\"m\",provider=\"\",status_class=\"2xx\"} 1000000"))
     }
 
     @Test func alertsFiringFollowTheStateAndDropToZero() {
@@ -78,7 +78,7 @@ struct AgentMetricsTests {
             #expect(exposition.contains("# HELP \(family) "), "no HELP for \(family)")
         }
         #expect(exposition.contains("# TYPE errwatch_call_duration_seconds histogram"))
-        let labels = #"app="a",endpoint="chat/completions",model="gpt-\"4o\"\\mini""#
+        let labels = #"app="a",endpoint="chat/completions",model="gpt-\"4o\"\\mini",provider="""#
         let buckets = exposition.split(separator: "\n").filter { $0.hasPrefix("errwatch_call_duration_seconds_bucket{\(labels)") }
         #expect(buckets.count == AgentMetrics.durationBounds.count)
         #expect(buckets.first == "errwatch_call_duration_seconds_bucket{\(labels),le=\"0.1\"} 3")

@@ -91,8 +91,8 @@ struct PrometheusTests {
 
             // The other series the issue names are there too.
             let metrics = try await harness.send("/metrics", method: .GET)
-            for name in ["errwatch_errors_total{app=\"default\",endpoint=\"chat/completions\",model=\"gpt-4o\",type=\"rate_limit_error\",code=\"rate_limit_exceeded\",status=\"429\"} 22",
-                         "errwatch_call_duration_seconds_count{app=\"default\",endpoint=\"chat/completions\",model=\"gpt-4o\"} 110",
+            for name in ["errwatch_errors_total{app=\"default\",endpoint=\"chat/completions\",model=\"gpt-4o\",provider=\"127.0.0.1\",type=\"rate_limit_error\",code=\"rate_limit_exceeded\",status=\"429\"} 22",
+                         "errwatch_call_duration_seconds_count{app=\"default\",endpoint=\"chat/completions\",model=\"gpt-4o\",provider=\"127.0.0.1\"} 110",
                          "errwatch_writer_dropped_total 0", "errwatch_writer_queue_depth", "errwatch_ratelimit_remaining{model=\"gpt-4o\",limit=\"requests\"}"] {
                 #expect(metrics.body.contains(name), "missing \(name)")
             }

@@ -332,3 +332,29 @@ extension RecordingFailureTests {
         }
     }
 }
+
+/// Every call is recorded with the provider of its upstream and the agent's host name.
+@Suite struct ProviderHostRecordingTests {
+    static let key = [("authorization", "Bearer sk-test-abcdefghijklmnop1234")]
+
+    @Test(arguments: Transport.allCases) func proxiedAndIngestedCallsCarryProviderAndHost(transport: Transport) async throws {
+        try await Harness.with(transport: transport, configure: { $0.hostName = "edge-7" }) { harness in
+            let failed = try await harness.send("/v1/chat/completions", headers: Self.key + [("x-mock-status", "429")], body: #"{"model":"gpt-4o","messages":[]}"#)
+            #expect(failed.status == 429)
+            let ingested = try await harness.send("/api/v1/events", body: """
+                {"ts": \(Timestamp.now()), "status": 500, "type": "internal_error", "message": "boom", "provider": "anthropic", "host": "laptop"}
+                """)
+            #expect(ingested.status == 202)
+            let errors = try await harness.recorded().errors.sorted { $0.host < $1.host }
+            // The upstream's provider comes from its host (here a loopback address, its own name).
+            let upstreamHost = transport == .tls ? "localhost" : "127.0.0.1"
+            #expect(errors.map { "\($0.host) \($0.provider)" } == ["edge-7 \(upstreamHost)", "laptop anthropic"])
+        }
+        try await Harness.with(transport: transport, configure: { $0.provider = "openai" }) { harness in
+            _ = try await harness.send("/v1/chat/completions", headers: Self.key + [("x-mock-status", "503")], body: #"{"model":"gpt-4o","messages":[]}"#)
+            let errors = try await harness.recorded().errors
+            #expect(errors.map(\.provider) == ["openai"])
+            #expect(errors.map(\.host) == [Store.machineHostName])
+        }
+    }
+}

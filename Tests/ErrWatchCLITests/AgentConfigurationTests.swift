@@ -45,7 +45,7 @@ import Testing
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let file = try workspace.write("errwatch.yaml", "listen: 127.0.0.1:9001\nupstraem: http://x.example/v1\n")
-        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, tls_ca_file, db, app, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, retain_errors, retain_minute_counts, retain_rollups, retain_alerts, max_db_size, prune_interval, evaluation_interval, external_url, log_format, log_level, otlp_endpoint, otlp_headers, otlp_interval, notifiers, rules, digests.")
+        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, tls_ca_file, db, app, provider, host_name, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, retain_errors, retain_minute_counts, retain_rollups, retain_alerts, max_db_size, prune_interval, evaluation_interval, external_url, log_format, log_level, otlp_endpoint, otlp_headers, otlp_interval, notifiers, rules, digests.")
     }
 
     /// Retention has defaults the agent applies by itself; each kind can be kept forever.

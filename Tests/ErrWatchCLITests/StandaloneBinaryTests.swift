@@ -22,7 +22,7 @@ import Testing
 
         let (status, text) = try Run.program(copy.path, ["migrate", "--db", "fresh.db", "--format", "csv"], directory: directory)
         #expect(status == 0, "\(text)")
-        #expect(text == "database,migration\r\nfresh.db,0001_initial\r\nfresh.db,0002_time_to_headers\r\nfresh.db,0003_final_attempts\r\nfresh.db,0004_alerts\r\nfresh.db,0005_latency_histogram\r\nfresh.db,0006_provider_fields\r\nfresh.db,0007_ingested_files\r\nfresh.db,0008_retention\r\nfresh.db,0009_first_token\r\n")
+        #expect(text == "database,migration\r\nfresh.db,0001_initial\r\nfresh.db,0002_time_to_headers\r\nfresh.db,0003_final_attempts\r\nfresh.db,0004_alerts\r\nfresh.db,0005_latency_histogram\r\nfresh.db,0006_provider_fields\r\nfresh.db,0007_ingested_files\r\nfresh.db,0008_retention\r\nfresh.db,0009_first_token\r\nfresh.db,0010_provider_host\r\n")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("fresh.db").path))
     }
 }

@@ -36,8 +36,9 @@ public enum DashboardPage {
             ("overall", Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: []), by: [], bucketMs: bucket)),
             ("byType", Report.trendJSON(try store.trend(filter, bucketMs: bucket, by: [.type]), by: [.type], bucketMs: bucket)),
             ("codes", Report.rates(codes, by: [.type, .code, .fault]).json),
-            ("models", Report.rates(try store.rates(filter, by: [.model]), by: [.model]).json),
-            ("apps", Report.rates(try store.rates(filter, by: [.app]), by: [.app]).json),
+            ("models", Report.rates(try store.rates(filter, by: [.provider, .model], timings: true), by: [.provider, .model]).json),
+            ("apps", Report.rates(try store.rates(filter, by: [.app], timings: true), by: [.app]).json),
+            ("hosts", Report.rates(try store.rates(filter, by: [.host], timings: true), by: [.host]).json),
             ("alerts", Report.alerts(alerts).json),
             ("latest", .object(latest)),
         ])

@@ -24,6 +24,15 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var database: String?
     /// The app name recorded for proxied calls that do not name one (`x-errwatch-app`).
     public var app = "default"
+    /// The provider recorded for calls to ``upstream``; nil derives it from the upstream's host
+    /// (``Provider/name(host:)``: `api.openai.com` is `openai`).
+    public var provider: String?
+    /// The name this agent records its calls under (the `host` dimension), so that a merged
+    /// fleet's history keeps where each call came from; by default the machine's host name.
+    public var hostName = Store.machineHostName
+
+    /// The provider recorded for calls to ``upstream``: ``provider``, else derived from its host.
+    public var upstreamProvider: String { provider ?? Provider.name(host: Provider.host(ofURL: upstream)) }
     /// When set, `/api/*` requires `Authorization: Bearer <token>`.
     public var authToken: String?
     /// The largest request body the proxy forwards.
@@ -106,6 +115,8 @@ public struct AgentConfiguration: Sendable, Hashable {
         ("tls_ca_file", "ERRWATCH_TLS_CA_FILE", "PEM file of CA certificates an https upstream may chain to, beside the system's (default none)"),
         ("db", "ERRWATCH_DB", "database file (default ./errwatch.db)"),
         ("app", "ERRWATCH_APP", "app name for proxied calls (default 'default')"),
+        ("provider", "ERRWATCH_PROVIDER", "provider recorded for the upstream's calls (default: from its host, e.g. openai)"),
+        ("host_name", "ERRWATCH_HOST_NAME", "name this agent records its calls under, kept apart in merged files (default: the machine's host name)"),
         ("auth_token", "ERRWATCH_AUTH_TOKEN", "bearer token that /api/* requires (default none)"),
         ("max_request_body", "ERRWATCH_MAX_REQUEST_BODY", "largest proxied request body (default 32MiB)"),
         ("max_ingest_body", "ERRWATCH_MAX_INGEST_BODY", "largest POST /api/v1/events body (default 8MiB)"),
@@ -170,9 +181,13 @@ public struct AgentConfiguration: Sendable, Hashable {
         case "db":
             guard !text.isEmpty else { throw invalid("give a file path") }
             database = text
-        case "app":
+        case "app", "provider", "host_name":
             guard !text.isEmpty, text.count <= OutcomeDecoder.maxNameLength else { throw invalid("give a name of 1 to 200 characters") }
-            app = text
+            switch key {
+            case "app": app = text
+            case "provider": provider = text
+            default: hostName = text
+            }
         case "auth_token":
             // The rejected value is a secret too: never echoed.
             guard text.count >= 16 else {

@@ -280,6 +280,8 @@ public struct AlertsConfiguration: Sendable, Hashable {
             case .app: scope.apps = values
             case .endpoint: scope.endpoints = values
             case .model: scope.models = values
+            case .provider: scope.providers = values
+            case .host: scope.hosts = values
             case .type: scope.types = values
             case .code: scope.codes = values
             case .fault:
@@ -330,11 +332,11 @@ public struct AlertsConfiguration: Sendable, Hashable {
         case .burnRate:
             break
         case .hanging:
-            // Before a response only the call's app, endpoint and model are known.
-            let known: Set<ErrWatchCore.Dimension> = [.app, .endpoint, .model]
+            // Before a response only the call's side is known (app, endpoint, model, provider, host).
+            let known = Set(ErrWatchCore.Dimension.callSide)
             if let other = rule.groupBy.first(where: { !known.contains($0) }) ?? rule.scope.conditions.map(\.0).first(where: { !known.contains($0) }) {
                 throw ErrWatchError(.configuration,
-                    "The hanging \(origin) uses \(other.rawValue), which a call in flight does not have yet; group and filter by app, endpoint or model.")
+                    "The hanging \(origin) uses \(other.rawValue), which a call in flight does not have yet; group and filter by app, endpoint, model, provider or host.")
             }
         }
     }

@@ -8,14 +8,17 @@ struct CallInfo: Sendable {
     var started: NIODeadline
     var app: String
     var endpoint: String
+    /// The provider of the upstream the call goes to.
+    var provider: String
     var attempt: Int
     var fields = RequestFields(prefix: [UInt8]())
 
-    init(startedAt: Int64, started: NIODeadline, app: String, endpoint: String, attempt: Int) {
+    init(startedAt: Int64, started: NIODeadline, app: String, endpoint: String, provider: String, attempt: Int) {
         self.startedAt = startedAt
         self.started = started
         self.app = app
         self.endpoint = endpoint
+        self.provider = provider
         self.attempt = attempt
     }
 
@@ -25,13 +28,13 @@ struct CallInfo: Sendable {
     init(startedAt: Int64, started: NIODeadline = .now(), appHeader: String?, retryHeader: String?, endpoint: String,
          configuration: AgentConfiguration) {
         self.init(startedAt: startedAt, started: started, app: appHeader ?? configuration.app, endpoint: endpoint,
-                  attempt: retryHeader.flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
+                  provider: configuration.upstreamProvider, attempt: retryHeader.flatMap { Int($0) }.map { max(0, min($0, 10_000)) } ?? 0)
     }
 
     /// The outcome of this call, ending at `end`.
     func outcome(status: Int?, error: CallError?, requestID: String?, streamed: Bool, timeToHeaders: TimeAmount?, at end: NIODeadline) -> CallOutcome {
         CallOutcome(
-            timestamp: startedAt, app: app, endpoint: endpoint, model: fields.model, status: status,
+            timestamp: startedAt, app: app, endpoint: endpoint, model: fields.model, provider: provider, status: status,
             error: error, attempt: attempt, latencyMs: Int64((end - started).nanoseconds / 1_000_000),
             timeToHeadersMs: timeToHeaders.map { Int64($0.nanoseconds / 1_000_000) },
             requestID: requestID, streamed: streamed)

@@ -11,6 +11,8 @@ struct OutcomeSink: Sendable {
     let limiter: DimensionLimiter
     /// The proxied calls under way.
     let inflight: InflightCalls
+    /// The agent's name for itself, recorded with every call (``AgentConfiguration/hostName``).
+    let hostName: String
     /// Export to an OpenTelemetry collector, when configured.
     var telemetry: OTLPExport? = nil
 
@@ -28,7 +30,7 @@ struct OutcomeSink: Sendable {
     func begin(_ call: inout ProxyCall) {
         call.inflight = inflight.begin(InflightCall(
             startedAt: call.info.startedAt, app: call.info.app, endpoint: call.info.endpoint, model: call.info.fields.model,
-            streaming: call.info.fields.stream))
+            provider: call.info.provider, host: hostName, streaming: call.info.fields.stream))
     }
 
     /// Records the outcome of a proxied call, which is then no longer under way.

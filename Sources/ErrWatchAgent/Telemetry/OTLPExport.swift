@@ -89,7 +89,7 @@ final class OTLPExport: Sendable {
     /// recording path: sums under a lock, a log record queued, no I/O.
     func observe(_ outcome: CallOutcome) {
         let operation = Provider.operation(endpoint: outcome.endpoint)
-        var attributes = [("gen_ai.operation.name", operation), ("gen_ai.provider.name", provider),
+        var attributes = [("gen_ai.operation.name", operation), ("gen_ai.provider.name", outcome.provider.isEmpty ? provider : outcome.provider),
                           ("gen_ai.request.model", outcome.model), ("server.address", server), ("errwatch.app", outcome.app)]
         if let error = outcome.error { attributes += [("error.type", error.type.rawValue), ("errwatch.error.code", error.code)] }
         // An aggregated record stands for `count` calls: each is observed (up to a bound, past

@@ -12,10 +12,10 @@ public final class ReplaySource: AlertCountSource {
         public var firstToken: [Int64]
 
         /// A row with every field given.
-        public init(bucket: Int64, app: String, endpoint: String, model: String, status: Int, type: String, code: String, calls: Int64,
-                    latency: [Int64] = [], firstToken: [Int64] = []) {
+        public init(bucket: Int64, app: String, endpoint: String, model: String, provider: String = "", host: String = "",
+                    status: Int, type: String, code: String, calls: Int64, latency: [Int64] = [], firstToken: [Int64] = []) {
             self.bucket = bucket
-            series = SeriesDimensions(app: app, endpoint: endpoint, model: model, status: status, type: type, code: code)
+            series = SeriesDimensions(app: app, endpoint: endpoint, model: model, provider: provider, host: host, status: status, type: type, code: code)
             self.calls = calls
             self.latency = latency
             self.firstToken = firstToken
@@ -158,7 +158,7 @@ public final class ReplaySource: AlertCountSource {
     private func build(_ signature: Signature) -> Index {
         let scope = signature.scope.normalized
         let groupBy = signature.groupBy
-        let callSide = groupBy.indices.filter { [.app, .endpoint, .model].contains(groupBy[$0]) }
+        let callSide = groupBy.indices.filter { Dimension.callSide.contains(groupBy[$0]) }
         var index = Index(callSide: callSide, errorKeyed: groupBy.contains(where: \.isErrorSide))
         for row in rows {
             let series = row.series

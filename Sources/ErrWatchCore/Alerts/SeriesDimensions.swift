@@ -4,16 +4,22 @@ public struct SeriesDimensions: Sendable, Hashable {
     public var app: String
     public var endpoint: String
     public var model: String
+    /// The provider called (``Provider``); empty when unknown.
+    public var provider: String
+    /// The name of the agent that recorded the calls; empty when unknown.
+    public var host: String
     public var status: Int
     /// Empty for successes.
     public var type: String
     public var code: String
 
     /// A series with every dimension given.
-    public init(app: String, endpoint: String, model: String, status: Int, type: String, code: String) {
+    public init(app: String, endpoint: String, model: String, provider: String = "", host: String = "", status: Int, type: String, code: String) {
         self.app = app
         self.endpoint = endpoint
         self.model = model
+        self.provider = provider
+        self.host = host
         self.status = status
         self.type = type
         self.code = code
@@ -29,6 +35,8 @@ public struct SeriesDimensions: Sendable, Hashable {
         mixed = Self.mix(mixed, app)
         mixed = Self.mix(mixed, endpoint)
         mixed = Self.mix(mixed, model)
+        mixed = Self.mix(mixed, provider)
+        mixed = Self.mix(mixed, host)
         mixed = Self.mix(mixed, type)
         mixed = Self.mix(mixed, code)
         return mixed
@@ -55,6 +63,8 @@ public struct SeriesDimensions: Sendable, Hashable {
         case .app: app
         case .endpoint: endpoint
         case .model: model
+        case .provider: provider
+        case .host: host
         case .status: String(status)
         case .type: type
         case .code: code
@@ -64,12 +74,14 @@ public struct SeriesDimensions: Sendable, Hashable {
 }
 
 extension RuleScope {
-    /// Whether calls of `series` are among the calls the scope looks at (app, endpoint, model).
-    /// `endpoints` must be normalised already (``normalized``).
+    /// Whether calls of `series` are among the calls the scope looks at (app, endpoint, model,
+    /// provider, host). `endpoints` must be normalised already (``normalized``).
     public func admitsCalls(of series: SeriesDimensions) -> Bool {
         (apps.isEmpty || apps.contains(series.app))
             && (endpoints.isEmpty || endpoints.contains(series.endpoint))
             && (models.isEmpty || models.contains(series.model))
+            && (providers.isEmpty || providers.contains(series.provider))
+            && (hosts.isEmpty || hosts.contains(series.host))
     }
 
     /// Whether calls of `series` are errors the scope counts (status, type, code, fault).
@@ -90,12 +102,12 @@ extension RuleScope {
 }
 
 /// Turns calls per series into calls and errors per rule group, with the semantics of
-/// ``AlertCountSource``: errors per full group, calls per its app/endpoint/model part.
+/// ``AlertCountSource``: errors per full group, calls per its call-side part (``Dimension/callSide``).
 public enum SeriesGrouping {
     /// Per group of `groupBy`, from `(series, calls)` pairs (a series may appear more than once).
     public static func group(_ entries: some Sequence<(SeriesDimensions, Int64)>, scope: RuleScope, groupBy: [Dimension]) -> [[String]: GroupCounts] {
         let scope = scope.normalized
-        let callSide = groupBy.indices.filter { [.app, .endpoint, .model].contains(groupBy[$0]) }
+        let callSide = groupBy.indices.filter { Dimension.callSide.contains(groupBy[$0]) }
         let errorKeyed = groupBy.contains(where: \.isErrorSide)
         var calls: [[String]: Int64] = [:]
         var result: [[String]: GroupCounts] = [:]
