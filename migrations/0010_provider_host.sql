@@ -33,12 +33,59 @@ CREATE TABLE store_identity (
 );
 INSERT INTO store_identity (one, id) VALUES (1, lower(hex(randomblob(16))));
 
--- In a merged file: for each source database merged in, how far its error rows were copied
--- (their ids, which only grow in the source) and the host its unnamed rows were given.
+-- In a merged file: each source database merged in (by its identity), the host its unnamed
+-- rows were given, how far its error rows were copied (their ids only grow in the source), and
+-- from when its minute counts are still open: rows from `settled_ms` on may yet change in the
+-- source (calls under way, late outcomes), so a later merge takes them again.
 CREATE TABLE merged_sources (
     source      TEXT PRIMARY KEY,
     host        TEXT NOT NULL,
     last_error  INTEGER NOT NULL,
+    settled_ms  INTEGER NOT NULL,
     merged_at   INTEGER NOT NULL,
     path        TEXT NOT NULL
 );
+
+-- The open minute counts each source added to this file, as the source had them, so that a
+-- later merge replaces them rather than adding them twice.
+CREATE TABLE merged_open_counts (
+    source  TEXT    NOT NULL,
+    bucket  INTEGER NOT NULL,
+    series  INTEGER NOT NULL REFERENCES series (id),
+    calls INTEGER NOT NULL DEFAULT 0,
+    latency_calls INTEGER NOT NULL DEFAULT 0,
+    latency_ms_sum INTEGER NOT NULL DEFAULT 0,
+    headers_calls INTEGER NOT NULL DEFAULT 0,
+    headers_ms_sum INTEGER NOT NULL DEFAULT 0,
+    final_calls INTEGER NOT NULL DEFAULT 0,
+    latency_le_100 INTEGER NOT NULL DEFAULT 0,
+    latency_le_250 INTEGER NOT NULL DEFAULT 0,
+    latency_le_500 INTEGER NOT NULL DEFAULT 0,
+    latency_le_1000 INTEGER NOT NULL DEFAULT 0,
+    latency_le_2500 INTEGER NOT NULL DEFAULT 0,
+    latency_le_5000 INTEGER NOT NULL DEFAULT 0,
+    latency_le_10000 INTEGER NOT NULL DEFAULT 0,
+    latency_le_30000 INTEGER NOT NULL DEFAULT 0,
+    latency_le_60000 INTEGER NOT NULL DEFAULT 0,
+    latency_le_120000 INTEGER NOT NULL DEFAULT 0,
+    latency_le_inf INTEGER NOT NULL DEFAULT 0,
+    streamed_calls INTEGER NOT NULL DEFAULT 0,
+    first_token_calls INTEGER NOT NULL DEFAULT 0,
+    first_token_ms_sum INTEGER NOT NULL DEFAULT 0,
+    chunks INTEGER NOT NULL DEFAULT 0,
+    first_token_le_50 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_100 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_200 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_300 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_500 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_750 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_1000 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_1500 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_2000 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_3000 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_5000 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_10000 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_30000 INTEGER NOT NULL DEFAULT 0,
+    first_token_le_inf INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source, bucket, series)
+) WITHOUT ROWID;

@@ -14,7 +14,7 @@ public struct ErrWatchCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, AgentCommand.self, IngestCommand.self, ErrorsCommand.self, RatesCommand.self, TrendCommand.self,
             AlertsCommand.self, ExportCommand.self, ReportCommand.self, MockUpstreamCommand.self,
-            DigestCommand.self, MigrateCommand.self, PruneCommand.self, BackupCommand.self, BenchCommand.self,
+            DigestCommand.self, MigrateCommand.self, PruneCommand.self, BackupCommand.self, MergeCommand.self, BenchCommand.self,
         ])
 
     public init() {}

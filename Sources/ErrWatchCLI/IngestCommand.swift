@@ -59,6 +59,8 @@ struct IngestCommand: AsyncParsableCommand {
         defer { if file != "-" { try? handle.close() } }
 
         let store = try database.openForWriting()
+        // A file first written by ingest records under this host, as an agent's does.
+        if try store.identity().host.isEmpty { try store.claimIdentity() }
         let decoder = OutcomeDecoder(now: context.now())
         var reader = LineReader(handle: handle)
         var rejected = 0

@@ -169,6 +169,11 @@ public struct Store: Sendable {
         let applied: [String]
         do {
             guard try db.tableExists("grdb_migrations") else {
+                let empty = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'") ?? 0 == 0
+                if requireCurrent, empty {
+                    throw ErrWatchError(.database,
+                        "'\(path)' holds no errwatch data: it is empty, or a live database's .db copied without its -wal file (copy a running agent's database with 'errwatch backup').")
+                }
                 if requireCurrent {
                     throw ErrWatchError(.database, "'\(path)' has no errwatch schema; run 'errwatch migrate' on it first.")
                 }
