@@ -137,6 +137,7 @@ let package = Package(
                 "ErrWatchCore",
                 "ErrWatchStore",
                 "ErrWatchReport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

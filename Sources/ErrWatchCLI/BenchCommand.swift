@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measures recording and query speed against a bare-SQLite baseline (build with -c release).",
         subcommands: [BenchIngestCommand.self, BenchQueryCommand.self, BenchProxyCommand.self, BenchStreamCommand.self, BenchAlertsCommand.self,
-                      BenchRetentionCommand.self])
+                      BenchRetentionCommand.self, BenchMergeCommand.self])
 }
 
 /// `errwatch bench ingest`.

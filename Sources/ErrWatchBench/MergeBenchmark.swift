@@ -1,0 +1,137 @@
+import ErrWatchCore
+import ErrWatchReport
+import ErrWatchStore
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// `errwatch bench merge`: a fleet's files merged into one. One file of `rows` error rows over
+/// `days` days is generated (as bench query does) and copied into `files` hosts' databases
+/// (each its own identity and host); `errwatch merge` then runs as its own process, once into a
+/// new file and once more over the same files (nothing new: the idempotent case). The baseline
+/// is bare SQLite copying the same error rows between the same files, attached, in one
+/// `INSERT … SELECT` per file: the floor of any merge.
+public struct MergeBenchmark: Sendable {
+    /// The errwatch binary that merges.
+    public var binary: String
+    public var files: Int
+    public var rows: Int
+    public var days: Int
+    /// A folder to keep the sources in (reused when they exist).
+    public var keep: String?
+
+    public init(binary: String, files: Int, rows: Int, days: Int, keep: String?) {
+        self.binary = binary
+        self.files = files
+        self.rows = rows
+        self.days = days
+        self.keep = keep
+    }
+
+    public func run(now: Int64, progress: (String) -> Void) async throws -> Report {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("errwatch-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = keep.map { URL(fileURLWithPath: $0) } ?? scratch
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let sources = (1...files).map { folder.appendingPathComponent("host-\($0).db").path }
+        if !sources.allSatisfy(FileManager.default.fileExists(atPath:)) {
+            for source in sources { try? FileManager.default.removeItem(atPath: source) }
+            let first = try Store.open(path: sources[0])
+            let took = try await Measure.seconds { try QueryBenchmark.generate(into: first, rows: rows, days: days, now: now) }
+            progress(String(format: "generated %d error rows over %d days in %.0f s", rows, days, took))
+            for source in sources.dropFirst() { try first.backup(to: source) }
+            try first.close()
+            for (index, source) in sources.enumerated() { try Self.rename(source, host: "host-\(index + 1)") }
+            progress("copied it into \(files) hosts' files")
+        }
+        let sourceBytes = try sources.reduce(Int64(0)) { $0 + (try RetentionBenchmark.fileSize($1)) }
+
+        let fleet = scratch.appendingPathComponent("fleet.db").path
+        let first = try merge(into: fleet, sources)
+        progress(String(format: "merged %d files in %.1f s, peak RSS %.0f MiB", files, first.seconds, Double(first.peakKiB) / 1_024))
+        let again = try merge(into: fleet, sources)
+        progress(String(format: "merged them again (nothing new) in %.1f s", again.seconds))
+        let total = try Self.errorRows(fleet)
+        guard total == rows * files else {
+            throw BenchFailure("The merged file holds \(total) error rows, not \(rows * files).")
+        }
+        let fleetBytes = try RetentionBenchmark.fileSize(fleet)
+
+        let baselinePath = scratch.appendingPathComponent("baseline.db").path
+        let baseline = try await Measure.seconds { try Self.bareCopy(into: baselinePath, sources) }
+        progress(String(format: "bare SQLite copied the same rows in %.1f s", baseline))
+        let rate = { (seconds: Double) in Double(total) / max(seconds, 0.001) }
+        return Report(
+            columns: ["run", "files", "error_rows", "seconds", "rows_per_s", "peak_rss_mib", "source_mib", "merged_mib", "vs_bare_sqlite"],
+            rows: [
+                [.text("errwatch merge, new file"), .integer(Int64(files)), .integer(Int64(total)), .number(first.seconds, digits: 1),
+                 .number(rate(first.seconds), digits: 0), .number(Double(first.peakKiB) / 1_024, digits: 0),
+                 .number(Double(sourceBytes) / 1_048_576, digits: 0), .number(Double(fleetBytes) / 1_048_576, digits: 0),
+                 .number(baseline / first.seconds, digits: 2)],
+                [.text("errwatch merge, again (nothing new)"), .integer(Int64(files)), .integer(0), .number(again.seconds, digits: 1),
+                 .null, .number(Double(again.peakKiB) / 1_024, digits: 0), .null, .null, .null],
+                [.text("bare SQLite INSERT … SELECT"), .integer(Int64(files)), .integer(Int64(total)), .number(baseline, digits: 1),
+                 .number(rate(baseline), digits: 0), .null, .null, .null, .number(1, digits: 2)],
+            ])
+    }
+
+    /// Gives the copy at `path` an identity and host of its own: another host's file.
+    private static func rename(_ path: String, host: String) throws {
+        let store = try Store.open(path: path)
+        try store.writer.write { db in
+            try db.execute(sql: "UPDATE store_identity SET id = lower(hex(randomblob(16))), host = ?", arguments: [host])
+        }
+        try store.close()
+    }
+
+    private static func errorRows(_ path: String) throws -> Int {
+        let store = try Store.open(path: path)
+        defer { try? store.close() }
+        return try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM error_events") ?? 0 }
+    }
+
+    /// Runs `errwatch merge` as its own process: its wall time and peak resident set.
+    private func merge(into target: String, _ sources: [String]) throws -> (seconds: Double, peakKiB: Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["merge", "--into", target, "--format", "csv"] + sources
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let started = ContinuousClock.now
+        try process.run()
+        let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let seconds = (ContinuousClock.now - started).secondsValue
+        guard process.terminationStatus == 0 else { throw BenchFailure("errwatch merge failed:\n\(said)") }
+        // The largest resident set of any child waited for: the merges are the only children.
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return (seconds, usage.ru_maxrss)
+    }
+
+    /// The baseline: a fresh file with errwatch's schema, and each source's error rows copied
+    /// into it by SQLite alone.
+    static func bareCopy(into path: String, _ sources: [String]) throws {
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else {
+            throw BenchFailure("Cannot open the baseline database at \(path).")
+        }
+        defer { sqlite3_close_v2(db) }
+        func exec(_ sql: String) throws {
+            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+                throw BenchFailure("Baseline SQL failed: \(String(cString: sqlite3_errmsg(db))).")
+            }
+        }
+        try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+        for migration in Migrations.all { try exec(migration.sql) }
+        let columns = "ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed, "
+            + "time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, provider, host"
+        for source in sources {
+            try exec("ATTACH DATABASE '\(source.replacingOccurrences(of: "'", with: "''"))' AS source")
+            try exec("BEGIN; INSERT INTO error_events (\(columns)) SELECT \(columns) FROM source.error_events ORDER BY id; COMMIT;")
+            try exec("DETACH DATABASE source")
+        }
+    }
+}
