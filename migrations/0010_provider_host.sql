@@ -1,7 +1,7 @@
--- errwatch schema, version 10: the provider called and the host that recorded each call, as
--- dimensions of every series and error row, so that one file may hold several upstreams and a
--- merged file a whole fleet (`errwatch merge`). Rows from before this version have both empty:
--- unknown. The series table is rebuilt (its unique key grows); ids are kept, so the count
+-- errwatch schema, version 10: the upstream a call went to (the agent's name for it), the
+-- provider that is, and the host that recorded the call, as dimensions of every series and error
+-- row, so that one agent may front several upstreams and a merged file hold a whole fleet
+-- (`errwatch merge`). Rows from before this version have all three empty: unknown. The series table is rebuilt (its unique key grows); ids are kept, so the count
 -- tables that refer to them are untouched.
 
 CREATE TABLE series_v10 (
@@ -9,18 +9,20 @@ CREATE TABLE series_v10 (
     app         TEXT    NOT NULL,
     endpoint    TEXT    NOT NULL,
     model       TEXT    NOT NULL,
+    upstream    TEXT    NOT NULL DEFAULT '',
     provider    TEXT    NOT NULL DEFAULT '',
     host        TEXT    NOT NULL DEFAULT '',
     status      INTEGER NOT NULL,
     type        TEXT    NOT NULL,
     code        TEXT    NOT NULL,
-    UNIQUE (app, endpoint, model, provider, host, status, type, code)
+    UNIQUE (app, endpoint, model, upstream, provider, host, status, type, code)
 );
 INSERT INTO series_v10 (id, app, endpoint, model, status, type, code)
 SELECT id, app, endpoint, model, status, type, code FROM series;
 DROP TABLE series;
 ALTER TABLE series_v10 RENAME TO series;
 
+ALTER TABLE error_events ADD COLUMN upstream TEXT NOT NULL DEFAULT '';
 ALTER TABLE error_events ADD COLUMN provider TEXT NOT NULL DEFAULT '';
 ALTER TABLE error_events ADD COLUMN host TEXT NOT NULL DEFAULT '';
 

@@ -26,8 +26,9 @@ public struct Agent: Sendable {
     public let metrics = AgentMetrics()
     /// The proxied calls under way.
     let inflight = InflightCalls()
-    /// Keep-alive upstream connections for the proxy's fast path (nil: the upstream URL is not one it can use).
-    let upstreamPools: UpstreamPools?
+    /// Keep-alive connections for the proxy's fast path, per upstream of ``AgentConfiguration/routes``
+    /// (nil for one whose URL it cannot use: the router's proxy serves that one).
+    let upstreamPools: [UpstreamPools?]
     /// The open client connections and their cap.
     let clientConnections: ClientConnections
     /// The caps on recorded dimensions, shared by every way in.
@@ -61,14 +62,17 @@ public struct Agent: Sendable {
         // Idle upstream connections kept for reuse: one per allowed client connection at most
         // (the connection cap counts one idle upstream connection for each client).
         let clientLimit = clientConnections.limit
-        upstreamPools = UpstreamTarget(configuration.upstream).flatMap { target in
-            // The context is made from certificates the configuration already read and checked;
-            // should it fail all the same, the router's proxy (AsyncHTTPClient) serves alone.
-            let tls = target.tls ? try? NIOSSLContext(configuration: configuration.upstreamTLS) : nil
-            return target.tls && tls == nil ? nil : UpstreamPools(target: target, tls: tls, maxIdle: clientLimit)
+        // The context is made from certificates the configuration already read and checked;
+        // should it fail all the same, the router's proxy (AsyncHTTPClient) serves https alone.
+        let routes = configuration.routes
+        let tls = routes.contains { $0.url.hasPrefix("https:") } ? try? NIOSSLContext(configuration: configuration.upstreamTLS) : nil
+        upstreamPools = routes.map { route in
+            UpstreamTarget(route.url).flatMap { target in
+                target.tls && tls == nil ? nil : UpstreamPools(target: target, tls: target.tls ? tls : nil, maxIdle: max(1, clientLimit / routes.count))
+            }
         }
         do {
-            telemetry = try OTLPExport(settings: configuration.otlp, upstream: configuration.upstream, metrics: metrics, logger: logger)
+            telemetry = try OTLPExport(settings: configuration.otlp, routes: configuration.routes, metrics: metrics, logger: logger)
         } catch {
             // The settings were checked when read; should swift-otel refuse them all the same,
             // the agent runs without export rather than not at all.
@@ -114,7 +118,7 @@ public struct Agent: Sendable {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestOriginMiddleware(
-            loopbackOnly: configuration.listensOnLoopback, allowedHosts: configuration.allowedHosts,
+            routes: configuration.routes, loopbackOnly: configuration.listensOnLoopback, allowedHosts: configuration.allowedHosts,
             externalOrigin: configuration.alerts.externalURL.flatMap(Self.origin)))
         ProxyController<BasicRequestContext>(
             client: client, configuration: configuration, sink: sink, rateLimits: rateLimits, now: now, logger: logger
@@ -156,12 +160,11 @@ public struct Agent: Sendable {
 
     /// The HTTP application; `onServerRunning` learns the bound port (useful with port 0).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let fastPath = upstreamPools.map { pools in
-            FastProxyHandler.Shared(configuration: configuration, pools: pools, sink: sink,
-                                    rateLimits: rateLimits, now: now,
-                                    continues: ContinuePolicy(authToken: configuration.authToken, maxRequestBody: configuration.maxRequestBody,
-                                                              maxIngestBody: configuration.maxIngestBody))
-        }
+        let fastPath = upstreamPools.allSatisfy { $0 == nil } ? nil
+            : FastProxyHandler.Shared(configuration: configuration, routes: configuration.routes, pools: upstreamPools, sink: sink,
+                                      rateLimits: rateLimits, now: now,
+                                      continues: ContinuePolicy(authToken: configuration.authToken, maxRequestBody: configuration.maxRequestBody,
+                                                                maxIngestBody: configuration.maxIngestBody))
         let clients = ClientGuardSettings(
             limits: .init(header: .milliseconds(configuration.headerTimeoutMs), body: .milliseconds(configuration.bodyTimeoutMs),
                           idle: .milliseconds(configuration.idleTimeoutMs)),

@@ -127,7 +127,7 @@ public struct MergeBenchmark: Sendable {
         try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
         for migration in Migrations.all { try exec(migration.sql) }
         let columns = "ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed, "
-            + "time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, provider, host"
+            + "time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, upstream, provider, host"
         for source in sources {
             try exec("ATTACH DATABASE '\(source.replacingOccurrences(of: "'", with: "''"))' AS source")
             try exec("BEGIN; INSERT INTO error_events (\(columns)) SELECT \(columns) FROM source.error_events ORDER BY id; COMMIT;")

@@ -34,7 +34,7 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var range: RangeFilterOptions
     @Option(help: ArgumentHelp("The report: events, rates, summary or alerts.", valueName: "name"))
     var report: String
-    @Option(help: ArgumentHelp("Group by these dimensions (rates, summary): app, endpoint, model, provider, host, status, type, code, fault.", valueName: "dimensions"))
+    @Option(help: ArgumentHelp("Group by these dimensions (rates, summary): app, endpoint, model, upstream, provider, host, status, type, code, fault.", valueName: "dimensions"))
     var by: String?
     @Option(help: ArgumentHelp("Bucket length for rates (default: at most 60 buckets).", valueName: "duration"))
     var bucket: String?

@@ -12,7 +12,7 @@ struct IngestCommand: AsyncParsableCommand {
         discussion: helpText("""
             One JSON object per line; blank lines are skipped. Required: "ts" (ISO-8601 or
             milliseconds since 1970) and "status" (the HTTP status; 0 or null for no response).
-            Optional: "app", "endpoint", "model", "provider", "host" (the machine that made the
+            Optional: "app", "endpoint", "model", "upstream", "provider", "host" (the machine that made the
             call; this one's host name when absent), "type", "code", "message", "retryable",
             "attempt", "latency_ms", "request_id", "streamed", "count" (identical successes the
             line stands for), and "body" (a raw error body, classified when "type" is absent).

@@ -71,6 +71,8 @@ struct DimensionFilterOptions: ParsableArguments {
     var endpoint: String?
     @Option(help: ArgumentHelp("Only these models (comma list).", valueName: "ids"))
     var model: String?
+    @Option(help: ArgumentHelp("Only calls to these upstreams, by the agent's names for them (comma list).", valueName: "names"))
+    var upstream: String?
     @Option(help: ArgumentHelp("Only these providers, e.g. openai (comma list).", valueName: "names"))
     var provider: String?
     @Option(help: ArgumentHelp("Only calls recorded by these hosts (comma list; a merged fleet file has several).", valueName: "names"))
@@ -90,6 +92,7 @@ struct DimensionFilterOptions: ParsableArguments {
         parameters.app = app
         parameters.endpoint = endpoint
         parameters.model = model
+        parameters.upstream = upstream
         parameters.provider = provider
         parameters.host = host
         parameters.status = status

@@ -25,7 +25,7 @@ struct RatesCommand: AsyncParsableCommand {
     var window = "1h"
     @Option(help: ArgumentHelp("The window's end: 'now', a span back from now, or an ISO-8601 time.", valueName: "time"))
     var until = "now"
-    @Option(help: ArgumentHelp("Group by these dimensions: app, endpoint, model, provider, host, status, type, code, fault (comma list).", valueName: "dimensions"))
+    @Option(help: ArgumentHelp("Group by these dimensions: app, endpoint, model, upstream, provider, host, status, type, code, fault (comma list).", valueName: "dimensions"))
     var by = ""
 
     func run() async throws {

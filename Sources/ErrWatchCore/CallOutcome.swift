@@ -9,6 +9,8 @@ public struct CallOutcome: Sendable, Hashable {
     @RecordedDimension public var endpoint: String
     /// The model asked for; empty when unknown.
     @RecordedDimension public var model: String
+    /// The upstream the call went to, by the agent's name for it (`upstreams:`); empty when unknown.
+    @RecordedDimension public var upstream: String
     /// The provider called (``Provider``: `openai`, `anthropic`, …); empty when unknown.
     @RecordedDimension public var provider: String
     /// The name of the agent or machine that recorded the call; the agent fills in its own
@@ -43,7 +45,7 @@ public struct CallOutcome: Sendable, Hashable {
     /// An outcome with the given fields; `error` nil means success. Every text field is
     /// cleaned and redacted here (an app name or a model can be a pasted key too; see ``RecordedText``).
     public init(
-        timestamp: Int64, app: String, endpoint: String, model: String = "", provider: String = "", host: String = "", status: Int?,
+        timestamp: Int64, app: String, endpoint: String, model: String = "", upstream: String = "", provider: String = "", host: String = "", status: Int?,
         error: CallError? = nil, attempt: Int = 0, latencyMs: Int64? = nil, timeToHeadersMs: Int64? = nil,
         timeToFirstTokenMs: Int64? = nil, chunks: Int? = nil, requestID: String? = nil, streamed: Bool = false, finalAttempt: Bool? = nil, count: Int = 1
     ) {
@@ -51,6 +53,7 @@ public struct CallOutcome: Sendable, Hashable {
         self.app = app
         self.endpoint = endpoint
         self.model = model
+        self.upstream = upstream
         self.provider = provider
         self.host = host
         self.status = status

@@ -1,15 +1,13 @@
 /// A dimension outcomes are grouped and filtered by. `fault` is derived from the type (and,
 /// for errwatch's own answers, the code); like status, type and code it narrows the errors,
-/// never the calls. `provider` is whose API was called (``Provider``), `host` the name of the
-/// agent that recorded the call: what keeps a merged fleet's history apart.
+/// never the calls. `upstream` is the agent's name for where the call went (its `upstreams:`),
+/// `provider` whose API that is (``Provider``), `host` the name of the agent that recorded the
+/// call: what keeps a merged fleet's history apart.
 public enum Dimension: String, Sendable, CaseIterable, Codable {
-    case app, endpoint, model, provider, host, status, type, code, fault
+    case app, endpoint, model, upstream, provider, host, status, type, code, fault
 
     /// The dimensions of the call itself, known before its response: they narrow the calls.
-    public static let callSide: [Dimension] = [.app, .endpoint, .model, .provider, .host]
-
-    /// The text dimensions a series row stores as written (not status, not derived fault).
-    public static let stored: [Dimension] = [.app, .endpoint, .model, .provider, .host, .type, .code]
+    public static let callSide: [Dimension] = [.app, .endpoint, .model, .upstream, .provider, .host]
 
     /// Whether the dimension describes the error rather than the call (status, type, code,
     /// fault): grouping or filtering by it narrows the errors, never the calls.

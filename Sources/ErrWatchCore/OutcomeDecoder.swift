@@ -4,7 +4,7 @@ import Foundation
 /// agent's ingest API accepts. The field names are the ones errwatch prints:
 ///
 /// `ts` (required: ISO-8601 or milliseconds since 1970), `status` (required: the HTTP status;
-/// 0 or null for no response), `app`, `endpoint`, `model`, `provider`, `host`, `type`, `code`, `message`,
+/// 0 or null for no response), `app`, `endpoint`, `model`, `upstream`, `provider`, `host`, `type`, `code`, `message`,
 /// `retryable`, `attempt`, `latency_ms`, `time_to_headers_ms`, `time_to_first_token_ms` and
 /// `chunks` (streams), `request_id`, `streamed`, `count` (identical
 /// successes this line stands for), and `body` (a raw error body to classify when `type` is
@@ -14,7 +14,7 @@ public struct OutcomeDecoder: Sendable {
     public static let fields: Set<String> = [
         "ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable",
         "attempt", "latency_ms", "request_id", "streamed", "count", "body", "time_to_headers_ms", "final",
-        "time_to_first_token_ms", "chunks", "provider_type", "provider_code", "retry_after_ms", "provider", "host",
+        "time_to_first_token_ms", "chunks", "provider_type", "provider_code", "retry_after_ms", "upstream", "provider", "host",
     ]
     /// The app recorded when a line names none.
     public static let defaultApp = "default"
@@ -56,6 +56,7 @@ public struct OutcomeDecoder: Sendable {
         let app = try name(object, "app") ?? Self.defaultApp
         let endpoint = try string(object, "endpoint").map(Endpoint.normalize) ?? ""
         let model = try name(object, "model") ?? ""
+        let upstream = try name(object, "upstream") ?? ""
         let provider = try name(object, "provider") ?? ""
         let host = try name(object, "host") ?? ""
         let attempt = Int(try integer(object, "attempt", range: 0...10_000) ?? 0)
@@ -76,7 +77,7 @@ public struct OutcomeDecoder: Sendable {
             throw invalid("'count' greater than 1 is for aggregated successes; send each error as its own line")
         }
         return CallOutcome(
-            timestamp: timestamp, app: app, endpoint: endpoint, model: model, provider: provider, host: host, status: status, error: error,
+            timestamp: timestamp, app: app, endpoint: endpoint, model: model, upstream: upstream, provider: provider, host: host, status: status, error: error,
             attempt: attempt, latencyMs: latency, timeToHeadersMs: timeToHeaders,
             timeToFirstTokenMs: firstToken, chunks: chunks, requestID: requestID, streamed: streamed,
             finalAttempt: finalAttempt, count: count)

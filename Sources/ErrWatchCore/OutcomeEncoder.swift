@@ -11,6 +11,7 @@ public enum OutcomeEncoder {
             ("attempt", .integer(Int64(outcome.attempt))),
         ]
         if !outcome.model.isEmpty { fields.append(("model", .string(outcome.model))) }
+        if !outcome.upstream.isEmpty { fields.append(("upstream", .string(outcome.upstream))) }
         if !outcome.provider.isEmpty { fields.append(("provider", .string(outcome.provider))) }
         if !outcome.host.isEmpty { fields.append(("host", .string(outcome.host))) }
         if let error = outcome.error {

@@ -14,7 +14,7 @@ extension Report {
     /// The field names of an error, in the order printed.
     /// The provider's own type and code follow errwatch's, with the fault and the retry delay the provider asked for.
     public static let errorColumns = ["ts", "app", "endpoint", "model", "status", "type", "code", "message", "retryable", "attempt", "latency_ms", "request_id", "time_to_headers_ms",
-                                      "provider_type", "provider_code", "fault", "retry_after_ms", "provider", "host"]
+                                      "provider_type", "provider_code", "fault", "retry_after_ms", "upstream", "provider", "host"]
 
     /// The columns the table shows: what a person scans for on a terminal. JSON and CSV carry
     /// every field (``errorColumns``).
@@ -39,7 +39,7 @@ extension Report {
                 outcome.timeToHeadersMs.map { .integer($0) } ?? .null,
                 .text(event.error.providerType), .text(event.error.providerCode), .text(event.error.fault.rawValue),
                 event.error.retryAfterMs.map { .integer($0) } ?? .null,
-                .text(outcome.provider), .text(outcome.host),
+                .text(outcome.upstream), .text(outcome.provider), .text(outcome.host),
             ]
         })
         guard forTable else { return report }

@@ -17,6 +17,7 @@ public struct Filter: Sendable, Hashable {
     /// Routes; values are normalised like recorded endpoints, so `/v1/chat/completions` matches.
     public var endpoints: [String] { get { scope.endpoints } set { scope.endpoints = newValue } }
     public var models: [String] { get { scope.models } set { scope.models = newValue } }
+    public var upstreams: [String] { get { scope.upstreams } set { scope.upstreams = newValue } }
     public var providers: [String] { get { scope.providers } set { scope.providers = newValue } }
     public var hosts: [String] { get { scope.hosts } set { scope.hosts = newValue } }
     /// HTTP statuses; 0 is "no response".
@@ -66,6 +67,7 @@ public struct Filter: Sendable, Hashable {
         any("app", apps)
         any("endpoint", endpoints.map(Endpoint.normalize))
         any("model", models)
+        any("upstream", upstreams)
         any("provider", providers)
         any("host", hosts)
         any("status", statuses)

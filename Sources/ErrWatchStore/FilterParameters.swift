@@ -10,6 +10,7 @@ public struct FilterParameters: Sendable, Hashable {
     public var app: String?
     public var endpoint: String?
     public var model: String?
+    public var upstream: String?
     public var provider: String?
     public var host: String?
     /// HTTP statuses, `4xx`/`5xx` classes, or `0` for no response.
@@ -38,6 +39,7 @@ public struct FilterParameters: Sendable, Hashable {
         filter.apps = Self.list(app)
         filter.endpoints = Self.list(endpoint)
         filter.models = Self.list(model)
+        filter.upstreams = Self.list(upstream)
         filter.providers = Self.list(provider)
         filter.hosts = Self.list(host)
         filter.types = Self.list(type)

@@ -82,7 +82,7 @@ struct OutcomeBatch {
 
     mutating func add(_ outcome: CallOutcome) {
         let series = SeriesDimensions(
-            app: outcome.app, endpoint: outcome.endpoint, model: outcome.model, provider: outcome.provider,
+            app: outcome.app, endpoint: outcome.endpoint, model: outcome.model, upstream: outcome.upstream, provider: outcome.provider,
             host: outcome.host.isEmpty ? host : outcome.host, status: outcome.status ?? 0,
             type: outcome.error?.type.rawValue ?? "", code: outcome.error?.code ?? "")
         let key = CountKey(bucket: Timestamp.floor(outcome.timestamp, to: Timestamp.minute), series: series)

@@ -10,8 +10,8 @@ import GRDBSQLite
 struct OutcomeInserter {
     static let insertEventSQL = """
         INSERT INTO error_events (ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed,
-                                  time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, provider, host)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                                  time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, upstream, provider, host)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
         """
 
     /// The summed columns every call has, in order.
@@ -110,12 +110,12 @@ struct OutcomeInserter {
         guard !missing.isEmpty else { return (ids, [:]) }
         var created: [SeriesDimensions: Int64] = [:]
         let insert = try Statement(cached: db, sql: """
-            INSERT INTO series (app, endpoint, model, provider, host, status, type, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-            ON CONFLICT (app, endpoint, model, provider, host, status, type, code) DO NOTHING
+            INSERT INTO series (app, endpoint, model, upstream, provider, host, status, type, code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            ON CONFLICT (app, endpoint, model, upstream, provider, host, status, type, code) DO NOTHING
             """)
         let select = try Statement(cached: db, sql: """
-            SELECT id FROM series WHERE app = ?1 AND endpoint = ?2 AND model = ?3 AND provider = ?4 AND host = ?5
-                                    AND status = ?6 AND type = ?7 AND code = ?8
+            SELECT id FROM series WHERE app = ?1 AND endpoint = ?2 AND model = ?3 AND upstream = ?4 AND provider = ?5 AND host = ?6
+                                    AND status = ?7 AND type = ?8 AND code = ?9
             """)
         for key in missing where ids[key] == nil {
             insert.bind(key)
@@ -176,16 +176,17 @@ struct Statement {
         if let value { bind(index, value) } else { sqlite3_bind_null(handle, index) }
     }
 
-    /// Binds the eight columns of a series row, in the table's order.
+    /// Binds the nine columns of a series row, in the table's order.
     func bind(_ key: SeriesDimensions) {
         bind(1, key.app)
         bind(2, key.endpoint)
         bind(3, key.model)
-        bind(4, key.provider)
-        bind(5, key.host)
-        bind(6, Int64(key.status))
-        bind(7, key.type)
-        bind(8, key.code)
+        bind(4, key.upstream)
+        bind(5, key.provider)
+        bind(6, key.host)
+        bind(7, Int64(key.status))
+        bind(8, key.type)
+        bind(9, key.code)
     }
 
     /// Runs a query for one integer: the first row's first column, or nil when there is no row.
@@ -257,8 +258,9 @@ struct Statement {
         bind(16, error.providerType)
         bind(17, error.providerCode)
         bind(18, error.retryAfterMs)
-        bind(19, outcome.provider)
-        bind(20, outcome.host)
+        bind(19, outcome.upstream)
+        bind(20, outcome.provider)
+        bind(21, outcome.host)
         let code = sqlite3_step(handle)
         sqlite3_reset(handle)
         guard code == SQLITE_DONE else {

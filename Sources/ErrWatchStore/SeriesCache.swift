@@ -37,15 +37,15 @@ extension SeriesDimensions {
     /// qualified by `alias` when given.
     static func columns(of alias: String?) -> String {
         let prefix = alias.map { $0 + "." } ?? ""
-        return ["app", "endpoint", "model", "provider", "host", "status", "type", "code"].map { prefix + $0 }.joined(separator: ", ")
+        return ["app", "endpoint", "model", "upstream", "provider", "host", "status", "type", "code"].map { prefix + $0 }.joined(separator: ", ")
     }
 
     /// How many columns ``columns(of:)`` names.
-    static let columnCount = 8
+    static let columnCount = 9
 
     /// The series in `row`'s columns from `index` on, as ``columns(of:)`` selects them.
     init(_ row: Row, at index: Int) {
-        self.init(app: row[index], endpoint: row[index + 1], model: row[index + 2], provider: row[index + 3], host: row[index + 4],
-                  status: row[index + 5], type: row[index + 6], code: row[index + 7])
+        self.init(app: row[index], endpoint: row[index + 1], model: row[index + 2], upstream: row[index + 3], provider: row[index + 4],
+                  host: row[index + 5], status: row[index + 6], type: row[index + 7], code: row[index + 8])
     }
 }

@@ -67,7 +67,7 @@ extension Store {
         arguments += [limit + 1]
         let sql = """
             SELECT id, ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed,
-                   time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, provider, host
+                   time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, upstream, provider, host
             FROM error_events WHERE \(conditions.joined(separator: " AND "))
             ORDER BY ts DESC, id DESC LIMIT ?
             """
@@ -89,7 +89,7 @@ extension Store {
         let error = CallError(type: ErrorType(rawValue: row[6]), code: row[7], message: row[8], retryable: row[9],
                               retryAfterMs: row[18], providerType: row[16], providerCode: row[17])
         let outcome = CallOutcome(
-            timestamp: row[1], app: row[2], endpoint: row[3], model: row[4], provider: row[19], host: row[20],
+            timestamp: row[1], app: row[2], endpoint: row[3], model: row[4], upstream: row[19], provider: row[20], host: row[21],
             status: status == 0 ? nil : status, error: error, attempt: row[10],
             latencyMs: row[11], timeToHeadersMs: row[14], requestID: row[12],
             streamed: row[13], finalAttempt: row[15])

@@ -87,21 +87,21 @@ extension Store {
         // The source's series, here: created where missing, and mapped id to id.
         let named = "CASE WHEN s.host = '' THEN :host ELSE s.host END"
         try db.execute(sql: """
-            INSERT INTO main.series (app, endpoint, model, provider, host, status, type, code)
-            SELECT s.app, s.endpoint, s.model, s.provider, \(named), s.status, s.type, s.code FROM merge_source.series s WHERE true
-            ON CONFLICT (app, endpoint, model, provider, host, status, type, code) DO NOTHING
+            INSERT INTO main.series (app, endpoint, model, upstream, provider, host, status, type, code)
+            SELECT s.app, s.endpoint, s.model, s.upstream, s.provider, \(named), s.status, s.type, s.code FROM merge_source.series s WHERE true
+            ON CONFLICT (app, endpoint, model, upstream, provider, host, status, type, code) DO NOTHING
             """, arguments: ["host": sourceHost])
         try db.execute(sql: "DROP TABLE IF EXISTS temp.merge_map")
         try db.execute(sql: """
             CREATE TEMP TABLE merge_map AS
             SELECT s.id AS source_id, t.id AS target_id FROM merge_source.series s
-            JOIN main.series t ON t.app = s.app AND t.endpoint = s.endpoint AND t.model = s.model AND t.provider = s.provider
+            JOIN main.series t ON t.app = s.app AND t.endpoint = s.endpoint AND t.model = s.model AND t.upstream = s.upstream AND t.provider = s.provider
                 AND t.host = \(named) AND t.status = s.status AND t.type = s.type AND t.code = s.code
             """, arguments: ["host": sourceHost])
 
         // Error rows past the last one copied.
         let columns = "ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed, "
-            + "time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, provider"
+            + "time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, upstream, provider"
         try db.execute(sql: """
             INSERT INTO main.error_events (\(columns), host)
             SELECT \(columns), CASE WHEN host = '' THEN ? ELSE host END FROM merge_source.error_events WHERE id > ? ORDER BY id

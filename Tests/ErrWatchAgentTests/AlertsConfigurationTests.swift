@@ -103,7 +103,7 @@ struct AlertsConfigurationTests {
         #expect(message("rules:\n  - name: a\n    warning: 2%\n  - name: a\n    warning: 3%\n")
             == "Rule 'a' (errwatch.yaml line 4) is defined twice; give each rule its own name.")
         #expect(message("rules:\n  - name: a\n    warning: 2%\n    where: {colour: red}\n")
-            == "Unknown where key 'colour' in rule 'a' (errwatch.yaml line 4); filter on any of: app, endpoint, model, provider, host, status, type, code, fault.")
+            == "Unknown where key 'colour' in rule 'a' (errwatch.yaml line 4); filter on any of: app, endpoint, model, upstream, provider, host, status, type, code, fault.")
         #expect(message("notifiers:\n  - {name: ops, kind: pager}\n")
             == "Unknown kind 'pager' of notifier 'ops' (errwatch.yaml line 2); use one of: webhook, slack, alertmanager, command, log.")
         #expect(message("notifiers:\n  - {name: ops, kind: webhook}\n")

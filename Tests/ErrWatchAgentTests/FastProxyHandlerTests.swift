@@ -41,7 +41,7 @@ import Testing
                 loop.makeSucceededFuture(connection)
             }
             let shared = FastProxyHandler.Shared(
-                configuration: configuration, pools: pools,
+                configuration: configuration, routes: configuration.routes, pools: [pools],
                 sink: OutcomeSink(writer: writer, metrics: AgentMetrics(), limiter: DimensionLimiter(), inflight: inflight, hostName: "test-host"),
                 rateLimits: RateLimitTracker(), now: { 1_700_000_000_000 },
                 continues: ContinuePolicy(authToken: nil, maxRequestBody: 1 << 20, maxIngestBody: 1 << 20))

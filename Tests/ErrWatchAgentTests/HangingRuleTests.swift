@@ -72,7 +72,7 @@ import Testing
     @Test func hangingRulesRefuseWhatACallInFlightCannotHave() {
         var message: String?
         do { _ = try LatencyRuleTests.rule("  - {name: stuck, kind: hanging, group_by: [type]}") } catch { message = (error as? ErrWatchError)?.message }
-        #expect(message == "The hanging rule 'stuck' (test.yaml line 2) uses type, which a call in flight does not have yet; group and filter by app, endpoint, model, provider or host.")
+        #expect(message == "The hanging rule 'stuck' (test.yaml line 2) uses type, which a call in flight does not have yet; group and filter by app, endpoint, model, upstream, provider or host.")
     }
 
     /// A live agent in front of an upstream that holds a call for a minute: while it is open it

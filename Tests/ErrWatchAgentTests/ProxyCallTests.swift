@@ -12,7 +12,8 @@ import Testing
     private let start = NIODeadline.uptimeNanoseconds(5_000_000_000)
 
     private func call(body: String = #"{"model":"gpt-4o","messages":[]}"#, version: HTTPVersion = .http1_1, keepAlive: Bool = true) -> ProxyCall {
-        var info = CallInfo(startedAt: 1_700_000_000_000, started: start, app: "billing", endpoint: "/v1/chat/completions", provider: "openai", attempt: 2)
+        var info = CallInfo(startedAt: 1_700_000_000_000, started: start, app: "billing", endpoint: "/v1/chat/completions",
+                            upstream: Upstream(name: "default", url: "https://api.openai.com/v1", provider: "openai", prefix: ""), attempt: 2)
         info.fields = RequestFields(prefix: Array(body.utf8))
         var configuration = AgentConfiguration()
         configuration.timeoutMs = 60_000

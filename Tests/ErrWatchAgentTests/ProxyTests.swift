@@ -358,3 +358,34 @@ extension RecordingFailureTests {
         }
     }
 }
+
+/// One agent fronting several upstreams, each under its own path prefix.
+@Suite struct SeveralUpstreamsTests {
+    @Test(arguments: Transport.allCases) func eachPrefixGoesToItsUpstreamAndIsRecordedUnderIt(transport: Transport) async throws {
+        try await Harness.with(transport: transport, configure: { configuration in
+            // The fake upstream stands for a second provider too, reached under /claude.
+            configuration.upstreams = [Upstream(name: "claude", url: configuration.upstream, provider: "anthropic", prefix: "/claude")]
+        }) { harness in
+            let key = ProviderHostRecordingTests.key
+            let plain = try await harness.send("/v1/chat/completions", headers: key + [("x-mock-status", "429")], body: #"{"model":"gpt-4o","messages":[]}"#)
+            let prefixed = try await harness.send("/claude/v1/chat/completions?x=1", headers: key + [("x-mock-status", "503")], body: #"{"model":"claude-sonnet-4","messages":[]}"#)
+            let fine = try await harness.send("/claude/v1/chat/completions", headers: key, body: #"{"model":"claude-sonnet-4","messages":[]}"#)
+            let streamed = try await harness.send("/claude/v1/chat/completions", headers: key, body: #"{"model":"claude-sonnet-4","stream":true,"messages":[]}"#)
+            #expect([plain.status, prefixed.status, fine.status, streamed.status] == [Int](arrayLiteral: 429, 503, 200, 200))
+            #expect(streamed.body.contains("data: [DONE]"))
+            // A prefix no upstream has is not proxied, and the prefix alone is not an escape.
+            let unknown = try await harness.send("/nobody/v1/chat/completions", headers: key, body: #"{"model":"x","messages":[]}"#)
+            #expect(unknown.status == 404)
+            let climbing = try await harness.send("/claude/v1/../../v1/models", method: .GET, headers: key)
+            #expect(climbing.status == 400)
+
+            let recorded = try await harness.recorded()
+            #expect(recorded.calls == 4)
+            #expect(recorded.errors.map { "\($0.upstream) \($0.provider) \($0.model) \($0.status ?? 0)" }.sorted()
+                    == ["claude anthropic claude-sonnet-4 503", "default \(transport == .tls ? "localhost" : "127.0.0.1") gpt-4o 429"])
+            let rates = try harness.agent.store.rates(Filter(since: 0, until: Int64.max / 2), by: [.upstream, .endpoint])
+            #expect(rates.map { "\($0.group) \($0.counts.calls) \($0.counts.errors)" }.sorted()
+                    == [#"["claude", "chat/completions"] 3 1"#, #"["default", "chat/completions"] 1 1"#])
+        }
+    }
+}

@@ -22,8 +22,8 @@ import Testing
     @Test func anHTTPSUpstreamIsServedByTheFastPathOverPooledConnections() async throws {
         try await Harness.with(transport: .tls) { harness in
             // The fast path's pools hold the https target: TLS is not left to the router's client.
-            #expect(harness.agent.upstreamPools?.target.tls == true)
-            #expect(harness.agent.upstreamPools?.target.serverName == "localhost")
+            #expect(harness.agent.upstreamPools.first??.target.tls == true)
+            #expect(harness.agent.upstreamPools.first??.target.serverName == "localhost")
             for _ in 0..<20 {
                 let reply = try await harness.send("/v1/chat/completions", body: #"{"model":"gpt-4o","messages":[]}"#)
                 #expect(reply.status == 200 && reply.body.hasSuffix("\"total_tokens\":21}}"))

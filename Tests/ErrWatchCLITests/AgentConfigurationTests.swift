@@ -45,7 +45,7 @@ import Testing
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let file = try workspace.write("errwatch.yaml", "listen: 127.0.0.1:9001\nupstraem: http://x.example/v1\n")
-        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, tls_ca_file, db, app, provider, host_name, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, retain_errors, retain_minute_counts, retain_rollups, retain_alerts, max_db_size, prune_interval, evaluation_interval, external_url, log_format, log_level, otlp_endpoint, otlp_headers, otlp_interval, notifiers, rules, digests.")
+        #expect(validationMessage { try AgentCommand.parse(["--config", file]).resolve(environment: [:]) } == "Unknown setting 'upstraem' (\(file) line 2); known settings: listen, upstream, tls_ca_file, db, app, provider, host_name, auth_token, max_request_body, max_ingest_body, timeout, stream_timeout, shutdown_grace, header_timeout, body_timeout, idle_timeout, max_connections, allowed_hosts, allow_public, synchronous, retain_errors, retain_minute_counts, retain_rollups, retain_alerts, max_db_size, prune_interval, evaluation_interval, external_url, log_format, log_level, otlp_endpoint, otlp_headers, otlp_interval, upstreams, notifiers, rules, digests.")
     }
 
     /// Retention has defaults the agent applies by itself; each kind can be kept forever.
@@ -129,5 +129,61 @@ func validationMessage(_ body: () throws -> Any) -> String? {
         #expect(result.stderr.contains("Cannot listen on 127.0.0.1:\(port): the address is in use by another process; choose another address with --listen or ERRWATCH_LISTEN."),
                 "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: db))
+    }
+}
+
+@Suite struct UpstreamsConfigurationTests {
+    private func configuration(_ yaml: String) throws(ErrWatchError) -> AgentConfiguration {
+        var configuration = AgentConfiguration()
+        try configuration.apply(yaml: yaml, path: "errwatch.yaml")
+        return configuration
+    }
+
+    private func refusal(_ yaml: String) -> String {
+        do {
+            _ = try configuration(yaml)
+            return "accepted"
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test func upstreamsTakeANameAURLAndOptionallyAPrefixAndProvider() throws {
+        let loaded = try configuration("""
+            upstream: https://api.openai.com/v1
+            upstreams:
+              - name: anthropic
+                url: https://api.anthropic.com/v1/
+              - name: eu
+                url: https://gateway.example.eu/openai/v1
+                provider: openai
+                prefix: /openai-eu
+            """)
+        #expect(loaded.routes == [
+            Upstream(name: "default", url: "https://api.openai.com/v1", provider: "openai", prefix: ""),
+            Upstream(name: "anthropic", url: "https://api.anthropic.com/v1", provider: "anthropic", prefix: "/anthropic"),
+            Upstream(name: "eu", url: "https://gateway.example.eu/openai/v1", provider: "openai", prefix: "/openai-eu"),
+        ])
+        #expect(AgentConfiguration.route("/v1/chat/completions", in: loaded.routes)! == (0, 0))
+        #expect(AgentConfiguration.route("/anthropic/v1/messages", in: loaded.routes)! == (1, 10))
+        #expect(AgentConfiguration.route("/openai-eu/v1/models", in: loaded.routes)! == (2, 10))
+        #expect(AgentConfiguration.route("/anthropic/v2/messages", in: loaded.routes) == nil)
+        #expect(AgentConfiguration.route("/api/v1/rates", in: loaded.routes) == nil)
+    }
+
+    @Test func badUpstreamsAreRefusedWithTheirLineAndReason() {
+        #expect(refusal("upstreams:\n  - url: https://a.example/v1\n")
+                == "An upstream (errwatch.yaml line 2) needs a name of letters, digits, '-', '_' or '.', such as anthropic.")
+        #expect(refusal("upstreams:\n  - name: default\n    url: https://a.example/v1\n")
+                == "The name of upstream 'default' (errwatch.yaml line 2) is taken (by another upstream, or 'default' by the upstream setting); give each its own.")
+        #expect(refusal("upstreams:\n  - name: a\n    url: ftp://a.example\n")
+                == "Invalid url 'ftp://a.example' of upstream 'a' (errwatch.yaml line 2); give an http or https base URL such as https://api.anthropic.com/v1.")
+        #expect(refusal("upstreams:\n  - name: a\n    url: https://a.example/v1\n    prefix: /api\n")
+                == "Invalid prefix '/api' of upstream 'a' (errwatch.yaml line 2); give a path such as /a (apps then call /a/v1/…), not one of the agent's own (/v1, /api, /metrics).")
+        #expect(refusal("upstreams:\n  - name: a\n    url: https://a.example/v1\n    prefix: /x/../y\n").hasPrefix("Invalid prefix '/x/../y'"))
+        #expect(refusal("upstreams:\n  - name: a\n    url: https://a.example/v1\n  - name: b\n    url: https://b.example/v1\n    prefix: /a\n")
+                == "The prefix '/a' of upstream 'b' (errwatch.yaml line 4) is also upstream 'a''s; give each its own.")
+        #expect(refusal("upstreams:\n  - name: a\n    url: https://a.example/v1\n    weight: 2\n")
+                == "Unknown key 'weight' in upstream 'a' (errwatch.yaml line 2); an upstream takes name, url, provider, prefix.")
     }
 }

@@ -186,7 +186,7 @@ let sample = """
         let result = await errwatch(["errors", "--db", db, "--type", "rate_limit_error", "--format", "json"], now: now)
         #expect(result.stdout == """
             [
-              {"ts": "2026-11-25T23:20:00.000Z", "app": "chat", "endpoint": "chat/completions", "model": "gpt-4o", "status": 429, "type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit, key sk-***5678", "retryable": true, "attempt": 0, "latency_ms": null, "request_id": "req_1", "time_to_headers_ms": null, "provider_type": "", "provider_code": "", "fault": "provider", "retry_after_ms": null, "provider": "", "host": "web-1"}
+              {"ts": "2026-11-25T23:20:00.000Z", "app": "chat", "endpoint": "chat/completions", "model": "gpt-4o", "status": 429, "type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit, key sk-***5678", "retryable": true, "attempt": 0, "latency_ms": null, "request_id": "req_1", "time_to_headers_ms": null, "provider_type": "", "provider_code": "", "fault": "provider", "retry_after_ms": null, "upstream": "", "provider": "", "host": "web-1"}
             ]
 
             """)
@@ -197,8 +197,8 @@ let sample = """
     @Test func errorsAsCSVWithFormulasNeutralised() async throws {
         defer { workspace.cleanup() }
         let result = await errwatch(["errors", "--db", db, "--status", "0", "--format", "csv"], now: now)
-        #expect(result.stdout == "ts,app,endpoint,model,status,type,code,message,retryable,attempt,latency_ms,request_id,time_to_headers_ms,provider_type,provider_code,fault,retry_after_ms,provider,host\r\n"
-            + "2026-11-25T23:50:00.000Z,batch,embeddings,text-embedding-3-small,,timeout_error,,\"'=HYPERLINK(\"\"http://x\"\"), no response\",true,0,,,,,,network,,,web-1\r\n")
+        #expect(result.stdout == "ts,app,endpoint,model,status,type,code,message,retryable,attempt,latency_ms,request_id,time_to_headers_ms,provider_type,provider_code,fault,retry_after_ms,upstream,provider,host\r\n"
+            + "2026-11-25T23:50:00.000Z,batch,embeddings,text-embedding-3-small,,timeout_error,,\"'=HYPERLINK(\"\"http://x\"\"), no response\",true,0,,,,,,network,,,,web-1\r\n")
     }
 
     @Test func errorsPagesWithACursor() async throws {
@@ -262,7 +262,7 @@ let sample = """
         defer { workspace.cleanup() }
         let badBy = await errwatch(["rates", "--db", db, "--by", "region"], now: now)
         #expect(badBy.exitCode == 64)
-        #expect(badBy.stderr.hasPrefix("Error: Unknown dimension 'region'; group by any of: app, endpoint, model, provider, host, status, type, code, fault.\n"))
+        #expect(badBy.stderr.hasPrefix("Error: Unknown dimension 'region'; group by any of: app, endpoint, model, upstream, provider, host, status, type, code, fault.\n"))
         // The command's own usage, not the root's.
         #expect(badBy.stderr.contains("Usage: errwatch rates"), "\(badBy.stderr)")
         let badSince = await errwatch(["errors", "--db", db, "--since", "yesterday"], now: now)

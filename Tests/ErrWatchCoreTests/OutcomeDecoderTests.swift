@@ -64,7 +64,7 @@ import Testing
         (#"{"ts":1795647600,"status":200}"#, "'ts' 1795647600 is before 2000; send milliseconds since 1970, not seconds"),
         (#"{"ts":"yesterday","status":200}"#, "'ts' is 'yesterday', not an ISO-8601 time such as 2026-11-25T10:00:00.000Z"),
         (#"{"ts":1895647600000,"status":200}"#, "'ts' 2030-01-26T08:46:40.000Z is more than a day in the future"),
-        (#"{"ts":1795647600000,"status":200,"colour":"red"}"#, "unknown field 'colour'; known fields: app, attempt, body, chunks, code, count, endpoint, final, host, latency_ms, message, model, provider, provider_code, provider_type, request_id, retry_after_ms, retryable, status, streamed, time_to_first_token_ms, time_to_headers_ms, ts, type"),
+        (#"{"ts":1795647600000,"status":200,"colour":"red"}"#, "unknown field 'colour'; known fields: app, attempt, body, chunks, code, count, endpoint, final, host, latency_ms, message, model, provider, provider_code, provider_type, request_id, retry_after_ms, retryable, status, streamed, time_to_first_token_ms, time_to_headers_ms, ts, type, upstream"),
         (#"{"ts":1795647600000,"status":500,"count":3}"#, "'count' greater than 1 is for aggregated successes; send each error as its own line"),
         (#"{"ts":1795647600000,"status":200,"message":"fine"}"#, "a success (status 200, no 'type') cannot carry 'code', 'message' or 'body'; add 'type' to record an error"),
         (#"{"ts":1795647600000,"status":200,"streamed":"yes"}"#, "'streamed' must be true or false, got a string"),
@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func rejectsUnknownDimensionsNamingTheKnownOnes() {
-        #expect(throws: ErrWatchError(.invalidArgument, "Unknown dimension 'region'; group by any of: app, endpoint, model, provider, host, status, type, code, fault.")) {
+        #expect(throws: ErrWatchError(.invalidArgument, "Unknown dimension 'region'; group by any of: app, endpoint, model, upstream, provider, host, status, type, code, fault.")) {
             try Dimension.parseList("model,region")
         }
     }

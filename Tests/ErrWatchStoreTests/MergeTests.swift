@@ -207,19 +207,31 @@ import Testing
         let runner = Task.detached { await writer.run() }
         let fleet = try Store.open(path: workspace.path("fleet.db"))
         let outcomes = traffic(hours: 24, end: midnight, seed: 10)
-        let done = Mutex(false)
+        let done = LockedValue(false)
         let feeder = Task.detached {
+            defer { done.withLock { $0 = true } }
             for (index, outcome) in outcomes.enumerated() {
                 writer.submit(outcome)
                 if index % 5 == 0 { try await Task.sleep(for: .milliseconds(5)) }
             }
-            done.withLock { $0 = true }
         }
-        // Merged again and again while the agent writes: each merge a consistent snapshot.
-        var merges = 0
-        while !done.withLock({ $0 }) {
-            _ = try fleet.merge(from: workspace.path("a.db"), now: midnight)
-            merges += 1
+        // Merged again and again while the agent writes: each merge a consistent snapshot. The
+        // loop blocks its thread, so it runs on one of its own, never on the cooperative pool the
+        // writer and the feeder need.
+        let sourcePath = workspace.path("a.db")
+        let merges = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+            DispatchQueue.global().async {
+                var merges = 0
+                do {
+                    while !done.withLock({ $0 }) {
+                        _ = try fleet.merge(from: sourcePath, now: midnight)
+                        merges += 1
+                    }
+                    continuation.resume(returning: merges)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         }
         try await feeder.value
         await writer.flush()

@@ -56,14 +56,14 @@ public struct TLSFixture: Sendable {
     }
 }
 
-/// A value behind a lock, for what a test process makes once.
-final class LockedValue<Value>: @unchecked Sendable {
+/// A value behind a lock, shared by reference between tasks and threads of one test.
+public final class LockedValue<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
 
-    init(_ value: Value) { self.value = value }
+    public init(_ value: Value) { self.value = value }
 
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

@@ -9,7 +9,7 @@ import NIOCore
 /// A query string checked against the parameters a route takes, so a misspelt parameter is
 /// an error that names it rather than a filter silently not applied.
 struct QueryParameters {
-    static let filterNames = ["since", "until", "app", "endpoint", "model", "provider", "host", "status", "type", "code", "fault"]
+    static let filterNames = ["since", "until", "app", "endpoint", "model", "upstream", "provider", "host", "status", "type", "code", "fault"]
     private let values: [String: String]
 
     init(_ request: Request, allowed: [String]) throws {
@@ -46,6 +46,7 @@ struct QueryParameters {
         parameters.app = values["app"]
         parameters.endpoint = values["endpoint"]
         parameters.model = values["model"]
+        parameters.upstream = values["upstream"]
         parameters.provider = values["provider"]
         parameters.host = values["host"]
         parameters.status = values["status"]

@@ -12,8 +12,11 @@ import Hummingbird
 /// - a write to `/api/` must be JSON or NDJSON: a cross-site form or `text/plain` post, which
 ///   browsers send without asking, is refused.
 ///
-/// The proxy at `/v1/` is left alone: it forwards the app's own request, with the app's own key.
+/// The proxy at `/v1/` (and each upstream's prefix) is left alone: it forwards the app's own
+/// request, with the app's own key.
 struct RequestOriginMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The upstreams, whose paths are the proxy's.
+    var routes: [Upstream] = []
     /// Whether the agent listens on loopback only.
     let loopbackOnly: Bool
     /// Host names accepted besides loopback ones, lower-cased, without port.
@@ -25,7 +28,7 @@ struct RequestOriginMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard !path.hasPrefix("/v1/") else { return try await next(request, context) }
+        guard AgentConfiguration.route(path, in: routes) == nil else { return try await next(request, context) }
         let host = request.head.authority.map(Self.hostName) ?? ""
         if loopbackOnly, !AgentConfiguration.isLoopbackName(host), !allowedHosts.contains(host) {
             throw APIError(status: .forbidden, type: .permission, code: "host_not_allowed",

@@ -24,6 +24,8 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var database: String?
     /// The app name recorded for proxied calls that do not name one (`x-errwatch-app`).
     public var app = "default"
+    /// More upstreams, each under its own path prefix (the file's `upstreams` list); see ``routes``.
+    public var upstreams: [Upstream] = []
     /// The provider recorded for calls to ``upstream``; nil derives it from the upstream's host
     /// (``Provider/name(host:)``: `api.openai.com` is `openai`).
     public var provider: String?
@@ -146,7 +148,7 @@ public struct AgentConfiguration: Sendable, Hashable {
     ]
 
     /// The keys only a configuration file holds: lists, not single values.
-    public static let fileKeys = ["notifiers", "rules", "digests"]
+    public static let fileKeys = ["upstreams", "notifiers", "rules", "digests"]
 
     /// Sets `key` from its text; `origin` names where it came from in error messages.
     public mutating func set(_ key: String, to text: String, origin: String) throws(ErrWatchError) {
@@ -311,6 +313,7 @@ public struct AgentConfiguration: Sendable, Hashable {
             }
             try set(key, to: value, origin: "\(path) line \(line)")
         }
+        if let node = lists["upstreams"] { try applyUpstreams(node, path: path) }
         // Notifiers before rules, wherever they stand in the file: rules name them.
         if let node = lists["notifiers"] { try alerts.applyNotifiers(node, path: path) }
         if let node = lists["rules"] { try alerts.applyRules(node, path: path) }

@@ -280,6 +280,7 @@ public struct AlertsConfiguration: Sendable, Hashable {
             case .app: scope.apps = values
             case .endpoint: scope.endpoints = values
             case .model: scope.models = values
+            case .upstream: scope.upstreams = values
             case .provider: scope.providers = values
             case .host: scope.hosts = values
             case .type: scope.types = values
@@ -332,11 +333,11 @@ public struct AlertsConfiguration: Sendable, Hashable {
         case .burnRate:
             break
         case .hanging:
-            // Before a response only the call's side is known (app, endpoint, model, provider, host).
+            // Before a response only the call's side is known (app, endpoint, model, upstream, provider, host).
             let known = Set(ErrWatchCore.Dimension.callSide)
             if let other = rule.groupBy.first(where: { !known.contains($0) }) ?? rule.scope.conditions.map(\.0).first(where: { !known.contains($0) }) {
                 throw ErrWatchError(.configuration,
-                    "The hanging \(origin) uses \(other.rawValue), which a call in flight does not have yet; group and filter by app, endpoint, model, provider or host.")
+                    "The hanging \(origin) uses \(other.rawValue), which a call in flight does not have yet; group and filter by app, endpoint, model, upstream, provider or host.")
             }
         }
     }

@@ -30,7 +30,7 @@ struct OutcomeSink: Sendable {
     func begin(_ call: inout ProxyCall) {
         call.inflight = inflight.begin(InflightCall(
             startedAt: call.info.startedAt, app: call.info.app, endpoint: call.info.endpoint, model: call.info.fields.model,
-            provider: call.info.provider, host: hostName, streaming: call.info.fields.stream))
+            upstream: call.info.upstream, provider: call.info.provider, host: hostName, streaming: call.info.fields.stream))
     }
 
     /// Records the outcome of a proxied call, which is then no longer under way.

@@ -81,7 +81,7 @@ struct ProxyCall: Sendable {
         self.keepAlive = keepAlive
         self.timeoutMs = timeoutMs ?? (call.fields.stream ? configuration.streamTimeoutMs : configuration.timeoutMs)
         silenceMs = configuration.streamTimeoutMs
-        upstream = configuration.upstream
+        upstream = call.upstreamURL
     }
 
     /// What the request said, learned after it left (a streamed body's model, read from its

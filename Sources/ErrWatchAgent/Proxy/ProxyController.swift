@@ -26,26 +26,35 @@ struct ProxyController<Context: RequestContext>: Sendable {
     let now: @Sendable () -> Int64
     let logger: Logger
 
+    /// The upstreams, the default first (``AgentConfiguration/routes``).
+    var routes: [Upstream] { configuration.routes }
+
     func addRoutes(to router: Router<Context>) {
-        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
-            router.on("/v1/**", method: method) { request, context in try await proxy(request, context: context) }
+        for prefix in routes.map(\.prefix) {
+            for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
+                router.on(RouterPath(prefix + "/v1/**"), method: method) { request, context in try await proxy(request, context: context) }
+            }
         }
     }
 
     func proxy(_ request: Request, context: Context) async throws -> Response {
         let started = NIODeadline.now()
         let startedAt = now()
-        let path = request.uri.path
+        let full = request.uri.path
+        let routes = self.routes
+        // Only paths under an upstream's prefix and /v1/ are routed here.
+        let (route, prefixLength) = AgentConfiguration.route(full, in: routes) ?? (0, 0)
+        let path = String(full.dropFirst(prefixLength))
         // A `..` segment would climb out of the upstream's /v1: refused, and not recorded,
         // since it is no API call.
-        if let reason = ProxyHeaders.unsafePathReason(request.uri.path) {
-            throw APIError.invalidRequest("invalid_path", "The path \(RecordedText.dimension(path)) is not forwarded: \(reason); send the API path in its plain form.")
+        if let reason = ProxyHeaders.unsafePathReason(path) {
+            throw APIError.invalidRequest("invalid_path", "The path \(RecordedText.dimension(full)) is not forwarded: \(reason); send the API path in its plain form.")
         }
         let remainder = path.dropFirst(3)  // "/v1"
-        let url = configuration.upstream + remainder + (request.uri.query.map { "?" + $0 } ?? "")
+        let url = routes[route].url + remainder + (request.uri.query.map { "?" + $0 } ?? "")
         var call = CallInfo(startedAt: startedAt, appHeader: request.headers[ProxyHeaders.app],
                             retryHeader: request.headers[ProxyHeaders.retryCount], endpoint: Endpoint.normalize(path),
-                            configuration: configuration)
+                            route: route, routes: routes, configuration: configuration)
         call.started = started
 
         var upstream = HTTPClientRequest(url: url)

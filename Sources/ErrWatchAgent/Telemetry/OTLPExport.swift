@@ -25,8 +25,11 @@ final class OTLPExport: Sendable {
     private let factory: any MetricsFactory
     private let errorLog: Logger
     private let alertLog: Logger
+    /// The default upstream's provider and host: for outcomes that name none (ingested ones).
     private let provider: String
     private let server: String
+    /// Each upstream's host (`server.address`), by its name.
+    private let servers: [String: String]
     private let instruments = Mutex(Instruments())
     private let writerDrops = Mutex(0)
 
@@ -47,9 +50,9 @@ final class OTLPExport: Sendable {
     static let duration = "gen_ai.client.operation.duration"
     static let timeToFirstChunk = "gen_ai.client.operation.time_to_first_chunk"
 
-    /// The export `settings` describe, for calls to `upstream`; nil when no endpoint is set.
-    /// Failures of the exporters are logged to `logger` and counted in `metrics`.
-    init?(settings: AgentConfiguration.OTLPSettings, upstream: String, metrics: AgentMetrics, logger: Logger) throws {
+    /// The export `settings` describe, for calls to `routes` (the default upstream first); nil
+    /// when no endpoint is set. Failures of the exporters are logged to `logger` and counted in `metrics`.
+    init?(settings: AgentConfiguration.OTLPSettings, routes: [Upstream], metrics: AgentMetrics, logger: Logger) throws {
         guard let endpoint = settings.endpoint else { return nil }
         let dropped = Dropped(metrics: metrics, logger: logger)
         var configuration = OTel.Configuration.default
@@ -75,8 +78,9 @@ final class OTLPExport: Sendable {
         errorLog = Logger(label: "errwatch.errors", factory: logFactory)
         alertLog = Logger(label: "errwatch.alerts", factory: logFactory)
         services = [metricsService, logsService]
-        server = Provider.host(ofURL: upstream)
-        provider = Provider.name(host: server)
+        servers = Dictionary(routes.map { ($0.name, Provider.host(ofURL: $0.url)) }) { first, _ in first }
+        server = Provider.host(ofURL: routes[0].url)
+        provider = routes[0].provider
         Self.kept.withLock { $0.append(self) }
     }
 
@@ -89,7 +93,9 @@ final class OTLPExport: Sendable {
     /// recording path: sums under a lock, a log record queued, no I/O.
     func observe(_ outcome: CallOutcome) {
         let operation = Provider.operation(endpoint: outcome.endpoint)
-        var attributes = [("gen_ai.operation.name", operation), ("gen_ai.provider.name", outcome.provider.isEmpty ? provider : outcome.provider),
+        let provider = outcome.provider.isEmpty ? self.provider : outcome.provider
+        let server = servers[outcome.upstream] ?? self.server
+        var attributes = [("gen_ai.operation.name", operation), ("gen_ai.provider.name", provider),
                           ("gen_ai.request.model", outcome.model), ("server.address", server), ("errwatch.app", outcome.app)]
         if let error = outcome.error { attributes += [("error.type", error.type.rawValue), ("errwatch.error.code", error.code)] }
         // An aggregated record stands for `count` calls: each is observed (up to a bound, past

@@ -188,6 +188,7 @@ public struct RuleScope: Sendable, Hashable {
     public var apps: [String] = []
     public var endpoints: [String] = []
     public var models: [String] = []
+    public var upstreams: [String] = []
     public var providers: [String] = []
     public var hosts: [String] = []
     public var statuses: [Int] = []
@@ -202,7 +203,8 @@ public struct RuleScope: Sendable, Hashable {
     /// The conditions on the calls only (``Dimension/callSide``), without those on the errors.
     public var callSide: RuleScope {
         var scope = RuleScope()
-        (scope.apps, scope.endpoints, scope.models, scope.providers, scope.hosts) = (apps, endpoints, models, providers, hosts)
+        (scope.apps, scope.endpoints, scope.models) = (apps, endpoints, models)
+        (scope.upstreams, scope.providers, scope.hosts) = (upstreams, providers, hosts)
         return scope
     }
 
@@ -213,7 +215,7 @@ public struct RuleScope: Sendable, Hashable {
 
     /// The conditions as `dimension: values`, for printing.
     public var conditions: [(Dimension, [String])] {
-        [(.app, apps), (.endpoint, endpoints), (.model, models), (.provider, providers), (.host, hosts), (.status, StatusPattern.tokens(statuses)),
+        [(.app, apps), (.endpoint, endpoints), (.model, models), (.upstream, upstreams), (.provider, providers), (.host, hosts), (.status, StatusPattern.tokens(statuses)),
          (.type, types), (.code, codes), (.fault, faults)].filter { !$0.1.isEmpty }
     }
 }

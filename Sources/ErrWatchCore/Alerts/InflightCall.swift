@@ -7,15 +7,18 @@ public struct InflightCall: Sendable, Hashable {
     public var endpoint: String
     /// Empty until the request body has been read.
     public var model: String
+    public var upstream: String
     public var provider: String
     public var host: String
     public var streaming: Bool
 
-    public init(startedAt: Int64, app: String, endpoint: String, model: String, provider: String = "", host: String = "", streaming: Bool) {
+    public init(startedAt: Int64, app: String, endpoint: String, model: String, upstream: String = "", provider: String = "", host: String = "",
+                streaming: Bool) {
         self.startedAt = startedAt
         self.app = app
         self.endpoint = endpoint
         self.model = model
+        self.upstream = upstream
         self.provider = provider
         self.host = host
         self.streaming = streaming
@@ -23,6 +26,6 @@ public struct InflightCall: Sendable, Hashable {
 
     /// Its series as far as it is known: no status, type or code yet.
     public var series: SeriesDimensions {
-        SeriesDimensions(app: app, endpoint: endpoint, model: model, provider: provider, host: host, status: 0, type: "", code: "")
+        SeriesDimensions(app: app, endpoint: endpoint, model: model, upstream: upstream, provider: provider, host: host, status: 0, type: "", code: "")
     }
 }

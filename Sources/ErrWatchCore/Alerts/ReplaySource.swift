@@ -12,10 +12,11 @@ public final class ReplaySource: AlertCountSource {
         public var firstToken: [Int64]
 
         /// A row with every field given.
-        public init(bucket: Int64, app: String, endpoint: String, model: String, provider: String = "", host: String = "",
+        public init(bucket: Int64, app: String, endpoint: String, model: String, upstream: String = "", provider: String = "", host: String = "",
                     status: Int, type: String, code: String, calls: Int64, latency: [Int64] = [], firstToken: [Int64] = []) {
             self.bucket = bucket
-            series = SeriesDimensions(app: app, endpoint: endpoint, model: model, provider: provider, host: host, status: status, type: type, code: code)
+            series = SeriesDimensions(app: app, endpoint: endpoint, model: model, upstream: upstream, provider: provider, host: host,
+                                      status: status, type: type, code: code)
             self.calls = calls
             self.latency = latency
             self.firstToken = firstToken

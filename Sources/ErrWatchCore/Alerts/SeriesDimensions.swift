@@ -4,6 +4,8 @@ public struct SeriesDimensions: Sendable, Hashable {
     public var app: String
     public var endpoint: String
     public var model: String
+    /// The upstream the calls went to (the agent's name for it); empty when unknown.
+    public var upstream: String
     /// The provider called (``Provider``); empty when unknown.
     public var provider: String
     /// The name of the agent that recorded the calls; empty when unknown.
@@ -14,10 +16,12 @@ public struct SeriesDimensions: Sendable, Hashable {
     public var code: String
 
     /// A series with every dimension given.
-    public init(app: String, endpoint: String, model: String, provider: String = "", host: String = "", status: Int, type: String, code: String) {
+    public init(app: String, endpoint: String, model: String, upstream: String = "", provider: String = "", host: String = "",
+                status: Int, type: String, code: String) {
         self.app = app
         self.endpoint = endpoint
         self.model = model
+        self.upstream = upstream
         self.provider = provider
         self.host = host
         self.status = status
@@ -35,6 +39,7 @@ public struct SeriesDimensions: Sendable, Hashable {
         mixed = Self.mix(mixed, app)
         mixed = Self.mix(mixed, endpoint)
         mixed = Self.mix(mixed, model)
+        mixed = Self.mix(mixed, upstream)
         mixed = Self.mix(mixed, provider)
         mixed = Self.mix(mixed, host)
         mixed = Self.mix(mixed, type)
@@ -63,6 +68,7 @@ public struct SeriesDimensions: Sendable, Hashable {
         case .app: app
         case .endpoint: endpoint
         case .model: model
+        case .upstream: upstream
         case .provider: provider
         case .host: host
         case .status: String(status)
@@ -74,12 +80,13 @@ public struct SeriesDimensions: Sendable, Hashable {
 }
 
 extension RuleScope {
-    /// Whether calls of `series` are among the calls the scope looks at (app, endpoint, model,
-    /// provider, host). `endpoints` must be normalised already (``normalized``).
+    /// Whether calls of `series` are among the calls the scope looks at (``Dimension/callSide``).
+    /// `endpoints` must be normalised already (``normalized``).
     public func admitsCalls(of series: SeriesDimensions) -> Bool {
         (apps.isEmpty || apps.contains(series.app))
             && (endpoints.isEmpty || endpoints.contains(series.endpoint))
             && (models.isEmpty || models.contains(series.model))
+            && (upstreams.isEmpty || upstreams.contains(series.upstream))
             && (providers.isEmpty || providers.contains(series.provider))
             && (hosts.isEmpty || hosts.contains(series.host))
     }

@@ -20,7 +20,10 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
 
     struct Shared: Sendable {
         let configuration: AgentConfiguration
-        let pools: UpstreamPools
+        /// The upstreams (``AgentConfiguration/routes``) and, for each, its connection pools;
+        /// nil for one the fast path cannot reach (the router's proxy serves it).
+        let routes: [Upstream]
+        let pools: [UpstreamPools?]
         let sink: OutcomeSink
         let rateLimits: RateLimitTracker
         let now: @Sendable () -> Int64
@@ -96,8 +99,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     /// The call to proxy on the fast path, or nil to leave the request to the router.
     private func fastPathCall(_ request: HTTPRequestHead, at now: NIODeadline) -> CallInfo? {
         let full = request.uri
-        guard full.hasPrefix("/v1/"), request.version == .http1_1 || request.version == .http1_0 else { return nil }
-        let path = full.split(separator: "?", maxSplits: 1).first.map(String.init) ?? full
+        guard request.version == .http1_1 || request.version == .http1_0,
+              let (route, prefixLength) = AgentConfiguration.route(full, in: shared.routes), shared.pools[route] != nil
+        else { return nil }
+        let routed = prefixLength == 0 ? full : String(full.dropFirst(prefixLength))
+        let path = routed.split(separator: "?", maxSplits: 1).first.map(String.init) ?? routed
         // An unsafe path goes to the router, which refuses it with the reason.
         guard ProxyHeaders.unsafePathReason(path) == nil else { return nil }
         let length = request.headers.first(name: "content-length").flatMap { Int64($0) }
@@ -113,12 +119,17 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         }
         return CallInfo(startedAt: shared.now(), started: now, appHeader: request.headers.first(name: ProxyHeaders.app.rawName),
                         retryHeader: request.headers.first(name: ProxyHeaders.retryCount.rawName), endpoint: endpoint(path),
-                        configuration: shared.configuration)
+                        route: route, routes: shared.routes, configuration: shared.configuration)
     }
 
     /// The last path seen on this connection and its route: an app calls the same few routes
     /// over and over.
     private var lastRoute: (path: String, endpoint: String)?
+
+    /// How many characters of the request's path are its upstream's prefix (before `/v1/`).
+    private func prefixLength(of exchange: Exchange) -> Int {
+        shared.routes[exchange.call.info.route].prefix.utf8.count
+    }
 
     private func endpoint(_ path: String) -> String {
         if let lastRoute, lastRoute.path == path { return lastRoute.endpoint }
@@ -128,7 +139,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     }
 
     private func send(_ request: HTTPRequestHead, body: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
-        let target = shared.pools.target
+        let pools = shared.pools[exchange.call.info.route]!
+        let target = pools.target
         // One copy of the headers, the filtering included.
         var headers = NIOHTTP1.HTTPHeaders()
         headers.reserveCapacity(request.headers.count + 2)
@@ -145,8 +157,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             headers.add(name: "content-length", value: String(body.readableBytes))
         }
         let upstream = HTTPRequestHead(version: .http1_1, method: request.method,
-                                       uri: target.basePath + request.uri.dropFirst(3), headers: headers)
-        let poolBound = NIOLoopBound(shared.pools.pool(for: context.eventLoop), eventLoop: context.eventLoop)
+                                       uri: target.basePath + request.uri.dropFirst(prefixLength(of: exchange) + 3), headers: headers)
+        let poolBound = NIOLoopBound(pools.pool(for: context.eventLoop), eventLoop: context.eventLoop)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
         poolBound.value.acquire(connectTimeout: .seconds(10)).whenComplete { result in
@@ -223,7 +235,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             if let outcome = exchange.call.responseEnd(at: now) { shared.sink.record(outcome, of: exchange.call) }
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
-                shared.pools.pool(for: context.eventLoop).release(connection)
+                shared.pools[exchange.call.info.route]!.pool(for: context.eventLoop).release(connection)
             }
             finish(exchange, context: context)
         }
