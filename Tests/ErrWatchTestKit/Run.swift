@@ -29,6 +29,17 @@ public enum Run {
         return (process.terminationStatus, text)
     }
 
+    /// ``program(_:_:environment:directory:input:)`` on a thread of its own, so that waiting for
+    /// the program never holds a thread of the cooperative pool the rest of the suite runs on.
+    public static func detached(_ program: String, _ arguments: [String], environment: [String: String] = ["PATH": "/usr/bin:/bin"],
+                                input: [UInt8] = []) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try Run.program(program, arguments, environment: environment, input: input) })
+            }
+        }
+    }
+
     /// A program a test needs, found on `PATH` (then in /usr/sbin and /sbin, where Debian puts
     /// some); when it is missing, an error in one sentence naming the Debian package that has
     /// it and `bash .ci/run`, which installs everything the suite uses.
