@@ -1,8 +1,9 @@
 -- errwatch schema, version 10: the upstream a call went to (the agent's name for it), the
 -- provider that is, and the host that recorded the call, as dimensions of every series and error
 -- row, so that one agent may front several upstreams and a merged file hold a whole fleet
--- (`errwatch merge`). Rows from before this version have all three empty: unknown. The series table is rebuilt (its unique key grows); ids are kept, so the count
--- tables that refer to them are untouched.
+-- (`errwatch merge`). Rows from before this version have all three empty: unknown. The series
+-- table is rebuilt (its unique key grows); ids are kept, so the count tables that refer to them
+-- are untouched.
 
 CREATE TABLE series_v10 (
     id          INTEGER PRIMARY KEY,

@@ -197,17 +197,16 @@ extension Store {
         let histogram = latency ? (latencyColumns + firstTokenColumns).map { ", c.\($0)" }.joined() : ""
         return try writer.read { db in
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT c.bucket, s.app, s.endpoint, s.model, s.status, s.type, s.code, c.calls, s.upstream, s.provider, s.host\(histogram)
+                SELECT c.bucket, c.calls, \(SeriesDimensions.columns(of: "s"))\(histogram)
                 FROM call_counts c JOIN series s ON s.id = c.series
                 WHERE c.bucket >= ? AND c.bucket < ?
                 """, arguments: [since, until])
+            let histograms = 2 + SeriesDimensions.columnCount
             var rows: [ReplaySource.Row] = []
             while let row = try cursor.next() {
-                rows.append(ReplaySource.Row(bucket: row[0], app: row[1], endpoint: row[2], model: row[3],
-                                             upstream: row[8], provider: row[9], host: row[10], status: row[4],
-                                             type: row[5], code: row[6], calls: row[7],
-                                             latency: latency ? latencyColumns.indices.map { row[11 + $0] } : [],
-                                             firstToken: latency ? firstTokenColumns.indices.map { row[11 + latencyColumns.count + $0] } : []))
+                rows.append(ReplaySource.Row(bucket: row[0], series: SeriesDimensions(row, at: 2), calls: row[1],
+                                             latency: latency ? latencyColumns.indices.map { row[histograms + $0] } : [],
+                                             firstToken: latency ? firstTokenColumns.indices.map { row[histograms + latencyColumns.count + $0] } : []))
             }
             return rows
         }

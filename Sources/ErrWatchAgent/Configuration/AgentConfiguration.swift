@@ -150,6 +150,15 @@ public struct AgentConfiguration: Sendable, Hashable {
     /// The keys only a configuration file holds: lists, not single values.
     public static let fileKeys = ["upstreams", "notifiers", "rules", "digests"]
 
+    /// An http or https base URL without its trailing slash; nil when `text` is not one.
+    static func baseURL(_ text: String) -> String? {
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else { return nil }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    /// Whether `text` may be recorded as a name (an app, a provider, a host): 1 to 200 characters.
+    static func isName(_ text: String) -> Bool { !text.isEmpty && text.count <= OutcomeDecoder.maxNameLength }
+
     /// Sets `key` from its text; `origin` names where it came from in error messages.
     public mutating func set(_ key: String, to text: String, origin: String) throws(ErrWatchError) {
         func invalid(_ what: String) -> ErrWatchError {
@@ -165,10 +174,8 @@ public struct AgentConfiguration: Sendable, Hashable {
             self.host = host
             self.port = port
         case "upstream":
-            guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-                throw invalid("give an http or https base URL such as https://api.ofox.ai/v1")
-            }
-            upstream = text.hasSuffix("/") ? String(text.dropLast()) : text
+            guard let base = Self.baseURL(text) else { throw invalid("give an http or https base URL such as https://api.ofox.ai/v1") }
+            upstream = base
         case "tls_ca_file":
             let certificates: [NIOSSLCertificate]
             do {
@@ -184,7 +191,7 @@ public struct AgentConfiguration: Sendable, Hashable {
             guard !text.isEmpty else { throw invalid("give a file path") }
             database = text
         case "app", "provider", "host_name":
-            guard !text.isEmpty, text.count <= OutcomeDecoder.maxNameLength else { throw invalid("give a name of 1 to 200 characters") }
+            guard Self.isName(text) else { throw invalid("give a name of 1 to \(OutcomeDecoder.maxNameLength) characters") }
             switch key {
             case "app": app = text
             case "provider": provider = text

@@ -58,7 +58,7 @@ extension AgentConfiguration {
         for item in try AlertsConfiguration.sequence(node, what: "upstreams", path: path) {
             let fields = try AlertsConfiguration.mapping(item, what: "an upstream", path: path)
             let line = AlertsConfiguration.line(item)
-            guard let name = fields["name"]?.text, !name.isEmpty, name.count <= OutcomeDecoder.maxNameLength,
+            guard let name = fields["name"]?.text, Self.isName(name),
                   name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
             else {
                 throw ErrWatchError(.configuration,
@@ -71,10 +71,9 @@ extension AgentConfiguration {
             if let unknown = fields.keys.sorted().first(where: { !Upstream.keys.contains($0) }) {
                 throw ErrWatchError(.configuration, "Unknown key '\(unknown)' in \(origin); an upstream takes \(Upstream.keys.joined(separator: ", ")).")
             }
-            guard let text = fields["url"]?.text, let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            guard let base = (fields["url"]?.text).flatMap(Self.baseURL) else {
                 throw ErrWatchError(.configuration, "Invalid url '\(fields["url"]?.text ?? "")' of \(origin); give an http or https base URL such as https://api.anthropic.com/v1.")
             }
-            let base = text.hasSuffix("/") ? String(text.dropLast()) : text
             let prefix = fields["prefix"]?.text ?? "/" + name
             let segments = prefix.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
             guard prefix.hasPrefix("/"), !segments.isEmpty,
@@ -88,6 +87,9 @@ extension AgentConfiguration {
                 throw ErrWatchError(.configuration, "The prefix '\(prefix)' of \(origin) is also upstream '\(other.name)''s; give each its own.")
             }
             let provider = fields["provider"]?.text ?? Provider.name(host: Provider.host(ofURL: base))
+            guard Self.isName(provider) else {
+                throw ErrWatchError(.configuration, "Invalid provider '\(provider)' of \(origin); give a name of 1 to \(OutcomeDecoder.maxNameLength) characters.")
+            }
             upstreams.append(Upstream(name: name, url: base, provider: provider, prefix: prefix))
         }
     }

@@ -25,9 +25,19 @@ struct ProxyController<Context: RequestContext>: Sendable {
     let rateLimits: RateLimitTracker
     let now: @Sendable () -> Int64
     let logger: Logger
+    /// The upstreams, the default first (``AgentConfiguration/routes``), built once.
+    let routes: [Upstream]
 
-    /// The upstreams, the default first (``AgentConfiguration/routes``).
-    var routes: [Upstream] { configuration.routes }
+    init(client: HTTPClient, configuration: AgentConfiguration, sink: OutcomeSink, rateLimits: RateLimitTracker,
+         now: @escaping @Sendable () -> Int64, logger: Logger) {
+        self.client = client
+        self.configuration = configuration
+        self.sink = sink
+        self.rateLimits = rateLimits
+        self.now = now
+        self.logger = logger
+        routes = configuration.routes
+    }
 
     func addRoutes(to router: Router<Context>) {
         for prefix in routes.map(\.prefix) {
@@ -41,7 +51,6 @@ struct ProxyController<Context: RequestContext>: Sendable {
         let started = NIODeadline.now()
         let startedAt = now()
         let full = request.uri.path
-        let routes = self.routes
         // Only paths under an upstream's prefix and /v1/ are routed here.
         let (route, prefixLength) = AgentConfiguration.route(full, in: routes) ?? (0, 0)
         let path = String(full.dropFirst(prefixLength))

@@ -14,9 +14,15 @@ public final class ReplaySource: AlertCountSource {
         /// A row with every field given.
         public init(bucket: Int64, app: String, endpoint: String, model: String, upstream: String = "", provider: String = "", host: String = "",
                     status: Int, type: String, code: String, calls: Int64, latency: [Int64] = [], firstToken: [Int64] = []) {
+            self.init(bucket: bucket, series: SeriesDimensions(app: app, endpoint: endpoint, model: model, upstream: upstream, provider: provider,
+                                                               host: host, status: status, type: type, code: code),
+                      calls: calls, latency: latency, firstToken: firstToken)
+        }
+
+        /// A row of `series`.
+        public init(bucket: Int64, series: SeriesDimensions, calls: Int64, latency: [Int64] = [], firstToken: [Int64] = []) {
             self.bucket = bucket
-            series = SeriesDimensions(app: app, endpoint: endpoint, model: model, upstream: upstream, provider: provider, host: host,
-                                      status: status, type: type, code: code)
+            self.series = series
             self.calls = calls
             self.latency = latency
             self.firstToken = firstToken
