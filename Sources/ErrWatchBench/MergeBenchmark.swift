@@ -9,8 +9,9 @@ import GRDBSQLite
 /// `days` days is generated (as bench query does) and copied into `files` hosts' databases
 /// (each its own identity and host); `errwatch merge` then runs as its own process, once into a
 /// new file and once more over the same files (nothing new: the idempotent case). The baseline
-/// is bare SQLite copying the same error rows between the same files, attached, in one
-/// `INSERT … SELECT` per file: the floor of any merge.
+/// is bare SQLite moving the same rows (series, error rows, minute, hourly and daily counts)
+/// between the same files, attached, by `INSERT … SELECT`, one transaction per file: the floor
+/// of any merge.
 public struct MergeBenchmark: Sendable {
     /// The errwatch binary that merges.
     public var binary: String
@@ -46,6 +47,7 @@ public struct MergeBenchmark: Sendable {
             progress("copied it into \(files) hosts' files")
         }
         let sourceBytes = try sources.reduce(Int64(0)) { $0 + (try RetentionBenchmark.fileSize($1)) }
+        let countRows = try sources.reduce(0) { $0 + (try Self.countRows($1)) }
 
         let fleet = scratch.appendingPathComponent("fleet.db").path
         let first = try merge(into: fleet, sources)
@@ -60,18 +62,18 @@ public struct MergeBenchmark: Sendable {
 
         let baselinePath = scratch.appendingPathComponent("baseline.db").path
         let baseline = try await Measure.seconds { try Self.bareCopy(into: baselinePath, sources) }
-        progress(String(format: "bare SQLite copied the same rows in %.1f s", baseline))
+        progress(String(format: "bare SQLite moved the same rows (error and count rows) in %.1f s", baseline))
         let rate = { (seconds: Double) in Double(total) / max(seconds, 0.001) }
         return Report(
-            columns: ["run", "files", "error_rows", "seconds", "rows_per_s", "peak_rss_mib", "source_mib", "merged_mib", "vs_bare_sqlite"],
+            columns: ["run", "files", "error_rows", "source_count_rows", "seconds", "rows_per_s", "peak_rss_mib", "source_mib", "merged_mib", "vs_bare_sqlite"],
             rows: [
-                [.text("errwatch merge, new file"), .integer(Int64(files)), .integer(Int64(total)), .number(first.seconds, digits: 1),
+                [.text("errwatch merge, new file"), .integer(Int64(files)), .integer(Int64(total)), .integer(Int64(countRows)), .number(first.seconds, digits: 1),
                  .number(rate(first.seconds), digits: 0), .number(Double(first.peakKiB) / 1_024, digits: 0),
                  .number(Double(sourceBytes) / 1_048_576, digits: 0), .number(Double(fleetBytes) / 1_048_576, digits: 0),
                  .number(baseline / first.seconds, digits: 2)],
-                [.text("errwatch merge, again (nothing new)"), .integer(Int64(files)), .integer(0), .number(again.seconds, digits: 1),
+                [.text("errwatch merge, again (nothing new)"), .integer(Int64(files)), .integer(0), .integer(0), .number(again.seconds, digits: 1),
                  .null, .number(Double(again.peakKiB) / 1_024, digits: 0), .null, .null, .null],
-                [.text("bare SQLite INSERT … SELECT"), .integer(Int64(files)), .integer(Int64(total)), .number(baseline, digits: 1),
+                [.text("bare SQLite INSERT … SELECT"), .integer(Int64(files)), .integer(Int64(total)), .integer(Int64(countRows)), .number(baseline, digits: 1),
                  .number(rate(baseline), digits: 0), .null, .null, .null, .number(1, digits: 2)],
             ])
     }
@@ -89,6 +91,17 @@ public struct MergeBenchmark: Sendable {
         let store = try Store.open(path: path)
         defer { try? store.close() }
         return try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM error_events") ?? 0 }
+    }
+
+    /// Minute, hourly and daily count rows in the file at `path`.
+    private static func countRows(_ path: String) throws -> Int {
+        let store = try Store.open(path: path)
+        defer { try? store.close() }
+        return try store.writer.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM call_counts) + (SELECT count(*) FROM call_counts_hourly) + (SELECT count(*) FROM call_counts_daily)
+                """) ?? 0
+        }
     }
 
     /// Runs `errwatch merge` as its own process: its wall time and peak resident set.
@@ -111,8 +124,11 @@ public struct MergeBenchmark: Sendable {
         return (seconds, usage.ru_maxrss)
     }
 
-    /// The baseline: a fresh file with errwatch's schema, and each source's error rows copied
-    /// into it by SQLite alone.
+    /// The baseline: a fresh file with errwatch's schema, and each source's rows moved into it
+    /// by SQLite alone, one transaction per file: its series (ids shifted clear of the other
+    /// files', host set), its error rows, and its minute, hourly and daily count rows as they
+    /// are, by `INSERT … SELECT` of every column the schema has. The same rows a merge writes,
+    /// without matching series or adding to counts: the floor of any merge.
     static func bareCopy(into path: String, _ sources: [String]) throws {
         var db: OpaquePointer?
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else {
@@ -124,13 +140,32 @@ public struct MergeBenchmark: Sendable {
                 throw BenchFailure("Baseline SQL failed: \(String(cString: sqlite3_errmsg(db))).")
             }
         }
+        func columns(_ table: String) throws -> [String] {
+            var statement: OpaquePointer?
+            guard sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info('\(table)') ORDER BY cid", -1, &statement, nil) == SQLITE_OK else {
+                throw BenchFailure("Baseline SQL failed: \(String(cString: sqlite3_errmsg(db))).")
+            }
+            defer { sqlite3_finalize(statement) }
+            var names: [String] = []
+            while sqlite3_step(statement) == SQLITE_ROW { names.append(String(cString: sqlite3_column_text(statement, 0))) }
+            return names
+        }
         try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
         for migration in Migrations.all { try exec(migration.sql) }
-        let columns = "ts, app, endpoint, model, status, type, code, message, retryable, attempt, latency_ms, request_id, streamed, "
-            + "time_to_headers_ms, final_attempt, provider_type, provider_code, retry_after_ms, upstream, provider, host"
-        for source in sources {
+        let series = try columns("series").filter { $0 != "id" && $0 != "host" }.joined(separator: ", ")
+        let errors = try columns("error_events").filter { $0 != "id" }.joined(separator: ", ")
+        let counts = try columns("call_counts").filter { $0 != "bucket" && $0 != "series" }.joined(separator: ", ")
+        for (index, source) in sources.enumerated() {
+            let shift = (index + 1) * 1_000_000_000
+            let host = "host-\(index + 1)"
             try exec("ATTACH DATABASE '\(source.replacingOccurrences(of: "'", with: "''"))' AS source")
-            try exec("BEGIN; INSERT INTO error_events (\(columns)) SELECT \(columns) FROM source.error_events ORDER BY id; COMMIT;")
+            var sql = "BEGIN;"
+            sql += "INSERT INTO series (id, host, \(series)) SELECT id + \(shift), '\(host)', \(series) FROM source.series;"
+            sql += "INSERT INTO error_events (\(errors)) SELECT \(errors) FROM source.error_events ORDER BY id;"
+            for table in ["call_counts", "call_counts_hourly", "call_counts_daily"] {
+                sql += "INSERT INTO \(table) (bucket, series, \(counts)) SELECT bucket, series + \(shift), \(counts) FROM source.\(table);"
+            }
+            try exec(sql + "COMMIT;")
             try exec("DETACH DATABASE source")
         }
     }

@@ -14,8 +14,9 @@ struct BenchMergeCommand: AsyncParsableCommand {
             into --files hosts' databases, each its own identity and host. Then runs
             `errwatch merge` as its own process into a new file, and once more over the same
             files (nothing new), printing the time, error rows per second and peak resident
-            set of each, and the same rows copied by bare SQLite (ATTACH and INSERT … SELECT per
-            file) with the ratio of the two.
+            set of each, and the same rows (error rows and the minute, hourly and daily count
+            rows) moved by bare SQLite (ATTACH and INSERT … SELECT, one transaction per file)
+            with the ratio of the two.
 
             Example:
               swift run -c release errwatch bench merge --keep /tmp/fleet-sources
