@@ -87,21 +87,20 @@ public struct MergeBenchmark: Sendable {
         try store.close()
     }
 
+    /// Error rows in the file at `path`.
     private static func errorRows(_ path: String) throws -> Int {
-        let store = try Store.open(path: path)
-        defer { try? store.close() }
-        return try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM error_events") ?? 0 }
+        try count(path, "SELECT count(*) FROM error_events")
     }
 
     /// Minute, hourly and daily count rows in the file at `path`.
     private static func countRows(_ path: String) throws -> Int {
+        try count(path, "SELECT (SELECT count(*) FROM call_counts) + (SELECT count(*) FROM call_counts_hourly) + (SELECT count(*) FROM call_counts_daily)")
+    }
+
+    private static func count(_ path: String, _ sql: String) throws -> Int {
         let store = try Store.open(path: path)
         defer { try? store.close() }
-        return try store.writer.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT (SELECT count(*) FROM call_counts) + (SELECT count(*) FROM call_counts_hourly) + (SELECT count(*) FROM call_counts_daily)
-                """) ?? 0
-        }
+        return try store.writer.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }
     }
 
     /// Runs `errwatch merge` as its own process: its wall time and peak resident set.
