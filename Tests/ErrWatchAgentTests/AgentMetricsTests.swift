@@ -46,7 +46,7 @@ struct AgentMetricsTests {
 
     /// Every family Prometheus's own linter reads: HELP and TYPE for each, the duration a real
     /// histogram (ascending cumulative buckets), label values with quotes and backslashes escaped.
-    @Test func everyFamilyPassesPromtoolWithHelpText() throws {
+    @Test func everyFamilyPassesPromtoolWithHelpText() async throws {
         let metrics = AgentMetrics()
         let model = #"gpt-"4o"\mini"#
         metrics.observe(CallOutcome(timestamp: 0, app: "a", endpoint: "chat/completions", model: model, status: 200, latencyMs: 700))
@@ -69,7 +69,7 @@ struct AgentMetricsTests {
                                                          now: 2_500),
                                 as: UTF8.self)
 
-        let (status, said) = try Run.program(try Run.find("promtool", package: "prometheus"), ["check", "metrics"], input: Array(exposition.utf8))
+        let (status, said) = try await Run.detached(try Run.find("promtool", package: "prometheus"), ["check", "metrics"], input: Array(exposition.utf8))
         #expect(status == 0 && said.isEmpty, "promtool: \(said)\n\(exposition)")
         let families = Set(AgentMetrics.names.map { name in
             ["_bucket", "_sum", "_count"].reduce(name) { $0.hasSuffix($1) ? String($0.dropLast($1.count)) : $0 }

@@ -48,11 +48,12 @@ struct AlertmanagerTests {
         let process = try Self.launch(try Run.find("prometheus-alertmanager", package: "prometheus-alertmanager"), [
             "--config.file=\(configFile.path)", "--storage.path=\(directory.path)",
             "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=warn"])
-        defer {
-            process.terminate()
-            process.waitUntilExit()
+        try await Run.stopping(process) {
+            try await Self.alertIsListedThenDropped(base: "http://127.0.0.1:\(port)")
         }
-        let base = "http://127.0.0.1:\(port)"
+    }
+
+    static func alertIsListedThenDropped(base: String) async throws {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         #expect(await eventually { await Self.get(base + "/-/ready", client: client)?.0 == 200 })
 

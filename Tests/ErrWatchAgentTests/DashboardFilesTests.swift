@@ -77,12 +77,12 @@ struct DashboardFilesTests {
         }
     }
 
-    @Test func prometheusRulesLoadAndUseOnlyExportedMetrics() throws {
+    @Test func prometheusRulesLoadAndUseOnlyExportedMetrics() async throws {
         let rules = Self.folder.appendingPathComponent("prometheus-rules.yml")
         let text = try String(contentsOf: rules, encoding: .utf8)
         let names = Self.metricNames(in: text)
         #expect(names.isSubset(of: Set(AgentMetrics.names)), "unknown metric in the rules: \(names.subtracting(AgentMetrics.names))")
-        let (status, said) = try Run.program(try Run.find("promtool", package: "prometheus"), ["check", "rules", rules.path])
+        let (status, said) = try await Run.detached(try Run.find("promtool", package: "prometheus"), ["check", "rules", rules.path])
         #expect(status == 0, "\(said)")
         #expect(said.contains("SUCCESS"))
     }

@@ -16,21 +16,24 @@ struct DashboardTests {
         .deletingLastPathComponent().appendingPathComponent(".build/test-output")
 
     /// Runs headless Chromium on `url` with `arguments`; returns what it printed on standard output.
-    static func chromium(_ url: String, _ arguments: [String]) throws -> String {
+    static func chromium(_ url: String, _ arguments: [String]) async throws -> String {
         let profileWorkspace = try Workspace()
         defer { profileWorkspace.cleanup() }
         let profile = profileWorkspace.url
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Run.find("chromium", package: "chromium"))
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(profile.path)",
-                             "--virtual-time-budget=10000"] + arguments + [url]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        let chromium = try Run.find("chromium", package: "chromium")
+        return try await Run.onThreadOfItsOwn {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: chromium)
+            process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(profile.path)",
+                                 "--virtual-time-budget=10000"] + arguments + [url]
+            let stdout = Pipe()
+            process.standardOutput = stdout
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = stdout.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
     }
 
     @Test func rendersTheAPIsFiguresInARealBrowser() async throws {
@@ -56,7 +59,7 @@ struct DashboardTests {
                 #expect(!withoutNamespace.contains(external), "the page refers to \(external)")
             }
 
-            let dom = try Self.chromium(harness.agentURL + "/?range=1h", ["--dump-dom"])
+            let dom = try await Self.chromium(harness.agentURL + "/?range=1h", ["--dump-dom"])
             #expect(dom.contains("data-loaded=\"1h\""), "the page did not finish loading: \(dom.suffix(400))")
             #expect(dom.contains("<div class=\"value\" id=\"error-rate\" data-value=\"0.06666666666666667\">6.67%</div>"))
             #expect(dom.contains("<div class=\"value\" id=\"calls\">150</div>"))
@@ -80,7 +83,7 @@ struct DashboardTests {
             for (name, extra) in [("dashboard-light.png", [String]()), ("dashboard-dark.png", ["--force-dark-mode"])] {
                 let file = Self.output.appendingPathComponent(name)
                 try? FileManager.default.removeItem(at: file)
-                _ = try Self.chromium(harness.agentURL + "/?range=1h", extra + ["--window-size=1280,1500", "--screenshot=\(file.path)"])
+                _ = try await Self.chromium(harness.agentURL + "/?range=1h", extra + ["--window-size=1280,1500", "--screenshot=\(file.path)"])
                 let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
                 #expect(size > 20_000, "\(name) is \(size) bytes")
             }

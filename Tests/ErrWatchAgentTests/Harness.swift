@@ -54,7 +54,7 @@ struct Harness {
         var configuration = AgentConfiguration()
         configuration.port = 0
         if transport == .tls {
-            let fixture = try TLSFixture.shared()
+            let fixture = try await TLSFixture.shared()
             // The fixture's server certificate, unless the test brought its own.
             if mockConfiguration.tls == nil {
                 mockConfiguration.tls = try MockUpstream.tlsContext(certificate: fixture.certificateFile, key: fixture.keyFile)

@@ -25,14 +25,18 @@ import Testing
         process.standardError = errors
         try process.run()
         // SIGKILL: a test process that ran a service group ignores SIGTERM, and its children inherit that.
-        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        var line = [UInt8]()
-        while let byte = try pipe.fileHandleForReading.read(upToCount: 1)?.first, byte != 0x0A { line.append(byte) }
-        let port = try #require(Int(String(decoding: line, as: UTF8.self)),
-                                "the receiver did not start: \(String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self))")
-        try await body("http://127.0.0.1:\(port)") {
-            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        try await Run.stopping(process, with: SIGKILL) {
+            // The receiver prints its port once it listens (Python and protobuf take a while to start).
+            let (line, said) = try await Run.onThreadOfItsOwn {
+                var line = [UInt8]()
+                while let byte = try pipe.fileHandleForReading.read(upToCount: 1)?.first, byte != 0x0A { line.append(byte) }
+                return (String(decoding: line, as: UTF8.self), line.isEmpty ? String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) : "")
+            }
+            let port = try #require(Int(line), "the receiver did not start: \(said)")
+            try await body("http://127.0.0.1:\(port)") {
+                let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            }
         }
     }
 

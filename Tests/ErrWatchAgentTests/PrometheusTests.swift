@@ -59,42 +59,40 @@ struct PrometheusTests {
             let process = try AlertmanagerTests.launch(try Run.find("prometheus", package: "prometheus"), [
                 "--config.file=\(config.path)", "--storage.tsdb.path=\(directory.path)/data",
                 "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"])
-            defer {
-                process.terminate()
-                process.waitUntilExit()
-            }
             let base = "http://127.0.0.1:\(port)"
-            let client = harness.client
-            #expect(await eventually {
-                await Self.query("sum(errwatch_calls_total)", base: base, client: client) == 10
-            })
+            try await Run.stopping(process) {
+                let client = harness.client
+                #expect(await eventually {
+                    await Self.query("sum(errwatch_calls_total)", base: base, client: client) == 10
+                })
 
-            try await Self.send(70, status: 200, harness: harness)
-            try await Self.send(20, status: 429, harness: harness)
-            try await Self.send(10, status: 500, harness: harness)
-            #expect(await eventually {
-                let total = await Self.query("sum(errwatch_calls_total)", base: base, client: client)
-                // At least one more scrape after the traffic, so the window's last sample is settled.
-                let samples = await Self.query("count_over_time(errwatch_calls_total{status_class=\"2xx\"}[1m])", base: base, client: client)
-                return total == 110 && (samples ?? 0) >= 3
-            })
-            let promRatio = await Self.query(
-                "sum(rate(errwatch_errors_total[1m])) / sum(rate(errwatch_calls_total[1m]))", base: base, client: client)
+                try await Self.send(70, status: 200, harness: harness)
+                try await Self.send(20, status: 429, harness: harness)
+                try await Self.send(10, status: 500, harness: harness)
+                #expect(await eventually {
+                    let total = await Self.query("sum(errwatch_calls_total)", base: base, client: client)
+                    // At least one more scrape after the traffic, so the window's last sample is settled.
+                    let samples = await Self.query("count_over_time(errwatch_calls_total{status_class=\"2xx\"}[1m])", base: base, client: client)
+                    return total == 110 && (samples ?? 0) >= 3
+                })
+                let promRatio = await Self.query(
+                    "sum(rate(errwatch_errors_total[1m])) / sum(rate(errwatch_calls_total[1m]))", base: base, client: client)
 
-            let rates = try await harness.send("/api/v1/rates?window=10m", method: .GET)
-            let rows = try JSONSerialization.jsonObject(with: Data(rates.body.utf8)) as? [[String: Any]]
-            let ours = try #require(rows?.first?["error_rate"] as? Double)
-            #expect(rows?.first?["calls"] as? Int == 110)
-            #expect(rows?.first?["errors"] as? Int == 33)
-            let theirs = try #require(promRatio)
-            #expect(abs(theirs - ours) < 0.005, "PromQL says \(theirs), errwatch rates says \(ours)")
+                let rates = try await harness.send("/api/v1/rates?window=10m", method: .GET)
+                let rows = try JSONSerialization.jsonObject(with: Data(rates.body.utf8)) as? [[String: Any]]
+                let ours = try #require(rows?.first?["error_rate"] as? Double)
+                #expect(rows?.first?["calls"] as? Int == 110)
+                #expect(rows?.first?["errors"] as? Int == 33)
+                let theirs = try #require(promRatio)
+                #expect(abs(theirs - ours) < 0.005, "PromQL says \(theirs), errwatch rates says \(ours)")
 
-            // The other series the issue names are there too.
-            let metrics = try await harness.send("/metrics", method: .GET)
-            for name in ["errwatch_errors_total{app=\"default\",endpoint=\"chat/completions\",model=\"gpt-4o\",provider=\"127.0.0.1\",type=\"rate_limit_error\",code=\"rate_limit_exceeded\",status=\"429\"} 22",
-                         "errwatch_call_duration_seconds_count{app=\"default\",endpoint=\"chat/completions\",model=\"gpt-4o\",provider=\"127.0.0.1\"} 110",
-                         "errwatch_writer_dropped_total 0", "errwatch_writer_queue_depth", "errwatch_ratelimit_remaining{model=\"gpt-4o\",limit=\"requests\"}"] {
-                #expect(metrics.body.contains(name), "missing \(name)")
+                // The other series the issue names are there too.
+                let metrics = try await harness.send("/metrics", method: .GET)
+                for name in ["errwatch_errors_total{app=\"default\",endpoint=\"chat/completions\",model=\"gpt-4o\",provider=\"127.0.0.1\",type=\"rate_limit_error\",code=\"rate_limit_exceeded\",status=\"429\"} 22",
+                             "errwatch_call_duration_seconds_count{app=\"default\",endpoint=\"chat/completions\",model=\"gpt-4o\",provider=\"127.0.0.1\"} 110",
+                             "errwatch_writer_dropped_total 0", "errwatch_writer_queue_depth", "errwatch_ratelimit_remaining{model=\"gpt-4o\",limit=\"requests\"}"] {
+                    #expect(metrics.body.contains(name), "missing \(name)")
+                }
             }
         }
     }

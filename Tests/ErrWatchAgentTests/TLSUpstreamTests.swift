@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func aCertificateThatChainsToNoTrustedCAIsRefused() async throws {
-        let fixture = try TLSFixture.shared()
+        let fixture = try await TLSFixture.shared()
         var mock = Harness.quietMock()
         mock.tls = try MockUpstream.tlsContext(certificate: fixture.strangerCertificateFile, key: fixture.strangerKeyFile)
         let (status, body, recorded) = try await failure(serving: mock)
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func aCertificateForAnotherHostIsRefused() async throws {
-        let fixture = try TLSFixture.shared()
+        let fixture = try await TLSFixture.shared()
         var mock = Harness.quietMock()
         mock.tls = try MockUpstream.tlsContext(certificate: fixture.otherHostCertificateFile, key: fixture.otherHostKeyFile)
         let (status, body, recorded) = try await failure(serving: mock)

@@ -9,12 +9,12 @@ import Testing
 /// other suite running at the same time, and under CI's load its apps' connections timed out
 /// before a call got through.)
 @Suite struct DemoCommandTests {
-    @Test func theDemoRecordsTrafficAndLeavesTheDatabaseBehind() throws {
+    @Test func theDemoRecordsTrafficAndLeavesTheDatabaseBehind() async throws {
         let binary = try ReleaseBinary.url()
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let db = workspace.path("demo.db")
-        let (status, output) = try Run.program(binary.path, ["demo", "--duration", "2s", "--db", db, "--rate", "60"])
+        let (status, output) = try await Run.detached(binary.path, ["demo", "--duration", "2s", "--db", db, "--rate", "60"])
         #expect(status == 0, "\(output)")
         let lines = output.split(separator: "\n")
         let recordedLine = try #require(lines.first { $0.hasPrefix("The agent recorded ") }, "\(output)")

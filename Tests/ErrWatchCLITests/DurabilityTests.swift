@@ -176,8 +176,7 @@ import Testing
         // Traffic flows while the lock is held, and the agent says it is not recording.
         #expect(await eventually { load.answered >= 200 })
         #expect(ContinuousClock.now - lockedAt < .seconds(10), "the lock should still be held")
-        locker.waitUntilExit()
-        #expect(locker.terminationStatus == 0)
+        #expect(await Run.exit(of: locker) == 0)
         // Recording resumes by itself: the count grows past what was answered before the lock went.
         let answeredWhileLocked = load.answered
         #expect(await eventually(within: 60) { ((try? Self.recorded(database).calls) ?? 0) >= Int64(answeredWhileLocked) })
@@ -190,35 +189,21 @@ import Testing
     }
 
     /// A small file system of our own: tmpfs where the machine allows mounting.
-    static func mount(_ directory: String, size: String) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/mount")
-        process.arguments = ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", directory]
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+    static func mount(_ directory: String, size: String) async -> Bool {
+        (try? await Run.detached("/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", directory]))?.status == 0
     }
 
-    static func remount(_ directory: String, _ options: String) throws {
-        try run("/bin/mount", "-o", "remount,\(options)", directory)
+    static func remount(_ directory: String, _ options: String) async throws {
+        try await run("/bin/mount", "-o", "remount,\(options)", directory)
     }
 
-    static func run(_ program: String, _ arguments: String...) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(program) \(arguments) failed")
+    static func run(_ program: String, _ arguments: String...) async throws {
+        let (status, said) = try await Run.detached(program, arguments)
+        #expect(status == 0, "\(program) \(arguments) failed: \(said)")
     }
 
-    static func unmount(_ directory: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/umount")
-        process.arguments = ["-l", directory]
-        try? process.run()
-        process.waitUntilExit()
+    static func unmount(_ directory: String) async {
+        _ = try? await Run.detached("/bin/umount", ["-l", directory])
     }
 
     @Test func aFullFileSystemStopsNothing() async throws {
@@ -228,8 +213,17 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // A tmpfs of 640 KiB where the machine lets us mount one; else a file-size limit on the
         // agent process (RLIMIT_FSIZE), which fails writes past it the same way.
-        let mounted = ProcessInfo.processInfo.environment["ERRWATCH_TEST_NO_MOUNT"] == nil && Self.mount(directory, size: "640k")
-        defer { if mounted { Self.unmount(directory) } }
+        var mounted = false
+        if ProcessInfo.processInfo.environment["ERRWATCH_TEST_NO_MOUNT"] == nil { mounted = await Self.mount(directory, size: "640k") }
+        do {
+            try await fillTheDiskAndMakeRoom(directory, mounted: mounted)
+        } catch {
+            Issue.record(error)
+        }
+        if mounted { await Self.unmount(directory) }
+    }
+
+    func fillTheDiskAndMakeRoom(_ directory: String, mounted: Bool) async throws {
         let database = directory + "/agent.db"
         // Every call fails, so every call writes an error row: the disk fills fast.
         let (mock, agent, port) = try await Self.start(database: database, mix: "500=100%",
@@ -247,9 +241,9 @@ import Testing
 
         // Room again: recording resumes by itself.
         if mounted {
-            try Self.remount(directory, "size=64m")
+            try await Self.remount(directory, "size=64m")
         } else {
-            try Self.run(try Run.find("prlimit", package: "util-linux"), "--pid", String(agent.process.processIdentifier), "--fsize=unlimited:unlimited")
+            try await Self.run(try Run.find("prlimit", package: "util-linux"), "--pid", String(agent.process.processIdentifier), "--fsize=unlimited:unlimited")
         }
         let recordedBefore = try Self.recorded(database).calls
         #expect(try await eventually(within: 60) { (try Self.recorded(database).calls) > recordedBefore + 100 })

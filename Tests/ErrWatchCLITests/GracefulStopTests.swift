@@ -80,12 +80,7 @@ final class RunningBinary: @unchecked Sendable {
     /// Waits for the process to exit, off the cooperative pool; an agent's log lines must all
     /// have been JSON objects.
     func exitStatus() async -> Int32 {
-        let status = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                self.process.waitUntilExit()
-                continuation.resume(returning: self.process.terminationStatus)
-            }
-        }
+        let status = await Run.exit(of: process)
         // A configuration refused at start (64) is said as every command says it, before logging begins.
         let malformed = status == 64 ? [] : self.malformed.withLock { $0 }
         #expect(malformed.isEmpty, "log lines that are not JSON objects with time, level, logger and message: \(malformed.prefix(5))")

@@ -33,7 +33,7 @@ import Testing
                     print("call failed:", type(error).__name__)
             print("answers", answers)
             """
-        let (status, text) = try Run.program(python, ["-c", script],
+        let (status, text) = try await Run.detached(python, ["-c", script],
                                              environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
         #expect(status == 0, "\(text)")
         let answers = text.split(separator: "\n").first { $0.hasPrefix("answers ") }.flatMap { Int($0.dropFirst(8)) } ?? -1

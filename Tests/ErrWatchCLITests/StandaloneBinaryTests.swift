@@ -11,7 +11,7 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("errwatch")
     }
 
-    @Test func runsWhenCopiedAloneToAnotherDirectory() throws {
+    @Test func runsWhenCopiedAloneToAnotherDirectory() async throws {
         let source = Self.builtBinary
         try #require(FileManager.default.isExecutableFile(atPath: source.path), "no errwatch executable at \(source.path); build the package first")
         let directoryWorkspace = try Workspace()
@@ -20,7 +20,7 @@ import Testing
         let copy = directory.appendingPathComponent("errwatch")
         try FileManager.default.copyItem(at: source, to: copy)
 
-        let (status, text) = try Run.program(copy.path, ["migrate", "--db", "fresh.db", "--format", "csv"], directory: directory)
+        let (status, text) = try await Run.detached(copy.path, ["migrate", "--db", "fresh.db", "--format", "csv"], directory: directory)
         #expect(status == 0, "\(text)")
         #expect(text == "database,migration\r\nfresh.db,0001_initial\r\nfresh.db,0002_time_to_headers\r\nfresh.db,0003_final_attempts\r\nfresh.db,0004_alerts\r\nfresh.db,0005_latency_histogram\r\nfresh.db,0006_provider_fields\r\nfresh.db,0007_ingested_files\r\nfresh.db,0008_retention\r\nfresh.db,0009_first_token\r\nfresh.db,0010_provider_host\r\n")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("fresh.db").path))

@@ -18,16 +18,16 @@ import Testing
         return root.appendingPathComponent("lib/swift/linux").path
     }
 
-    @Test func theReleaseBinaryLinksNoSwiftLibrary() throws {
+    @Test func theReleaseBinaryLinksNoSwiftLibrary() async throws {
         let binary = try ReleaseBinary.url()
-        let (status, libraries) = try Run.program(try Run.find("ldd", package: "libc-bin"), [binary.path])
+        let (status, libraries) = try await Run.detached(try Run.find("ldd", package: "libc-bin"), [binary.path])
         #expect(status == 0, "\(libraries)")
         for name in ["libswift", "libFoundation", "libdispatch", "libBlocksRuntime", "/lib/swift/"] {
             #expect(!libraries.contains(name), "the release binary loads \(name):\n\(libraries)")
         }
     }
 
-    @Test func theReleaseBinaryRunsWithTheToolchainOutOfReach() throws {
+    @Test func theReleaseBinaryRunsWithTheToolchainOutOfReach() async throws {
         let binary = try ReleaseBinary.url()
         let hidden = try Self.toolchainLibraries()
         try #require(FileManager.default.fileExists(atPath: hidden + "/libswiftCore.so"), "no libswiftCore.so in \(hidden)")
@@ -44,7 +44,7 @@ import Testing
             '\(copy)' --version
             '\(copy)' demo --duration 3s --rate 30 --db '\(directory.path)/demo.db'
             """
-        let (status, output) = try Run.program(try Run.find("unshare", package: "util-linux"), ["--mount", "/bin/sh", "-c", script])
+        let (status, output) = try await Run.detached(try Run.find("unshare", package: "util-linux"), ["--mount", "/bin/sh", "-c", script])
         #expect(status == 0, "\(output)")
         #expect(output.contains("0.1.0"))
         #expect(output.contains("The agent recorded ") && output.contains("and dropped 0."), "\(output.suffix(600))")

@@ -116,17 +116,19 @@ import Testing
     @Test func theOverallDeadlineStopsRetrying() async throws {
         try await withUpstream { url in
             let observed = Observed()
-            // Waits pass at once (Observed's clock), so the scale is free: large enough that the real
-            // time of the attempts on a loaded machine (seconds at worst) cannot change the outcome.
+            // Waits pass at once (Observed's clock), so the scale is free: large enough, and without
+            // jitter, that the real time of the attempts (up to a minute on a starved machine)
+            // cannot change the outcome.
             let client = client(url, observed) {
-                $0.initialBackoff = .seconds(5)
-                $0.maxBackoff = .seconds(60)
-                $0.deadline = .seconds(12)
+                $0.initialBackoff = .seconds(50)
+                $0.maxBackoff = .seconds(600)
+                $0.deadline = .seconds(120)
+                $0.jitter = 0
             }
             let error = await #expect(throws: APIError.self) {
                 try await client.send(path: "/chat/completions", json: Array(chatBody.utf8), headers: [("x-mock-status", "500")])
             }
-            // Waits of about 5 s and 10 s would pass 12 s: the second is not taken.
+            // Waits of 50 s and 100 s would pass 120 s: the second is not taken.
             #expect(error?.attempts == 2)
             #expect(observed.waited.count == 1)
             try await client.shutdown()

@@ -219,19 +219,13 @@ import Testing
         // loop blocks its thread, so it runs on one of its own, never on the cooperative pool the
         // writer and the feeder need.
         let sourcePath = workspace.path("a.db")
-        let merges = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
-            DispatchQueue.global().async {
-                var merges = 0
-                do {
-                    while !done.withLock({ $0 }) {
-                        _ = try fleet.merge(from: sourcePath, now: midnight)
-                        merges += 1
-                    }
-                    continuation.resume(returning: merges)
-                } catch {
-                    continuation.resume(throwing: error)
-                }
+        let merges = try await Run.onThreadOfItsOwn {
+            var merges = 0
+            while !done.withLock({ $0 }) {
+                _ = try fleet.merge(from: sourcePath, now: midnight)
+                merges += 1
             }
+            return merges
         }
         try await feeder.value
         await writer.flush()

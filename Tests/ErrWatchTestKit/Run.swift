@@ -4,6 +4,8 @@ import Foundation
 public enum Run {
     /// `program` with `arguments`, in `directory` (the current one when nil), with exactly
     /// `environment` and `input` on its standard input; its exit status and everything it printed.
+    /// It blocks its thread until the program ends: async code uses ``detached(_:_:environment:directory:input:)``.
+    @available(*, noasync, message: "blocks a thread of the cooperative pool the whole suite shares: use Run.detached")
     public static func program(_ program: String, _ arguments: [String], environment: [String: String] = ["PATH": "/usr/bin:/bin"],
                                directory: URL? = nil, input: [UInt8] = []) throws -> (status: Int32, output: String) {
         let process = Process()
@@ -32,11 +34,37 @@ public enum Run {
     /// ``program(_:_:environment:directory:input:)`` on a thread of its own, so that waiting for
     /// the program never holds a thread of the cooperative pool the rest of the suite runs on.
     public static func detached(_ program: String, _ arguments: [String], environment: [String: String] = ["PATH": "/usr/bin:/bin"],
-                                input: [UInt8] = []) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try Run.program(program, arguments, environment: environment, input: input) })
-            }
+                                directory: URL? = nil, input: [UInt8] = []) async throws -> (status: Int32, output: String) {
+        try await onThreadOfItsOwn { try Run.program(program, arguments, environment: environment, directory: directory, input: input) }
+    }
+
+    /// The exit status of `process`, waited for on a thread of its own.
+    @discardableResult
+    public static func exit(of process: Process) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread {
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }.start()
+        }
+    }
+
+    /// `body`, then `process` stopped with `signal` and waited for off the cooperative pool,
+    /// whether `body` returned or threw (a `defer` could only wait by blocking a pool thread).
+    public static func stopping<T>(_ process: Process, with signal: Int32 = SIGTERM, after body: () async throws -> T) async throws -> T {
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        kill(process.processIdentifier, signal)
+        await exit(of: process)
+        return try result.get()
+    }
+
+    /// `work`, which blocks (waits for a program, reads a pipe to its end), on a new thread: the
+    /// cooperative pool has one thread per core (two here), and a test that blocks one of them
+    /// stalls every other test's tasks, the ones that measure time included.
+    public static func onThreadOfItsOwn<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
         }
     }
 

@@ -16,13 +16,16 @@ public struct TLSFixture: Sendable {
     public let otherHostCertificateFile: String
     public let otherHostKeyFile: String
 
-    /// The fixture of this test process; the first call makes it.
-    public static func shared() throws -> TLSFixture {
-        try made.withLock { made in
-            if let made { return made }
-            let fixture = try make()
-            made = fixture
-            return fixture
+    /// The fixture of this test process; the first call makes it (on a thread of its own:
+    /// openssl runs seven times).
+    public static func shared() async throws -> TLSFixture {
+        try await Run.onThreadOfItsOwn {
+            try made.withLock { made in
+                if let made { return made }
+                let fixture = try make()
+                made = fixture
+                return fixture
+            }
         }
     }
 
