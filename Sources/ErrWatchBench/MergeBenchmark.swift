@@ -20,13 +20,16 @@ public struct MergeBenchmark: Sendable {
     public var days: Int
     /// A folder to keep the sources in (reused when they exist).
     public var keep: String?
+    /// Merges (and baselines) to time; medians are printed.
+    public var runs: Int
 
-    public init(binary: String, files: Int, rows: Int, days: Int, keep: String?) {
+    public init(binary: String, files: Int, rows: Int, days: Int, keep: String?, runs: Int = 1) {
         self.binary = binary
         self.files = files
         self.rows = rows
         self.days = days
         self.keep = keep
+        self.runs = runs
     }
 
     public func run(now: Int64, progress: (String) -> Void) async throws -> Report {
@@ -49,33 +52,49 @@ public struct MergeBenchmark: Sendable {
         let sourceBytes = try sources.reduce(Int64(0)) { $0 + (try RetentionBenchmark.fileSize($1)) }
         let countRows = try sources.reduce(0) { $0 + (try Self.countRows($1)) }
 
+        // Each run: a merge into a new file, the same merge again (nothing new), then the
+        // baseline into a new file of its own; medians over the runs.
         let fleet = scratch.appendingPathComponent("fleet.db").path
-        let first = try merge(into: fleet, sources)
-        progress(String(format: "merged %d files in %.1f s, peak RSS %.0f MiB", files, first.seconds, Double(first.peakKiB) / 1_024))
-        let again = try merge(into: fleet, sources)
-        progress(String(format: "merged them again (nothing new) in %.1f s", again.seconds))
-        let total = try Self.errorRows(fleet)
-        guard total == rows * files else {
-            throw BenchFailure("The merged file holds \(total) error rows, not \(rows * files).")
-        }
-        let fleetBytes = try RetentionBenchmark.fileSize(fleet)
-
         let baselinePath = scratch.appendingPathComponent("baseline.db").path
-        let baseline = try await Measure.seconds { try Self.bareCopy(into: baselinePath, sources) }
-        progress(String(format: "bare SQLite moved the same rows (error and count rows) in %.1f s", baseline))
+        var merges: [Double] = [], remerges: [Double] = [], baselines: [Double] = []
+        var peakKiB = 0, againPeakKiB = 0, total = 0, fleetBytes: Int64 = 0
+        for run in 1...runs {
+            for path in [fleet, baselinePath] { try Self.remove(path) }
+            let first = try merge(into: fleet, sources)
+            progress(String(format: "run %d: merged %d files in %.1f s, peak RSS %.0f MiB", run, files, first.seconds, Double(first.peakKiB) / 1_024))
+            let again = try merge(into: fleet, sources)
+            progress(String(format: "run %d: merged them again (nothing new) in %.1f s", run, again.seconds))
+            total = try Self.errorRows(fleet)
+            guard total == rows * files else {
+                throw BenchFailure("The merged file holds \(total) error rows, not \(rows * files).")
+            }
+            fleetBytes = try RetentionBenchmark.fileSize(fleet)
+            let baseline = try await Measure.seconds { try Self.bareCopy(into: baselinePath, sources) }
+            progress(String(format: "run %d: bare SQLite moved the same rows (error and count rows) in %.1f s", run, baseline))
+            merges.append(first.seconds); remerges.append(again.seconds); baselines.append(baseline)
+            peakKiB = max(peakKiB, first.peakKiB); againPeakKiB = max(againPeakKiB, again.peakKiB)
+        }
+        let (merged, remerged, baseline) = (Measure.median(merges), Measure.median(remerges), Measure.median(baselines))
         let rate = { (seconds: Double) in Double(total) / max(seconds, 0.001) }
         return Report(
             columns: ["run", "files", "error_rows", "source_count_rows", "seconds", "rows_per_s", "peak_rss_mib", "source_mib", "merged_mib", "vs_bare_sqlite"],
             rows: [
-                [.text("errwatch merge, new file"), .integer(Int64(files)), .integer(Int64(total)), .integer(Int64(countRows)), .number(first.seconds, digits: 1),
-                 .number(rate(first.seconds), digits: 0), .number(Double(first.peakKiB) / 1_024, digits: 0),
+                [.text("errwatch merge, new file"), .integer(Int64(files)), .integer(Int64(total)), .integer(Int64(countRows)), .number(merged, digits: 1),
+                 .number(rate(merged), digits: 0), .number(Double(peakKiB) / 1_024, digits: 0),
                  .number(Double(sourceBytes) / 1_048_576, digits: 0), .number(Double(fleetBytes) / 1_048_576, digits: 0),
-                 .number(baseline / first.seconds, digits: 2)],
-                [.text("errwatch merge, again (nothing new)"), .integer(Int64(files)), .integer(0), .integer(0), .number(again.seconds, digits: 1),
-                 .null, .number(Double(again.peakKiB) / 1_024, digits: 0), .null, .null, .null],
+                 .number(baseline / merged, digits: 2)],
+                [.text("errwatch merge, again (nothing new)"), .integer(Int64(files)), .integer(0), .integer(0), .number(remerged, digits: 1),
+                 .null, .number(Double(againPeakKiB) / 1_024, digits: 0), .null, .null, .null],
                 [.text("bare SQLite INSERT … SELECT"), .integer(Int64(files)), .integer(Int64(total)), .integer(Int64(countRows)), .number(baseline, digits: 1),
                  .number(rate(baseline), digits: 0), .null, .null, .null, .number(1, digits: 2)],
             ])
+    }
+
+    /// Removes a database file and its write-ahead log, if they exist.
+    private static func remove(_ path: String) throws {
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            try FileManager.default.removeItem(atPath: file)
+        }
     }
 
     /// Gives the copy at `path` an identity and host of its own: another host's file.

@@ -123,8 +123,14 @@ extension Store {
             horizons[row[0]] = row[1]
         }
         let minutesFrom = max(settled, horizons["minute_counts"] ?? 0)
-        let mapped = "SELECT c.bucket, m.target_id, \(sums.map { "sum(c.\($0))" }.joined(separator: ", ")) "
-            + "FROM %@ c JOIN temp.merge_map m ON m.source_id = c.series WHERE c.bucket >= ? AND c.bucket < ? GROUP BY c.bucket, m.target_id"
+        // Two of the source's series map to one here only when one of them has no host and the
+        // other names the host the first is given; only then must their counts be summed.
+        let oneToOne = try Bool.fetchOne(db, sql: "SELECT count(*) = count(DISTINCT target_id) FROM temp.merge_map") ?? false
+        let mapped = oneToOne
+            ? "SELECT c.bucket, m.target_id, \(sums.map { "c.\($0)" }.joined(separator: ", ")) "
+                + "FROM %@ c JOIN temp.merge_map m ON m.source_id = c.series WHERE c.bucket >= ? AND c.bucket < ?"
+            : "SELECT c.bucket, m.target_id, \(sums.map { "sum(c.\($0))" }.joined(separator: ", ")) "
+                + "FROM %@ c JOIN temp.merge_map m ON m.source_id = c.series WHERE c.bucket >= ? AND c.bucket < ? GROUP BY c.bucket, m.target_id"
         if settled < minutesFrom {
             try fill(db, with: mapped.replacingOccurrences(of: "%@", with: "merge_source.call_counts_hourly"),
                      arguments: [max(settled, horizons["rollups"] ?? 0), minutesFrom])
@@ -171,17 +177,29 @@ extension Store {
     private static func addLate(_ db: Database, level: Rollup.Level) throws -> Int64 {
         let marks = try Watermarks.read(db)
         let sums = OutcomeInserter.countSums
-        let summed = sums.map { "sum(\($0))" }.joined(separator: ", ")
+        let summed = sums.map { "sum(\($0)) AS \($0)" }
         try db.execute(sql: OutcomeInserter.addCountsSQL(
             table: "main." + Watermarks.table(level),
             rows: "SELECT bucket, series, \(sums.joined(separator: ", ")) FROM temp.merge_rows WHERE true"))
+        // Each coarser level from the one below it, as grouped here (daily from hourly): the
+        // marks are aligned to their buckets and the daily one never passes the hourly one, so
+        // a row before a mark is one whose coarser bucket is.
+        var finer = "temp.merge_rows"
         for coarser in [Rollup.Level.hourly, .daily] where coarser.bucketMs > level.bucketMs {
             let mark = coarser == .hourly ? marks.hourly : marks.daily
+            let grouped = "merge_rows_\(coarser.rawValue)"
+            try db.execute(sql: "DROP TABLE IF EXISTS temp.\(grouped)")
+            try db.execute(sql: """
+                CREATE TEMP TABLE \(grouped) AS SELECT bucket - bucket % \(coarser.bucketMs) AS bucket, series, \(summed.joined(separator: ", "))
+                FROM \(finer) WHERE bucket < ? GROUP BY 1, series
+                """, arguments: [mark])
             try db.execute(sql: OutcomeInserter.addCountsSQL(
                 table: "main." + Watermarks.table(coarser),
-                rows: "SELECT bucket - bucket % \(coarser.bucketMs), series, \(summed) FROM temp.merge_rows WHERE bucket < ? GROUP BY 1, series"),
-                arguments: [mark])
+                rows: "SELECT bucket, series, \(sums.joined(separator: ", ")) FROM temp.\(grouped) WHERE true"))
+            if finer != "temp.merge_rows" { try db.execute(sql: "DROP TABLE \(finer)") }
+            finer = "temp.\(grouped)"
         }
+        if finer != "temp.merge_rows" { try db.execute(sql: "DROP TABLE \(finer)") }
         return try Int64.fetchOne(db, sql: "SELECT coalesce(sum(calls), 0) FROM temp.merge_rows") ?? 0
     }
 }

@@ -172,6 +172,35 @@ import Testing
         #expect(throws: ErrWatchError.self) { try fleet.merge(from: workspace.path("old-box.db"), host: "other", now: midnight) }
     }
 
+    @Test func aSourcesRowsFromBeforeAndAfterItsHostWasNamedAddUpMinuteByMinute() throws {
+        let workspace = try Workspace()
+        defer { workspace.cleanup() }
+        // The same minutes recorded twice: first by an agent with no host, then as "box".
+        var a = try Store.open(path: workspace.path("a.db"))
+        a.hostName = ""
+        try a.record(traffic(hours: 3, end: midnight, seed: 6))
+        a.hostName = "box"
+        try a.claimIdentity()
+        try a.record(traffic(hours: 3, end: midnight, seed: 6))
+        // What a merge must give: the same traffic twice, as "box" all along.
+        let reference = try source(workspace, "reference.db", host: "box")
+        try reference.record(traffic(hours: 3, end: midnight, seed: 6) + traffic(hours: 3, end: midnight, seed: 6))
+        // A target whose rollups are done, so the merged minutes are added as late ones to the
+        // hourly and daily rows too.
+        let fleet = try source(workspace, "fleet.db", host: "fleet")
+        try fleet.record(traffic(hours: 30, end: midnight, seed: 1))
+        try fleet.rollUp(now: midnight)
+
+        #expect(try fleet.merge(from: workspace.path("a.db"), now: midnight).host == "box")
+        let since = midnight - 40 * Self.hour
+        #expect(try view(fleet, host: "box", since: since, until: midnight) == view(reference, host: "box", since: since, until: midnight))
+        let boxOnly = { (store: Store) in
+            try self.dump(store).filter { $0.contains(" box ") }
+        }
+        try reference.rollUp(now: midnight)
+        #expect(try boxOnly(fleet) == boxOnly(reference), "each level's rows for box, summed as one series")
+    }
+
     @Test func aMergeThatFailsHalfWayLeavesTheTargetAsItWas() throws {
         let workspace = try Workspace()
         defer { workspace.cleanup() }
