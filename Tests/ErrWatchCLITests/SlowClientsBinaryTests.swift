@@ -6,12 +6,16 @@ import NIOHTTP1
 import Testing
 
 /// Hundreds of stalled clients against the release binary under a 256-descriptor limit: real
-/// calls and `/healthz` are still served, and the stalled connections are closed.
+/// calls and `/healthz` are still served, by evicting stalled connections, and the stalled
+/// connections are closed.
 @Suite(.serialized) struct SlowClientsBinaryTests {
     @Test func threeHundredStalledConnectionsStarveNoOne() async throws {
         let workspace = try Workspace()
         defer { workspace.cleanup() }
-        let config = try workspace.write("errwatch.yaml", "header_timeout: 3s\n")
+        // A header timeout long enough that no stalled connection times out while the calls are
+        // made (even beside the rest of the suite on two cores): the calls must be served by
+        // closing stalled connections to make room, not by waiting for them to time out.
+        let config = try workspace.write("errwatch.yaml", "header_timeout: 20s\n")
         let (mock, agent, port) = try await DurabilityTests.start(
             database: workspace.path("slow.db"), mix: "429=0%", launcher: [try Run.find("prlimit", package: "util-linux"), "--nofile=256:256"],
             agentArguments: ["--config", config])
@@ -25,9 +29,7 @@ import Testing
 
             // Real traffic is served all the while. (Before the cap, the agent could accept no
             // connection at all at its descriptor limit: these timed out.)
-            var slowest = Duration.zero
             for _ in 0..<20 {
-                let started = ContinuousClock.now
                 #expect(try await DurabilityTests.get(client, port: port, "/healthz").0 == 200)
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/chat/completions")
                 request.method = .POST
@@ -36,19 +38,26 @@ import Testing
                 let response = try await client.execute(request, timeout: .seconds(10))
                 _ = try await response.body.collect(upTo: 1 << 20)
                 #expect(response.status == .ok)
-                slowest = max(slowest, ContinuousClock.now - started)
             }
-            // On an idle machine each call takes milliseconds; the bound only catches starvation.
-            #expect(slowest < .seconds(8), "the slowest call took \(slowest)")
+            // Served by making room: stalled connections evicted, none timed out yet.
+            let (_, served) = try await DurabilityTests.get(client, port: port, "/metrics")
+            #expect(Self.closed(served, "evicted") > 0, "no stalled connection was evicted")
+            #expect(Self.closed(served, "timeout") == 0, "the calls waited for stalled connections to time out")
             // Every stalled connection is closed: to make room, or by the header timeout.
-            #expect(await eventually(within: 15) { stalled.allSatisfy { $0.isClosedByPeer() } },
+            #expect(await eventually(within: 40) { stalled.allSatisfy { $0.isClosedByPeer() } },
                     "\(stalled.filter { !$0.isClosedByPeer() }.count) stalled connections still open")
             #expect(agent.process.isRunning)
             let (_, metrics) = try await DurabilityTests.get(client, port: port, "/metrics")
-            #expect(metrics.contains("errwatch_client_connections_closed_total{reason=\"timeout\"}"))
+            #expect(Self.closed(metrics, "timeout") > 0)
         } catch {
             Issue.record(error)
         }
         try await client.shutdown()
+    }
+
+    /// `errwatch_client_connections_closed_total` for `reason`, from the agent's metrics.
+    static func closed(_ metrics: String, _ reason: String) -> Int {
+        let prefix = "errwatch_client_connections_closed_total{reason=\"\(reason)\"} "
+        return metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
     }
 }
