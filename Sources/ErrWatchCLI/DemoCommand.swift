@@ -78,6 +78,12 @@ struct DemoCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError(error)
             }
+            // Recorded under the name an agent here would use, which the file then carries (as
+            // an agent's does) into a merge.
+            if let name = context.environment["ERRWATCH_HOST_NAME"], !name.isEmpty { configuration.hostName = name }
+            var named = store
+            named.hostName = configuration.hostName
+            try named.claimIdentity()
             let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
             let (agentPorts, agentPort) = AsyncStream.makeStream(of: Int.self)
             var agentIterator = agentPorts.makeAsyncIterator()

@@ -14,7 +14,8 @@ import Testing
         let workspace = try Workspace()
         defer { workspace.cleanup() }
         let db = workspace.path("demo.db")
-        let (status, output) = try await Run.detached(binary.path, ["demo", "--duration", "2s", "--db", db, "--rate", "60"])
+        let (status, output) = try await Run.detached(binary.path, ["demo", "--duration", "2s", "--db", db, "--rate", "60"],
+                                                      environment: ["PATH": "/usr/bin:/bin", "ERRWATCH_HOST_NAME": "web-1"])
         #expect(status == 0, "\(output)")
         let lines = output.split(separator: "\n")
         let recordedLine = try #require(lines.first { $0.hasPrefix("The agent recorded ") }, "\(output)")
@@ -30,6 +31,10 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: db + "-wal"))
         let copy = workspace.path("copy.db")
         try FileManager.default.copyItem(atPath: db, toPath: copy)
-        #expect(try Store.open(path: copy).rates(Filter(since: 0, until: Int64.max / 2), by: [])[0].calls == Int64(recorded))
+        let store = try Store.open(path: copy)
+        #expect(try store.rates(Filter(since: 0, until: Int64.max / 2), by: [])[0].calls == Int64(recorded))
+        // Recorded under the host an agent here would use, and the file says so, for a merge.
+        #expect(try store.rates(Filter(since: 0, until: Int64.max / 2), by: [.host]).map(\.group) == [["web-1"]])
+        #expect(try store.identity().host == "web-1")
     }
 }
