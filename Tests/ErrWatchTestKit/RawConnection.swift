@@ -26,9 +26,7 @@ public final class RawConnection: Sendable {
     /// The blocking socket calls run on a thread of their own: on the cooperative pool they
     /// could hold every thread the servers' router needs to answer.
     public static func exchange(port: Int, _ text: String) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try blockingExchange(port: port, text) }) }.start()
-        }
+        try await Run.onThreadOfItsOwn { try blockingExchange(port: port, text) }
     }
 
     private static func blockingExchange(port: Int, _ text: String) throws -> String {
@@ -41,19 +39,15 @@ public final class RawConnection: Sendable {
     /// Sends `head` (which expects `100 Continue`), reads the interim answer (waiting at most
     /// 10 s), then sends `body` and reads until the server closes: the interim answer and the rest.
     public static func continueExchange(port: Int, head: String, body: String) async throws -> (interim: String, reply: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result {
-                    let descriptor = try connected(port: port)
-                    defer { Foundation.close(descriptor) }
-                    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-                    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                    sendAll(descriptor, head)
-                    let interim = receive(descriptor) { $0.contains("\r\n\r\n") }
-                    sendAll(descriptor, body)
-                    return (interim, receive(descriptor) { _ in false })
-                })
-            }.start()
+        try await Run.onThreadOfItsOwn {
+            let descriptor = try connected(port: port)
+            defer { Foundation.close(descriptor) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            sendAll(descriptor, head)
+            let interim = receive(descriptor) { $0.contains("\r\n\r\n") }
+            sendAll(descriptor, body)
+            return (interim, receive(descriptor) { _ in false })
         }
     }
 
