@@ -28,6 +28,12 @@ public struct CommandContext: Sendable {
     /// The context commands run in.
     @TaskLocal public static var current = CommandContext.process
 
+    /// The host name outcomes are recorded under, as the agent's are: `ERRWATCH_HOST_NAME`
+    /// when set; nil for this machine's own.
+    public var hostName: String? {
+        environment["ERRWATCH_HOST_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// A context with the given parts.
     public init(
         environment: [String: String], now: @escaping @Sendable () -> Int64,

@@ -62,7 +62,12 @@ struct DemoCommand: AsyncParsableCommand {
         let (mockPorts, mockPort) = AsyncStream.makeStream(of: Int.self)
         let mockGroup = ServiceGroup(services: [mock.application { mockPort.yield($0) }], logger: logger)
 
-        let store = try Store.open(path: path)
+        // Recorded, and the file named for a merge, as an agent here would: under
+        // ERRWATCH_HOST_NAME, else this machine's name.
+        var opened = try Store.open(path: path)
+        if let name = context.hostName { opened.hostName = name }
+        try opened.claimIdentity()
+        let store = opened
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Agent.clientConfiguration(for: AgentConfiguration()))
         let started = context.now()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -78,12 +83,7 @@ struct DemoCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError(error)
             }
-            // Recorded under the name an agent here would use, which the file then carries (as
-            // an agent's does) into a merge.
-            if let name = context.environment["ERRWATCH_HOST_NAME"], !name.isEmpty { configuration.hostName = name }
-            var named = store
-            named.hostName = configuration.hostName
-            try named.claimIdentity()
+            configuration.hostName = store.hostName
             let agent = Agent(configuration: configuration, store: store, client: client, logger: logger)
             let (agentPorts, agentPort) = AsyncStream.makeStream(of: Int.self)
             var agentIterator = agentPorts.makeAsyncIterator()

@@ -32,7 +32,7 @@ struct DatabaseOptions: ParsableArguments {
     func openForWriting() throws -> Store {
         let environment = CommandContext.current.environment
         var store = try Store.open(path: path(environment: environment))
-        if let name = environment["ERRWATCH_HOST_NAME"], !name.isEmpty { store.hostName = name }
+        if let name = CommandContext.current.hostName { store.hostName = name }
         return store
     }
 }

@@ -126,19 +126,19 @@ extension Store {
         // Two of the source's series map to one here only when one of them has no host and the
         // other names the host the first is given; only then must their counts be summed.
         let oneToOne = try Bool.fetchOne(db, sql: "SELECT count(*) = count(DISTINCT target_id) FROM temp.merge_map") ?? false
-        let mapped = oneToOne
-            ? "SELECT c.bucket, m.target_id, \(sums.map { "c.\($0)" }.joined(separator: ", ")) "
-                + "FROM %@ c JOIN temp.merge_map m ON m.source_id = c.series WHERE c.bucket >= ? AND c.bucket < ?"
-            : "SELECT c.bucket, m.target_id, \(sums.map { "sum(c.\($0))" }.joined(separator: ", ")) "
-                + "FROM %@ c JOIN temp.merge_map m ON m.source_id = c.series WHERE c.bucket >= ? AND c.bucket < ? GROUP BY c.bucket, m.target_id"
+        func mapped(_ table: String) -> String {
+            "SELECT c.bucket, m.target_id, \(sums.map { oneToOne ? "c.\($0)" : "sum(c.\($0))" }.joined(separator: ", ")) "
+                + "FROM \(table) c JOIN temp.merge_map m ON m.source_id = c.series WHERE c.bucket >= ? AND c.bucket < ?"
+                + (oneToOne ? "" : " GROUP BY c.bucket, m.target_id")
+        }
         if settled < minutesFrom {
-            try fill(db, with: mapped.replacingOccurrences(of: "%@", with: "merge_source.call_counts_hourly"),
+            try fill(db, with: mapped("merge_source.call_counts_hourly"),
                      arguments: [max(settled, horizons["rollups"] ?? 0), minutesFrom])
             result.calls += try addLate(db, level: .hourly)
         }
         let newest = try Int64.fetchOne(db, sql: "SELECT max(bucket) FROM merge_source.call_counts") ?? minutesFrom
         let newSettled = max(minutesFrom, Timestamp.floor(newest - mergeOpenWindow, to: Timestamp.hour))
-        try fill(db, with: mapped.replacingOccurrences(of: "%@", with: "merge_source.call_counts"), arguments: [minutesFrom, Int64.max])
+        try fill(db, with: mapped("merge_source.call_counts"), arguments: [minutesFrom, Int64.max])
         result.calls += try addLate(db, level: .minute)
         try db.execute(sql: """
             INSERT INTO main.merged_open_counts (source, bucket, series, \(sums.joined(separator: ", ")))
@@ -187,19 +187,18 @@ extension Store {
         var finer = "temp.merge_rows"
         for coarser in [Rollup.Level.hourly, .daily] where coarser.bucketMs > level.bucketMs {
             let mark = coarser == .hourly ? marks.hourly : marks.daily
-            let grouped = "merge_rows_\(coarser.rawValue)"
-            try db.execute(sql: "DROP TABLE IF EXISTS temp.\(grouped)")
+            let grouped = "temp.merge_rows_\(coarser.rawValue)"
+            try db.execute(sql: "DROP TABLE IF EXISTS \(grouped)")
             try db.execute(sql: """
-                CREATE TEMP TABLE \(grouped) AS SELECT bucket - bucket % \(coarser.bucketMs) AS bucket, series, \(summed.joined(separator: ", "))
+                CREATE TABLE \(grouped) AS SELECT bucket - bucket % \(coarser.bucketMs) AS bucket, series, \(summed.joined(separator: ", "))
                 FROM \(finer) WHERE bucket < ? GROUP BY 1, series
                 """, arguments: [mark])
             try db.execute(sql: OutcomeInserter.addCountsSQL(
                 table: "main." + Watermarks.table(coarser),
-                rows: "SELECT bucket, series, \(sums.joined(separator: ", ")) FROM temp.\(grouped) WHERE true"))
-            if finer != "temp.merge_rows" { try db.execute(sql: "DROP TABLE \(finer)") }
-            finer = "temp.\(grouped)"
+                rows: "SELECT bucket, series, \(sums.joined(separator: ", ")) FROM \(grouped) WHERE true"))
+            finer = grouped
         }
-        if finer != "temp.merge_rows" { try db.execute(sql: "DROP TABLE \(finer)") }
+        for coarser in [Rollup.Level.hourly, .daily] { try db.execute(sql: "DROP TABLE IF EXISTS temp.merge_rows_\(coarser.rawValue)") }
         return try Int64.fetchOne(db, sql: "SELECT coalesce(sum(calls), 0) FROM temp.merge_rows") ?? 0
     }
 }
