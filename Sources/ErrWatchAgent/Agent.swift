@@ -252,9 +252,9 @@ package func makeServerApplication(
 /// Hummingbird's HTTP/1 child channel with handlers of errwatch's own in front of its
 /// conversion to HTTP types: a request those handlers serve costs no conversion either way.
 ///
-/// In front of them: NIO's pipelining assistance, so a connection's requests are handed on one
-/// at a time and answered in order whichever handler answers each (a pipelined fast-path call
-/// after a router call would otherwise overtake it), and the client guard (timeouts, the cap).
+/// In front of them: ``RequestOrderHandler``, so a connection's requests are handed on one at a
+/// time and answered in order whichever handler answers each (a pipelined fast-path call after a
+/// router call would otherwise overtake it), and the client guard (timeouts, the cap).
 struct FrontedHTTP1Channel: ServerChildChannel {
     let inner: HTTP1Channel
     let clients: ClientGuardSettings
@@ -271,7 +271,7 @@ struct FrontedHTTP1Channel: ServerChildChannel {
             try pipeline.addHandler(ClientGuardHandler.ByteWatcher(guardHandler), position: .first)
             // Ahead of the byte watcher, which then times the HTTP bytes, not the records.
             if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls), position: .first) }
-            try pipeline.addHandler(HTTPServerPipelineHandler(), position: .before(codec))
+            try pipeline.addHandler(RequestOrderHandler(), position: .before(codec))
             try pipeline.addHandler(guardHandler, position: .before(codec))
             for handler in front() { try pipeline.addHandler(handler, position: .before(codec)) }
             return value

@@ -76,8 +76,8 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.discarding, _):
             break
         default:
-            // A new request before the last one was answered: pipelining assistance in front
-            // of this handler prevents it; refuse to mix them up.
+            // A new request before the last one was answered: the request order in front of
+            // this handler prevents it; refuse to mix them up.
             context.close(promise: nil)
         }
     }
@@ -140,7 +140,7 @@ final class MockUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The request is answered: its end goes out, and the connection takes the next one, or closes.
     private func finish(_ head: HTTPRequestHead) {
-        // Idle before the end is written: pipelining assistance hands on the next pipelined
+        // Idle before the end is written: the request order hands on the next pipelined
         // request as the end passes it, and that request re-enters this handler at once.
         state = .idle
         context?.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 
 /// The thin handler around ``ClientConnectionState``: it feeds the state machine the request
-/// parts it sees (one request at a time: NIO's pipelining assistance sits in front of it), the
+/// parts it sees (one request at a time: ``RequestOrderHandler`` sits in front of it), the
 /// end of each response, and the raw bytes its ``ClientGuardHandler/ByteWatcher`` sees before
 /// the HTTP parser; and it closes the connection when the machine says it has outstayed its
 /// phase. One timer per connection, moved only when it fires early, so a call costs a clock

@@ -90,7 +90,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             state = .proxying(exchange)
             send(request, body: body, exchange: exchange, context: context)
         default:
-            // A request part while a response is still going: pipelining assistance upstream in
+            // A request part while a response is still going: the request order upstream in
             // the pipeline prevents it; refuse to mix them up.
             context.close(promise: nil)
         }
@@ -280,7 +280,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     /// The call is over: its end goes out, the connection takes the next request (or closes,
     /// when the app asked for that), and a held stop goes on.
     private func finish(_ exchange: Exchange, context: ChannelHandlerContext) {
-        // Idle before the end is written: pipelining assistance hands on the next pipelined
+        // Idle before the end is written: the request order hands on the next pipelined
         // request as the end passes it, and that request re-enters this handler at once.
         state = .idle
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
