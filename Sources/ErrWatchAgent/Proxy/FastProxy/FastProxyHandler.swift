@@ -158,32 +158,53 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         }
         let upstream = HTTPRequestHead(version: .http1_1, method: request.method,
                                        uri: target.basePath + request.uri.dropFirst(prefixLength(of: exchange) + 3), headers: headers)
-        let poolBound = NIOLoopBound(pools.pool(for: context.eventLoop), eventLoop: context.eventLoop)
+        let pool = pool(exchange.call.info.route, pools, on: context.eventLoop)
+        if let connection = pool.idleConnection() {
+            forward(upstream, body: body, exchange: exchange, over: connection)
+            return
+        }
+        let poolBound = NIOLoopBound(pool, eventLoop: context.eventLoop)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let exchangeBound = NIOLoopBound(exchange, eventLoop: context.eventLoop)
-        poolBound.value.acquire(connectTimeout: .seconds(10)).whenComplete { result in
-            let pool = poolBound.value
+        pool.connect(timeout: .seconds(10)).whenComplete { result in
             let handler = loopBound.value
             let exchange = exchangeBound.value
             guard case .proxying(let current) = handler.state, current === exchange else {
                 // The client left while connecting: give the connection back unused.
-                if case .success(let connection) = result { pool.release(connection) }
+                if case .success(let connection) = result { poolBound.value.release(connection) }
                 return
             }
             switch result {
             case .failure(let error):
                 handler.end(exchange, exchange.call.upstreamFailed(error, at: handler.now))
             case .success(let connection):
-                exchange.connection = connection
-                connection.handler.delegate = handler
-                connection.handler.keepAlive = true
-                connection.channel.write(HTTPClientRequestPart.head(upstream), promise: nil)
-                if body.readableBytes > 0 { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-                connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-                exchange.call.sent(at: handler.now)
-                handler.armDeadline(exchange)
+                handler.forward(upstream, body: body, exchange: exchange, over: connection)
             }
         }
+    }
+
+    /// Sends the request over `connection`, which the exchange now uses.
+    private func forward(_ upstream: HTTPRequestHead, body: ByteBuffer, exchange: Exchange, over connection: UpstreamPool.Connection) {
+        exchange.connection = connection
+        connection.handler.delegate = self
+        connection.handler.keepAlive = true
+        connection.channel.write(HTTPClientRequestPart.head(upstream), promise: nil)
+        if body.readableBytes > 0 { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        exchange.call.sent(at: now)
+        armDeadline(exchange)
+    }
+
+    /// This event loop's pool for each route, looked up once per connection rather than under
+    /// the pools' lock on every call.
+    private var loopPools: [UpstreamPool?] = []
+
+    private func pool(_ route: Int, _ pools: UpstreamPools, on eventLoop: any EventLoop) -> UpstreamPool {
+        if loopPools.isEmpty { loopPools = Array(repeating: nil, count: shared.pools.count) }
+        if let pool = loopPools[route] { return pool }
+        let pool = pools.pool(for: eventLoop)
+        loopPools[route] = pool
+        return pool
     }
 
     /// The connection's one deadline check, re-armed as calls come and go: a timer per call
@@ -235,7 +256,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             if let outcome = exchange.call.responseEnd(at: now) { shared.sink.record(outcome, of: exchange.call) }
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
-                shared.pools[exchange.call.info.route]!.pool(for: context.eventLoop).release(connection)
+                pool(exchange.call.info.route, shared.pools[exchange.call.info.route]!, on: context.eventLoop).release(connection)
             }
             finish(exchange, context: context)
         }

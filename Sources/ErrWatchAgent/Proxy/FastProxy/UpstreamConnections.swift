@@ -8,12 +8,12 @@ import Synchronization
 
 /// Where the proxy's fast path connects: the upstream base URL, parsed once.
 struct UpstreamTarget: Sendable {
-    var host: String
-    var port: Int
+    let host: String
+    let port: Int
     /// Whether the upstream speaks TLS (`https`).
-    var tls: Bool
+    let tls: Bool
     /// The base URL's path, without a trailing slash (`/v1`).
-    var basePath: String
+    let basePath: String
 
     /// The target of `url`, or nil when it is neither an http nor an https URL with a host.
     init?(_ url: String) {
@@ -24,13 +24,13 @@ struct UpstreamTarget: Sendable {
         tls = scheme == "https"
         port = components.port ?? (tls ? 443 : 80)
         basePath = components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path
+        let named = self.host.contains(":") ? "[\(self.host)]" : self.host
+        authority = port == (tls ? 443 : 80) ? named : "\(named):\(port)"
     }
 
-    /// The `host:port` the upstream is addressed by (the port left out when it is the scheme's).
-    var authority: String {
-        let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-        return port == (tls ? 443 : 80) ? host : "\(host):\(port)"
-    }
+    /// The `host:port` the upstream is addressed by (the port left out when it is the scheme's),
+    /// worked out once: every request's `Host` header says it.
+    let authority: String
 
     /// The name sent in TLS's SNI and checked against the certificate: nil for an IP address,
     /// which SNI cannot carry (the certificate is then checked against the address).
@@ -57,8 +57,8 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
     weak var delegate: (any UpstreamDelegate)?
     /// Whether the last response allows another request on this connection.
     var keepAlive = true
-    /// Called when an idle connection closes, so the pool forgets it.
-    var onIdleClose: (() -> Void)?
+    /// The pool holding the connection while it is idle, told when it closes so it forgets it.
+    weak var idleIn: UpstreamPool?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
@@ -75,7 +75,7 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
             self.delegate = nil
             delegate.upstreamClosed(nil)
         } else {
-            onIdleClose?()
+            idleIn?.forget(context.channel)
         }
     }
 
@@ -122,16 +122,23 @@ final class UpstreamPool {
         self.connector = connector
     }
 
-    /// An idle connection, or a new one.
-    func acquire(connectTimeout: TimeAmount) -> EventLoopFuture<Connection> {
+    /// An idle connection fit for reuse, if there is one: the common case, taken without a
+    /// future or a callback.
+    func idleConnection() -> Connection? {
         eventLoop.preconditionInEventLoop()
         while let connection = idle.popLast() {
             if connection.channel.isActive, NIODeadline.now() - connection.idleSince < Self.maxIdleTime {
-                connection.handler.onIdleClose = nil
-                return eventLoop.makeSucceededFuture(connection)
+                connection.handler.idleIn = nil
+                return connection
             }
             connection.channel.close(promise: nil)
         }
+        return nil
+    }
+
+    /// A new connection.
+    func connect(timeout connectTimeout: TimeAmount) -> EventLoopFuture<Connection> {
+        eventLoop.preconditionInEventLoop()
         if let connector { return connector(eventLoop) }
         let target = self.target
         let tls = self.tls
@@ -163,13 +170,15 @@ final class UpstreamPool {
             connection.channel.close(promise: nil)
             return
         }
-        let channel = connection.channel
-        connection.handler.onIdleClose = { [weak self] in
-            self?.idle.removeAll { $0.channel === channel }
-        }
+        connection.handler.idleIn = self
         var idled = connection
         idled.idleSince = .now()
         idle.append(idled)
+    }
+
+    /// An idle connection closed (the upstream let it go): it is no longer offered.
+    func forget(_ channel: any Channel) {
+        idle.removeAll { $0.channel === channel }
     }
 }
 
