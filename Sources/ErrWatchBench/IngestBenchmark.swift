@@ -58,7 +58,7 @@ public struct IngestBenchmark: Sendable {
                 }
 
                 let basePath = directory.appendingPathComponent("baseline-\(share)-\(run).db").path
-                let bare = try SQLiteBaseline(path: basePath)
+                let bare = try SQLiteBaseline(path: basePath, host: store.hostName)
                 baseline.append(try await Measure.seconds {
                     var offset = 0
                     while offset < generated.count {
