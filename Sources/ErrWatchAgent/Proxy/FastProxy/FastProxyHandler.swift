@@ -158,7 +158,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         }
         let upstream = HTTPRequestHead(version: .http1_1, method: request.method,
                                        uri: target.basePath + request.uri.dropFirst(prefixLength(of: exchange) + 3), headers: headers)
-        let pool = pool(exchange.call.info.route, pools, on: context.eventLoop)
+        let pool = pool(exchange.call.info.route, on: context.eventLoop)
         if let connection = pool.idleConnection() {
             forward(upstream, body: body, exchange: exchange, over: connection)
             return
@@ -199,10 +199,10 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     /// the pools' lock on every call.
     private var loopPools: [UpstreamPool?] = []
 
-    private func pool(_ route: Int, _ pools: UpstreamPools, on eventLoop: any EventLoop) -> UpstreamPool {
+    private func pool(_ route: Int, on eventLoop: any EventLoop) -> UpstreamPool {
         if loopPools.isEmpty { loopPools = Array(repeating: nil, count: shared.pools.count) }
         if let pool = loopPools[route] { return pool }
-        let pool = pools.pool(for: eventLoop)
+        let pool = shared.pools[route]!.pool(for: eventLoop)
         loopPools[route] = pool
         return pool
     }
@@ -256,7 +256,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
             if let outcome = exchange.call.responseEnd(at: now) { shared.sink.record(outcome, of: exchange.call) }
             if let connection = exchange.connection {
                 connection.handler.delegate = nil
-                pool(exchange.call.info.route, shared.pools[exchange.call.info.route]!, on: context.eventLoop).release(connection)
+                pool(exchange.call.info.route, on: context.eventLoop).release(connection)
             }
             finish(exchange, context: context)
         }
