@@ -63,6 +63,13 @@ struct RequestOrder {
         case drop
     }
 
+    /// A response part, as far as the order is concerned.
+    enum ResponsePart {
+        case head
+        case body
+        case end
+    }
+
     enum ResponseAction: Equatable {
         case write
         /// Write the head saying the connection closes after this response.
@@ -87,12 +94,12 @@ struct RequestOrder {
         self.holdLimit = holdLimit
     }
 
+    /// Whether requests are still taken: not once a graceful stop has its last request.
+    private var takesArrivals: Bool { lifecycle == .accepting || lifecycle == .stoppingAfterRequest }
+
     /// Something arrived from the client.
     mutating func arrived(_ arrival: Arrival) -> ArrivalAction {
-        switch lifecycle {
-        case .stoppingAfterResponse, .stopped: return .drop
-        case .accepting, .stoppingAfterRequest: break
-        }
+        guard takesArrivals else { return .drop }
         // A half-close goes on at once unless requests wait before it: a client that closes
         // its side during a call has given up on it (nginx answers that with 499 too).
         if held > 0 || (exchange == .response && !arrival.isInputClosed) {
@@ -105,8 +112,7 @@ struct RequestOrder {
 
     /// Whether the oldest held arrival goes on now (it is then no longer counted as held) or stays.
     mutating func release(_ arrival: Arrival) -> ArrivalAction {
-        guard held > 0, exchange != .response || arrival.isInputClosed, lifecycle == .accepting || lifecycle == .stoppingAfterRequest
-        else { return .hold }
+        guard held > 0, exchange != .response || arrival.isInputClosed, takesArrivals else { return .hold }
         held -= 1
         heldBytes -= arrival.bytes
         return deliver(arrival)
@@ -139,10 +145,7 @@ struct RequestOrder {
 
     /// The connection asks to read from the socket: true to pass the read on.
     mutating func read() -> Bool {
-        switch lifecycle {
-        case .stoppingAfterResponse, .stopped: return false
-        case .accepting, .stoppingAfterRequest: break
-        }
+        guard takesArrivals else { return false }
         guard heldBytes < holdLimit else {
             readWaiting = true
             return false
@@ -152,7 +155,7 @@ struct RequestOrder {
 
     /// After held arrivals went on: true to pass on the read that waited.
     mutating func resumeReading() -> Bool {
-        guard readWaiting, heldBytes < holdLimit, lifecycle == .accepting || lifecycle == .stoppingAfterRequest else { return false }
+        guard readWaiting, heldBytes < holdLimit, takesArrivals else { return false }
         readWaiting = false
         return true
     }
@@ -175,12 +178,6 @@ struct RequestOrder {
             }
             return .writeEndThenRelease
         }
-    }
-
-    enum ResponsePart {
-        case head
-        case body
-        case end
     }
 
     /// A graceful stop was asked for: true to close the connection now.
