@@ -23,8 +23,10 @@ public struct RetentionBenchmark: Sendable {
     public var paceMs: Int
     /// A database to reuse (generated there when it does not exist).
     public var keep: String?
+    /// Rounds of a run alone and a run while pruning; each round prunes one more day.
+    public var runs: Int
 
-    public init(binary: String, wrk: String, rows: Int, days: Int, seconds: Int, connections: Int, paceMs: Int, keep: String?) {
+    public init(binary: String, wrk: String, rows: Int, days: Int, seconds: Int, connections: Int, paceMs: Int, keep: String?, runs: Int = 3) {
         self.binary = binary
         self.wrk = wrk
         self.rows = rows
@@ -33,6 +35,7 @@ public struct RetentionBenchmark: Sendable {
         self.connections = connections
         self.paceMs = paceMs
         self.keep = keep
+        self.runs = runs
     }
 
     public func run(now: Int64, progress: (String) -> Void) async throws -> Report {
@@ -72,13 +75,36 @@ public struct RetentionBenchmark: Sendable {
             return run
         }
         _ = try ProxyBenchmark.capture(wrk, ["-t1", "-c4", "-d1s", "--latency", "-s", script, url])
-        let alone = try load()
-        progress(String(format: "alone: p50 %.3f ms, p99 %.3f ms", alone.p50Ms, alone.p99Ms))
+        // Rounds of a run alone and a run while the oldest remaining day is pruned, so that
+        // the two are compared across the machine's drift rather than one run of each.
+        var rounds: [Round] = []
+        for round in 0..<runs {
+            let alone = try load()
+            progress(String(format: "round %d alone: p50 %.3f ms, p99 %.3f ms", round + 1, alone.p50Ms, alone.p99Ms))
+            let (during, pruned) = try whilePruning(database: database, olderThanDays: days - 1 - round, load: load)
+            progress(String(format: "round %d while pruning: p50 %.3f ms, p99 %.3f ms; %d rows pruned in %.1f s",
+                            round + 1, during.p50Ms, during.p99Ms, pruned.rows, pruned.seconds))
+            rounds.append(Round(alone: alone, during: during, pruned: pruned))
+        }
+        agent.stop()
+        let sizeAfter = try Self.fileSize(database)
+        return report(rounds, sizeBefore: sizeBefore, sizeAfter: sizeAfter)
+    }
 
-        // The oldest day goes: everything before the start of the UTC day `days - 1` days back.
+    /// One round: the load alone, then while a prune ran.
+    struct Round {
+        var alone: ProxyBenchmark.Run
+        var during: ProxyBenchmark.Run
+        var pruned: (rows: Int, seconds: Double)
+    }
+
+    /// Runs `load` while `errwatch prune` deletes everything older than `olderThanDays` days
+    /// (the start of that UTC day) in its own process.
+    private func whilePruning(database: String, olderThanDays: Int, load: () throws -> ProxyBenchmark.Run)
+        throws -> (ProxyBenchmark.Run, (rows: Int, seconds: Double)) {
         let prune = Process()
         prune.executableURL = URL(fileURLWithPath: binary)
-        prune.arguments = ["prune", "--db", database, "--older-than", "\(days - 1)d", "--format", "csv"]
+        prune.arguments = ["prune", "--db", database, "--older-than", "\(olderThanDays)d", "--format", "csv"]
         let output = Pipe()
         prune.standardOutput = output
         prune.standardError = output
@@ -89,23 +115,36 @@ public struct RetentionBenchmark: Sendable {
         let during = try load()
         let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         prune.waitUntilExit()
-        let pruneSeconds = ((finished.withLock { $0 } ?? .now) - started).secondsValue
+        let seconds = ((finished.withLock { $0 } ?? .now) - started).secondsValue
         guard prune.terminationStatus == 0, let deleted = said.split(whereSeparator: \.isNewline).last?.split(separator: ",").last.flatMap({ Int($0) })
         else { throw BenchFailure("errwatch prune failed:\n\(said)") }
-        progress(String(format: "while pruning: p50 %.3f ms, p99 %.3f ms; the prune took %.1f s", during.p50Ms, during.p99Ms, pruneSeconds))
-        agent.stop()
-        let sizeAfter = try Self.fileSize(database)
-        let within = pruneSeconds <= Double(seconds) ? "yes" : "no: it outlasted the load"
-        return Report(
-            columns: ["load", "requests_per_s", "p50_ms", "p99_ms", "rows_deleted", "prune_s", "prune_within_load", "db_mib_before", "db_mib_after", "p99_ratio"],
-            rows: [
-                [.text("paced \(paceMs) ms, alone"), .number(alone.requestsPerSecond, digits: 0), .number(alone.p50Ms, digits: 3),
-                 .number(alone.p99Ms, digits: 3), .null, .null, .null, .number(Double(sizeBefore) / 1_048_576, digits: 1), .null, .null],
-                [.text("paced \(paceMs) ms, while pruning"), .number(during.requestsPerSecond, digits: 0), .number(during.p50Ms, digits: 3),
-                 .number(during.p99Ms, digits: 3), .integer(Int64(deleted)), .number(pruneSeconds, digits: 1), .text(within),
-                 .number(Double(sizeBefore) / 1_048_576, digits: 1), .number(Double(sizeAfter) / 1_048_576, digits: 1),
-                 .number(during.p99Ms / max(alone.p99Ms, 0.001), digits: 2)],
-            ])
+        return (during, (deleted, seconds))
+    }
+
+    /// A row per run, then the medians and the ratio of the p99s.
+    private func report(_ rounds: [Round], sizeBefore: Int64, sizeAfter: Int64) -> Report {
+        func row(_ label: String, _ run: ProxyBenchmark.Run, pruned: (rows: Int, seconds: Double)?, ratio: Double?) -> [Cell] {
+            [.text(label), .number(run.requestsPerSecond, digits: 0), .number(run.p50Ms, digits: 3), .number(run.p99Ms, digits: 3),
+             pruned.map { .integer(Int64($0.rows)) } ?? .null, pruned.map { .number($0.seconds, digits: 1) } ?? .null,
+             pruned.map { .text($0.seconds <= Double(seconds) ? "yes" : "no: it outlasted the load") } ?? .null,
+             ratio.map { .number($0, digits: 2) } ?? .null, .null, .null]
+        }
+        var rows: [[Cell]] = []
+        for (index, round) in rounds.enumerated() {
+            rows.append(row("round \(index + 1): paced \(paceMs) ms, alone", round.alone, pruned: nil, ratio: nil))
+            rows.append(row("round \(index + 1): paced \(paceMs) ms, while pruning", round.during, pruned: round.pruned,
+                            ratio: round.during.p99Ms / max(round.alone.p99Ms, 0.001)))
+        }
+        let alone = ProxyBenchmark.median(rounds.map(\.alone))
+        let during = ProxyBenchmark.median(rounds.map(\.during))
+        let pruned = (rounds.map(\.pruned.rows).reduce(0, +), Measure.median(rounds.map(\.pruned.seconds)))
+        rows.append(row("median: alone", alone, pruned: nil, ratio: nil))
+        var last = row("median: while pruning", during, pruned: pruned, ratio: during.p99Ms / max(alone.p99Ms, 0.001))
+        last[last.count - 2] = .number(Double(sizeBefore) / 1_048_576, digits: 1)
+        last[last.count - 1] = .number(Double(sizeAfter) / 1_048_576, digits: 1)
+        rows.append(last)
+        return Report(columns: ["load", "requests_per_s", "p50_ms", "p99_ms", "rows_deleted", "prune_s", "prune_within_load", "p99_ratio",
+                                "db_mib_before", "db_mib_after"], rows: rows)
     }
 
     /// The database's size: the file and its write-ahead log.

@@ -209,6 +209,7 @@ extension Store {
                     }
                     return db.changesCount
                 }
+                try checkpointOwnPages()
                 total += count
                 if count < chunkSize { break }
                 if rest > 0 { Thread.sleep(forTimeInterval: (ContinuousClock.now - started).secondsValue * rest) }
@@ -269,9 +270,19 @@ extension Store {
                 try db.execute(sql: "PRAGMA incremental_vacuum(1024)")
                 return try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
             }
+            try checkpointOwnPages()
             if free == 0 { break }
             if rest > 0 { Thread.sleep(forTimeInterval: (ContinuousClock.now - started).secondsValue * rest) }
         }
+        try checkpointOwnPages()
+    }
+
+    /// Copies the write-ahead log into the file on retention's own (low-priority) thread, after
+    /// each of its transactions. Otherwise the pages it changed wait in the log for the next
+    /// commit that crosses SQLite's auto-checkpoint threshold, which is the agent's recording
+    /// thread's: it would copy and sync retention's megabytes at normal priority. Passive: it
+    /// takes what no reader still needs and never waits for a lock.
+    private func checkpointOwnPages() throws {
         _ = try writer.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
     }
 }
