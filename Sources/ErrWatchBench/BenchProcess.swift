@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An errwatch process the benchmark starts, with the port it reported listening on.
 final class Child {
@@ -33,9 +34,40 @@ final class Child {
 
     /// The process's peak resident set (VmHWM), in KiB.
     func peakRSSKiB() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return nil }
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        Self.status("VmHWM:", of: process.processIdentifier)
+    }
+
+    /// A figure of `/proc/PID/status`, in KiB.
+    static func status(_ field: String, of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field) }
         return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
+    }
+
+    /// Reads the process's resident anonymous memory (RssAnon: its own heap and stacks, not
+    /// the binary's pages, which the page cache holds and shares) ten times a second until
+    /// stopped, and keeps the largest: the kernel keeps a peak of the whole resident set only.
+    final class AnonymousPeak: Sendable {
+        private let state = Mutex((peak: 0, stopped: false))
+
+        init(of child: Child) {
+            let pid = child.process.processIdentifier
+            Thread { [self] in
+                while !state.withLock({ $0.stopped }) {
+                    if let kib = Child.status("RssAnon:", of: pid) { state.withLock { $0.peak = max($0.peak, kib) } }
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
+            }.start()
+        }
+
+        /// Stops sampling; the largest value seen, nil when none was.
+        func stop() -> Int? {
+            let peak = state.withLock { state in
+                state.stopped = true
+                return state.peak
+            }
+            return peak > 0 ? peak : nil
+        }
     }
 
     func stop() {

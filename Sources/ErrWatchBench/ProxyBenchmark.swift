@@ -113,6 +113,9 @@ public struct ProxyBenchmark: Sendable {
         public var recordedErrors: [(code: String, calls: Int64)]
         /// The agent's peak resident set (VmHWM), in KiB.
         public var agentPeakRSSKiB: Int?
+        /// The largest of the agent's resident anonymous memory seen during the runs, in KiB:
+        /// the resident set without the binary's own pages.
+        public var agentPeakAnonymousKiB: Int?
         /// nginx's workers' resident sets at the end, in KiB.
         public var nginxRSSKiB: Int?
         var benchmark: ProxyBenchmark
@@ -148,6 +151,7 @@ public struct ProxyBenchmark: Sendable {
                     + (agent.cpuMsPer1000.flatMap { a in nginx.cpuMsPer1000.map { n in ", CPU per request \(Format.fixed(a / n, digits: 2))" } } ?? ""))
             }
             lines.append("agent peak RSS: \(agentPeakRSSKiB.map { "\($0 / 1024) MiB" } ?? "unknown")"
+                + (agentPeakAnonymousKiB.map { " (anonymous memory, without the binary's pages: \($0 / 1024) MiB)" } ?? "")
                 + (nginxRSSKiB.map { "; nginx workers' RSS: \($0 / 1024) MiB" } ?? "")
                 + "; calls answered \(sent), recorded \(recorded)"
                 + (recordedErrors.isEmpty ? "" : ", errors among them: " + recordedErrors.map { "\($0.calls) \($0.code)" }.joined(separator: ", ")))
@@ -218,6 +222,7 @@ public struct ProxyBenchmark: Sendable {
             if target == .agent { warmUp = Self.parse(output)?.requests ?? 0 }
         }
         var measured: [Target: [Load: [Run]]] = [:]
+        let anonymous = Child.AnonymousPeak(of: agent)
         for run in 1...runs {
             for target in targets {
                 measured[target, default: [:]][.flatOut, default: []].append(try load(target, script))
@@ -232,6 +237,7 @@ public struct ProxyBenchmark: Sendable {
         let medians = measured.mapValues { $0.mapValues(Self.median) }
         let sent = warmUp + (measured[.agent].map { ($0[.flatOut] ?? []) + ($0[.paced] ?? []) }?.reduce(0) { $0 + $1.requests } ?? 0)
         let peakRSS = agent.peakRSSKiB()
+        let peakAnonymous = anonymous.stop()
         let nginxRSS = peer?.rssKiB()
         agent.stop()
         let store = try Store.open(path: database)
@@ -239,7 +245,7 @@ public struct ProxyBenchmark: Sendable {
         let recorded = try store.rates(everything, by: [])[0].calls
         let errors = try store.rates(everything, by: [.code]).filter { !$0.group[0].isEmpty && $0.errors > 0 }.map { ($0.group[0], $0.errors) }
         return Result(runs: medians, sent: sent, recorded: recorded, recordedErrors: errors, agentPeakRSSKiB: peakRSS,
-                      nginxRSSKiB: nginxRSS, benchmark: self)
+                      agentPeakAnonymousKiB: peakAnonymous, nginxRSSKiB: nginxRSS, benchmark: self)
     }
 
     /// The median of each figure over `runs`.
