@@ -18,7 +18,10 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    struct Shared: Sendable {
+    /// What every connection's handler shares: one instance, so that a handler (one per client
+    /// connection, thousands with long streams) holds a reference rather than its own copy of
+    /// the configuration (which made each handler 880 bytes).
+    final class Shared: Sendable {
         let configuration: AgentConfiguration
         /// The upstreams (``AgentConfiguration/routes``) and, for each, its connection pools;
         /// nil for one the fast path cannot reach (the router's proxy serves it).
@@ -29,6 +32,17 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Ups
         let now: @Sendable () -> Int64
         /// When the router's requests get `100 Continue`.
         let continues: ContinuePolicy
+
+        init(configuration: AgentConfiguration, routes: [Upstream], pools: [UpstreamPools?], sink: OutcomeSink,
+             rateLimits: RateLimitTracker, now: @escaping @Sendable () -> Int64, continues: ContinuePolicy) {
+            self.configuration = configuration
+            self.routes = routes
+            self.pools = pools
+            self.sink = sink
+            self.rateLimits = rateLimits
+            self.now = now
+            self.continues = continues
+        }
     }
 
     private enum State {
