@@ -305,7 +305,8 @@ public final class BatchWriter: Sendable {
         while true {
             state.withLock { $0.lastBeat = .now }
             do {
-                let summary = try store.record(batch)
+                // Retention holding the lock meanwhile runs at normal priority until this is written.
+                let summary = try store.writeLock.needing { try store.record(batch) }
                 finish(batch.records) { statistics in
                     // Calls whose row could not be written are dropped, not written.
                     let dropped = min(summary.dropped, batch.records)

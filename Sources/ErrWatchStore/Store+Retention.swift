@@ -190,7 +190,7 @@ extension Store {
             }
             while true {
                 let started = ContinuousClock.now
-                let count = try Background.holdingLock { try writer.write { db -> Int in
+                let count = try writeLock.holding { try writer.write { db -> Int in
                     if key == "rowid" {
                         // Rows found through the time index, deleted by rowid.
                         try db.execute(sql: """
@@ -216,7 +216,7 @@ extension Store {
             }
         }
         if total > 0, !dryRun {
-            try Background.holdingLock { try writer.write { db in
+            try writeLock.holding { try writer.write { db in
                 try db.execute(sql: """
                     INSERT INTO retention_horizons (kind, before_ms) VALUES (?, ?)
                     ON CONFLICT (kind) DO UPDATE SET before_ms = max(before_ms, excluded.before_ms)
@@ -266,7 +266,7 @@ extension Store {
         guard incremental else { return }
         for _ in 0..<100_000 {
             let started = ContinuousClock.now
-            let free = try Background.holdingLock { try writer.writeWithoutTransaction { db -> Int in
+            let free = try writeLock.holding { try writer.writeWithoutTransaction { db -> Int in
                 try db.execute(sql: "PRAGMA incremental_vacuum(1024)")
                 return try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
             } }
@@ -283,8 +283,8 @@ extension Store {
     /// thread's: it would copy and sync retention's megabytes at normal priority. Passive: it
     /// takes what no reader still needs and never waits for a lock. Like every retention
     /// section that holds the write lock, it runs at normal priority should it be starved for
-    /// long (``Background/holdingLock(grace:_:)``).
+    /// long (``WriteLockPriority/holding(grace:_:)``).
     private func checkpointOwnPages() throws {
-        _ = try Background.holdingLock { try writer.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") } }
+        _ = try writeLock.holding { try writer.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") } }
     }
 }

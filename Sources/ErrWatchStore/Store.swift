@@ -38,6 +38,8 @@ public struct Store: Sendable {
     public let writer: any DatabaseWriter
     /// Series ids known to exist, shared by every copy of this store.
     let series = SeriesCache()
+    /// Who waits for whom on the write lock: retention gives way to recording.
+    public let writeLock = WriteLockPriority()
     /// The host recorded with outcomes that name none: the agent's `host_name`, by default
     /// this machine's host name (``machineHostName``).
     public var hostName = Store.machineHostName

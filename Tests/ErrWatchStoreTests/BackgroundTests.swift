@@ -4,8 +4,9 @@ import Foundation
 import Glibc
 import Testing
 
-/// Retention runs at the lowest CPU priority, gets its normal priority back when it holds the
-/// database's write lock for long, and the thread it borrowed gets its own scheduling back.
+/// Retention runs at the lowest CPU priority, gets its normal priority back while it holds the
+/// database's write lock and recording needs it, or for long, and the thread it borrowed gets
+/// its own scheduling back.
 /// Each test runs on a thread of its own, since it changes that thread's scheduling.
 @Suite struct BackgroundTests {
     struct Scheduling: Equatable {
@@ -32,10 +33,11 @@ import Testing
     }
 
     @Test func aLockHeldLongerThanTheGraceIsHeldAtNormalPriorityThenLoweredAgain() async throws {
+        let lock = WriteLockPriority()
         let (before, lifted, afterSection) = try await Run.onThreadOfItsOwn {
             let before = try Self.scheduling()
             return try Background.withLowestPriority {
-                let lifted = try Background.holdingLock(grace: .milliseconds(20)) { () throws -> Scheduling? in
+                let lifted = try lock.holding(grace: .milliseconds(20)) { () throws -> Scheduling? in
                     // Busy, as a starved transaction would be, until the lift shows (or 10 s pass).
                     let deadline = ContinuousClock.now + .seconds(10)
                     while ContinuousClock.now < deadline {
@@ -52,12 +54,60 @@ import Testing
     }
 
     @Test func aShortSectionStaysLoweredAndOneOutsideRetentionIsLeftAlone() async throws {
+        let lock = WriteLockPriority()
         let (before, short, outside) = try await Run.onThreadOfItsOwn {
             let before = try Self.scheduling()
-            let short = try Background.withLowestPriority { try Background.holdingLock(grace: .seconds(60)) { try Self.scheduling() } }
-            return (before, short, try Background.holdingLock(grace: .zero) { try Self.scheduling() })
+            let short = try Background.withLowestPriority { try lock.holding(grace: .seconds(60)) { try Self.scheduling() } }
+            return (before, short, try lock.holding(grace: .zero) { try Self.scheduling() })
         }
         #expect(short == Scheduling(nice: 19, policy: Scheduling.idle))
         #expect(outside == before)
+    }
+
+    @Test func recordingThatNeedsTheLockLiftsTheSectionHoldingIt() async throws {
+        let lock = WriteLockPriority()
+        let entered = DispatchSemaphore(value: 0)
+        let holder = Task { try await Run.onThreadOfItsOwn { () throws -> (Scheduling, Scheduling?) in
+            let before = try Self.scheduling()
+            let lifted = try Background.withLowestPriority {
+                // A grace of a minute: only recording's need can lift it within the test.
+                try lock.holding(grace: .seconds(60)) { () throws -> Scheduling? in
+                    entered.signal()
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while ContinuousClock.now < deadline {
+                        let now = try Self.scheduling()
+                        if now.policy != Scheduling.idle { return now }
+                    }
+                    return nil
+                }
+            }
+            return (before, lifted)
+        } }
+        try await Run.onThreadOfItsOwn {
+            entered.wait()
+            lock.needing {}
+        }
+        let (before, lifted) = try await holder.value
+        #expect(lifted == before, "the holder's own scheduling once recording needed the lock")
+    }
+
+    @Test func aSectionTakingTheLockWhileRecordingNeedsItStartsLifted() async throws {
+        let lock = WriteLockPriority()
+        let needing = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        let recorder = Task { try await Run.onThreadOfItsOwn {
+            lock.needing {
+                needing.signal()
+                done.wait()
+            }
+        } }
+        let (before, inside) = try await Run.onThreadOfItsOwn {
+            needing.wait()
+            defer { done.signal() }
+            let before = try Self.scheduling()
+            return (before, try Background.withLowestPriority { try lock.holding(grace: .seconds(60)) { try Self.scheduling() } })
+        }
+        try await recorder.value
+        #expect(inside == before)
     }
 }
