@@ -95,13 +95,19 @@ public struct RetentionBenchmark: Sendable {
     struct Round {
         var alone: ProxyBenchmark.Run
         var during: ProxyBenchmark.Run
-        var pruned: (rows: Int, seconds: Double)
+        var pruned: Prune
+    }
+
+    /// What a prune deleted, and how long it took.
+    struct Prune {
+        var rows: Int
+        var seconds: Double
     }
 
     /// Runs `load` while `errwatch prune` deletes everything older than `olderThanDays` days
     /// (the start of that UTC day) in its own process.
     private func whilePruning(database: String, olderThanDays: Int, load: () throws -> ProxyBenchmark.Run)
-        throws -> (ProxyBenchmark.Run, (rows: Int, seconds: Double)) {
+        throws -> (ProxyBenchmark.Run, Prune) {
         let prune = Process()
         prune.executableURL = URL(fileURLWithPath: binary)
         prune.arguments = ["prune", "--db", database, "--older-than", "\(olderThanDays)d", "--format", "csv"]
@@ -118,16 +124,17 @@ public struct RetentionBenchmark: Sendable {
         let seconds = ((finished.withLock { $0 } ?? .now) - started).secondsValue
         guard prune.terminationStatus == 0, let deleted = said.split(whereSeparator: \.isNewline).last?.split(separator: ",").last.flatMap({ Int($0) })
         else { throw BenchFailure("errwatch prune failed:\n\(said)") }
-        return (during, (deleted, seconds))
+        return (during, Prune(rows: deleted, seconds: seconds))
     }
 
     /// A row per run, then the medians and the ratio of the p99s.
     private func report(_ rounds: [Round], sizeBefore: Int64, sizeAfter: Int64) -> Report {
-        func row(_ label: String, _ run: ProxyBenchmark.Run, pruned: (rows: Int, seconds: Double)?, ratio: Double?) -> [Cell] {
+        func row(_ label: String, _ run: ProxyBenchmark.Run, pruned: Prune?, ratio: Double?, sizes: (Int64, Int64)? = nil) -> [Cell] {
             [.text(label), .number(run.requestsPerSecond, digits: 0), .number(run.p50Ms, digits: 3), .number(run.p99Ms, digits: 3),
              pruned.map { .integer(Int64($0.rows)) } ?? .null, pruned.map { .number($0.seconds, digits: 1) } ?? .null,
              pruned.map { .text($0.seconds <= Double(seconds) ? "yes" : "no: it outlasted the load") } ?? .null,
-             ratio.map { .number($0, digits: 2) } ?? .null, .null, .null]
+             ratio.map { .number($0, digits: 2) } ?? .null,
+             sizes.map { .number(Double($0.0) / 1_048_576, digits: 1) } ?? .null, sizes.map { .number(Double($0.1) / 1_048_576, digits: 1) } ?? .null]
         }
         var rows: [[Cell]] = []
         for (index, round) in rounds.enumerated() {
@@ -137,12 +144,11 @@ public struct RetentionBenchmark: Sendable {
         }
         let alone = ProxyBenchmark.median(rounds.map(\.alone))
         let during = ProxyBenchmark.median(rounds.map(\.during))
-        let pruned = (rounds.map(\.pruned.rows).reduce(0, +), Measure.median(rounds.map(\.pruned.seconds)))
+        // The rows deleted in all rounds beside the median prune time; the file before and after all.
+        let pruned = Prune(rows: rounds.map(\.pruned.rows).reduce(0, +), seconds: Measure.median(rounds.map(\.pruned.seconds)))
         rows.append(row("median: alone", alone, pruned: nil, ratio: nil))
-        var last = row("median: while pruning", during, pruned: pruned, ratio: during.p99Ms / max(alone.p99Ms, 0.001))
-        last[last.count - 2] = .number(Double(sizeBefore) / 1_048_576, digits: 1)
-        last[last.count - 1] = .number(Double(sizeAfter) / 1_048_576, digits: 1)
-        rows.append(last)
+        rows.append(row("median: while pruning (rows: all rounds)", during, pruned: pruned, ratio: during.p99Ms / max(alone.p99Ms, 0.001),
+                        sizes: (sizeBefore, sizeAfter)))
         return Report(columns: ["load", "requests_per_s", "p50_ms", "p99_ms", "rows_deleted", "prune_s", "prune_within_load", "p99_ratio",
                                 "db_mib_before", "db_mib_after"], rows: rows)
     }

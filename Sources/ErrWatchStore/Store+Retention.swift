@@ -190,7 +190,7 @@ extension Store {
             }
             while true {
                 let started = ContinuousClock.now
-                let count = try writeLock.holding { try writer.write { db -> Int in
+                let count = try retentionWrite { db -> Int in
                     if key == "rowid" {
                         // Rows found through the time index, deleted by rowid.
                         try db.execute(sql: """
@@ -208,7 +208,7 @@ extension Store {
                                        arguments: [before, boundary ?? before])
                     }
                     return db.changesCount
-                } }
+                }
                 try checkpointOwnPages()
                 total += count
                 if count < chunkSize { break }
@@ -216,12 +216,12 @@ extension Store {
             }
         }
         if total > 0, !dryRun {
-            try writeLock.holding { try writer.write { db in
+            try retentionWrite { db in
                 try db.execute(sql: """
                     INSERT INTO retention_horizons (kind, before_ms) VALUES (?, ?)
                     ON CONFLICT (kind) DO UPDATE SET before_ms = max(before_ms, excluded.before_ms)
                     """, arguments: [kind.rawValue, before])
-            } }
+            }
         }
         return total
     }
@@ -266,10 +266,10 @@ extension Store {
         guard incremental else { return }
         for _ in 0..<100_000 {
             let started = ContinuousClock.now
-            let free = try writeLock.holding { try writer.writeWithoutTransaction { db -> Int in
+            let free = try retentionWrite(transaction: false) { db -> Int in
                 try db.execute(sql: "PRAGMA incremental_vacuum(1024)")
                 return try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
-            } }
+            }
             try checkpointOwnPages()
             if free == 0 { break }
             if rest > 0 { Thread.sleep(forTimeInterval: (ContinuousClock.now - started).secondsValue * rest) }
@@ -281,10 +281,16 @@ extension Store {
     /// each of its transactions. Otherwise the pages it changed wait in the log for the next
     /// commit that crosses SQLite's auto-checkpoint threshold, which is the agent's recording
     /// thread's: it would copy and sync retention's megabytes at normal priority. Passive: it
-    /// takes what no reader still needs and never waits for a lock. Like every retention
-    /// section that holds the write lock, it runs at normal priority should it be starved for
-    /// long (``WriteLockPriority/holding(grace:_:)``).
+    /// takes what no reader still needs and never waits for a lock.
     private func checkpointOwnPages() throws {
-        _ = try writeLock.holding { try writer.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") } }
+        _ = try retentionWrite(transaction: false) { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+    }
+
+    /// Every write of retention's: it holds the write lock through ``writeLock``, so that it
+    /// gives way to the agent's recording (``WriteLockPriority/holding(grace:_:)``).
+    private func retentionWrite<T>(transaction: Bool = true, _ body: (Database) throws -> T) throws -> T {
+        try writeLock.holding {
+            transaction ? try writer.write(body) : try writer.writeWithoutTransaction(body)
+        }
     }
 }
